@@ -1,0 +1,31 @@
+# Build helpers: ccache, warnings for project code, the Torch precompiled header, CUDA detection.
+
+find_program(AUGCORE_CCACHE ccache)
+if(AUGCORE_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  # PCH-friendly ccache settings; without them every PCH user is a cache miss.
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
+      "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+      ${AUGCORE_CCACHE})
+  message(STATUS "augcore: using ccache ${AUGCORE_CCACHE}")
+endif()
+
+# -Wall -Wextra for the project's own sources (Torch headers are system headers).
+function(augcore_project_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+endfunction()
+
+# Precompile the Torch headers once for the library and reuse them where flags allow.
+function(augcore_torch_pch target)
+  if(AUGCORE_USE_PCH)
+    target_precompile_headers(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/augcore_pch.h)
+  endif()
+endfunction()
+
+# Sets `out` to ON when the Torch found by find_package(Torch) was built with CUDA.
+function(augcore_detect_torch_cuda out)
+  if(TARGET torch_cuda OR TARGET c10_cuda OR CUDA_FOUND)
+    set(${out} ON PARENT_SCOPE)
+  else()
+    set(${out} OFF PARENT_SCOPE)
+  endif()
+endfunction()

@@ -1,0 +1,23 @@
+// The one place where differences between LibTorch versions (1.13 CPU, 2.x CUDA) are handled.
+#pragma once
+
+#include <torch/version.h>
+
+#define AUGCORE_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||          \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+// AUGCORE_WITH_CUDA is defined to 1 by the build when the Torch it found was built with CUDA.
+#ifndef AUGCORE_WITH_CUDA
+#define AUGCORE_WITH_CUDA 0
+#endif
+
+namespace augcore::compat {
+
+// True when this build has CUDA support and a CUDA device is visible at run time.
+bool cuda_available();
+
+// "major.minor.patch" of the LibTorch headers this build was compiled against.
+const char* torch_version();
+
+}  // namespace augcore::compat

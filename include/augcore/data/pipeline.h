@@ -1,0 +1,24 @@
+// The `data` section of a recipe (datasets, transforms, loader settings) and loaders built from it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "augcore/config/config.h"
+#include "augcore/data/loader.h"
+
+namespace augcore::data {
+
+enum class Split { kTrain, kVal };
+
+// Declares data.train / data.val (datasets), data.train_transforms / data.val_transforms and
+// data.loader (batch size, workers, prefetch, sampler, drop_last, pin_memory).
+config::Schema data_schema();
+
+// A loader for one split of a validated `data` section. The validation split is always read
+// sequentially and keeps its last partial batch. Throws DataError on unreadable datasets.
+std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, std::uint64_t seed,
+                                    Shard shard = {});
+
+}  // namespace augcore::data

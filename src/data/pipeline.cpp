@@ -1,0 +1,47 @@
+#include "augcore/data/pipeline.h"
+
+#include "augcore/core/error.h"
+
+namespace augcore::data {
+
+config::Schema data_schema() {
+  config::Schema loader;
+  loader.add_int("batch_size", 128, "samples per batch (per process)").range(1, 1 << 20);
+  loader.add_int("workers", 2, "loader threads; 0 loads in the training thread").range(0, 256);
+  loader.add_int("prefetch", 0, "batches loaded ahead; 0 = 2 x workers").range(0, 4096);
+  loader.add_choice("sampler", "random", {"random", "sequential", "class_balanced"},
+                    "training order: shuffled, in order, or classes drawn uniformly");
+  loader.add_bool("drop_last", true, "drop the last incomplete training batch");
+  loader.add_bool("pin_memory", true, "page-locked batches when CUDA is available");
+
+  config::Schema s;
+  s.add_component("train", "dataset", "idx", "training dataset");
+  s.add_component("val", "dataset", "", "validation dataset (null: none)");
+  s.add_component_list("train_transforms", "transform", "per-sample training transforms");
+  s.add_component_list("val_transforms", "transform", "per-sample validation transforms");
+  s.add_section("loader", loader, "loader settings");
+  return s;
+}
+
+std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, std::uint64_t seed,
+                                    Shard shard) {
+  const bool train = split == Split::kTrain;
+  const std::string key = train ? "train" : "val";
+  if (data.is_null(key)) throw ConfigError(data.path() + "." + key + ": no dataset configured");
+  auto dataset = make_dataset(data.component(key));
+  auto transforms =
+      TransformPipeline::from_config(data.components(train ? "train_transforms" : "val_transforms"));
+  const config::Options l = data.section("loader");
+  LoaderOptions o;
+  o.batch_size = l.integer("batch_size");
+  o.workers = static_cast<int>(l.integer("workers"));
+  o.prefetch = l.integer("prefetch") > 0 ? static_cast<int>(l.integer("prefetch")) : 2 * o.workers;
+  o.sampler = train ? parse_sampler(l.string("sampler")) : SamplerKind::kSequential;
+  o.drop_last = train && l.boolean("drop_last");
+  o.pin_memory = l.boolean("pin_memory");
+  o.seed = seed;
+  o.shard = shard;
+  return std::make_unique<Loader>(std::move(dataset), std::move(transforms), o);
+}
+
+}  // namespace augcore::data

@@ -1,0 +1,104 @@
+#include "common/cli.h"
+
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
+#include "augcore/core/runtime.h"
+
+namespace augcore::cli {
+namespace fs = std::filesystem;
+
+void add_recipe_options(CLI::App& app, RecipeArgs& args) {
+  app.add_option("--config,-c", args.config, "recipe YAML file (default: the built-in recipe)");
+  app.add_option("--set", args.sets, "override one key: --set train.epochs=3 (repeatable)")
+      ->take_last()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--output,-o", args.output, "run directory (overrides the recipe's output)");
+  app.add_flag("--list", args.list, "list every registered component and exit");
+  app.add_option("--help-component", args.help_component,
+                 "print a component's options and exit (also 'recipe')");
+}
+
+namespace {
+
+void describe_schema(const config::Schema& schema, const std::string& prefix) {
+  for (const auto& o : schema.options()) {
+    fmt::print("  {}{} ({}, default {}): {}\n", prefix, o.name, o.type_name(), o.default_text(),
+               o.doc);
+    if (o.type == config::ValueType::Section) describe_schema(*o.section, prefix + o.name + ".");
+  }
+}
+
+}  // namespace
+
+bool handle_info_flags(const RecipeArgs& args, const config::Schema& schema) {
+  const auto& registry = config::Registry::global();
+  if (args.list) {
+    fmt::print("{}", config::describe_registry(registry));
+    return true;
+  }
+  if (args.help_component.empty()) return false;
+  if (args.help_component == "recipe") {
+    fmt::print("recipe keys:\n");
+    describe_schema(schema, "");
+    return true;
+  }
+  const auto found = registry.lookup(args.help_component);
+  if (found.empty()) {
+    std::vector<std::string> names{"recipe"};
+    for (const auto* c : registry.list()) names.push_back(c->name);
+    const std::string s = config::closest_match(args.help_component, names);
+    throw ConfigError("--help-component: no component named '" + args.help_component + "'" +
+                      (s.empty() ? " (see --list)" : " (did you mean '" + s + "'?)"));
+  }
+  for (const auto* c : found) fmt::print("{}", config::describe_component(*c));
+  return true;
+}
+
+config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema) {
+  config::Node root = args.config.empty() ? config::Node::map(config::Origin{"built-in recipe", 0})
+                                          : config::load_file(args.config);
+  for (const auto& s : args.sets) config::apply_override(root, s);
+  return config::Config::from_node(root, schema);
+}
+
+std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config) {
+  std::string dir = args.output;
+  if (dir.empty()) dir = config.root().string("output");
+  if (dir.empty()) {
+    dir = "runs/" + (args.config.empty() ? std::string("default")
+                                         : fs::path(args.config).stem().string());
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw ConfigError("output: cannot create run directory '" + dir + "': " + ec.message());
+  }
+  write_file_atomic((fs::path(dir) / "config.yaml").string(), config.to_yaml());
+  return dir;
+}
+
+int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "usage error: " << e.what() << " (see --help)\n";
+    return kUsageExitCode;
+  }
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::cerr << e.category() << ": " << e.what() << "\n";
+    return kUsageExitCode;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace augcore::cli

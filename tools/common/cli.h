@@ -1,0 +1,39 @@
+// Command-line plumbing shared by the programs: recipe options, info flags, error exits.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "augcore/config/config.h"
+
+namespace augcore::cli {
+
+struct RecipeArgs {
+  std::string config;                // empty: the built-in recipe
+  std::vector<std::string> sets;     // --set key.path=value, in order
+  std::string output;                // --output overrides the recipe's `output`
+  bool list = false;                 // --list
+  std::string help_component;        // --help-component NAME
+};
+
+// Adds --config, --set, --output, --list and --help-component to `app`.
+void add_recipe_options(CLI::App& app, RecipeArgs& args);
+
+// Prints the registry (--list) or one component's options (--help-component); returns true
+// when it did, so the program should stop. Throws ConfigError for an unknown component.
+bool handle_info_flags(const RecipeArgs& args, const config::Schema& schema);
+
+// The validated recipe: the config file (or built-in defaults) with the overrides applied.
+config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema);
+
+// The run directory (created if needed): --output, else `output`, else runs/<config stem>.
+std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config);
+
+// Parses the command line and runs `body`, turning every error into one line on stderr:
+// usage and config/data errors exit 2, anything else exits 1.
+int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+}  // namespace augcore::cli
