@@ -36,10 +36,11 @@ int bench_loader(const cli::RecipeArgs& args, int workers, std::int64_t max_batc
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("loader: {} | workers {} | batch {} | {} batches, {} images in {:.3f} s = {:.0f} "
-             "images/s\n",
-             loader->dataset().description(), loader_cfg.integer("workers"),
-             loader_cfg.integer("batch_size"), batches, images, seconds, images / seconds);
+  fmt::print(
+      "loader: {} | workers {} | batch {} | {} batches, {} images in {:.3f} s = {:.0f} "
+      "images/s\n",
+      loader->dataset().description(), loader_cfg.integer("workers"),
+      loader_cfg.integer("batch_size"), batches, images, seconds, images / seconds);
   return 0;
 }
 

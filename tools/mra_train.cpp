@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
       const auto start = std::chrono::steady_clock::now();
       loader->start_epoch(epoch);
       std::int64_t images = 0;
-      while (auto batch = loader->next()) images += batch->images.size(0);
+      while (auto batch = loader->next())
+        images += batch->images.size(0);
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       fmt::print("epoch {}/{}: loaded {} images in {:.2f} s = {:.0f} images/s ({} unreadable)\n",

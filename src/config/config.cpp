@@ -33,7 +33,8 @@ Node load_file_with_bases(const std::string& path, std::vector<std::string>& cha
     if (base->is_scalar()) {
       bases.push_back(base);
     } else if (base->is_sequence()) {
-      for (const auto& item : base->items()) bases.push_back(&item);
+      for (const auto& item : base->items())
+        bases.push_back(&item);
     }
     if (bases.empty()) {
       throw ConfigError(base->origin().str() + ": _base_: expected a file name or a list of them");
@@ -114,7 +115,8 @@ void apply_override(Node& root, const std::string& assignment) {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
@@ -143,7 +145,8 @@ namespace {
 
 std::string join(const std::vector<std::string>& items) {
   std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
+  for (const auto& i : items)
+    s += (s.empty() ? "" : ", ") + i;
   return s;
 }
 
@@ -192,11 +195,13 @@ class Validator {
                         ": expected a map of keys, got " + input.describe());
     }
     std::vector<std::string> known;
-    for (const auto& o : schema.options()) known.push_back(o.name);
+    for (const auto& o : schema.options())
+      known.push_back(o.name);
     for (const auto& [key, value] : input.entries()) {
       if (!schema.find(key)) {
         const std::string suggestion = closest_match(key, known);
-        std::string message = value.origin().str() + ": unknown key '" + child_path(path, key) + "'";
+        std::string message =
+            value.origin().str() + ": unknown key '" + child_path(path, key) + "'";
         if (!suggestion.empty()) {
           message += " (did you mean '" + child_path(path, suggestion) + "'?)";
         } else if (!known.empty()) {
@@ -297,8 +302,8 @@ class Validator {
           list.push_back(number(node, spec, path, integer));  // a single number is a list of one
         } else if (node.is_sequence()) {
           for (std::size_t i = 0; i < node.items().size(); ++i) {
-            list.push_back(number(node.items()[i], spec, path + "[" + std::to_string(i) + "]",
-                                  integer));
+            list.push_back(
+                number(node.items()[i], spec, path + "[" + std::to_string(i) + "]", integer));
           }
         } else {
           fail(node, path, expected);
@@ -310,14 +315,17 @@ class Validator {
       }
       case ValueType::Section:
         return section(node, *spec.section, path, node.origin());
-      case ValueType::Component:
-        return component(node, spec.component_kind, path);
+      case ValueType::Component: {
+        const Node* default_name = spec.default_value.find("name");
+        return component(node, spec.component_kind, path,
+                         default_name ? default_name->text() : std::string());
+      }
       case ValueType::ComponentList: {
         if (!node.is_sequence()) fail(node, path, "a list of " + spec.component_kind + "s");
         Node list = Node::sequence(node.origin());
         for (std::size_t i = 0; i < node.items().size(); ++i) {
-          list.push_back(
-              component(node.items()[i], spec.component_kind, path + "[" + std::to_string(i) + "]"));
+          list.push_back(component(node.items()[i], spec.component_kind,
+                                   path + "[" + std::to_string(i) + "]", ""));
         }
         return list;
       }
@@ -325,18 +333,23 @@ class Validator {
     return node;
   }
 
-  Node component(const Node& node, const std::string& kind, const std::string& path) {
+  // A map without `name` configures the default component, when the option has one.
+  Node component(const Node& node, const std::string& kind, const std::string& path,
+                 const std::string& default_name) {
     std::string name;
     Node options = Node::map(node.origin());
     if (node.is_scalar()) {
       name = node.text();
     } else if (node.is_map()) {
       const Node* n = node.find("name");
-      if (!n || !n->is_scalar()) {
+      if (n && n->is_scalar()) {
+        name = n->text();
+      } else if (!n && !default_name.empty()) {
+        name = default_name;
+      } else {
         throw ConfigError(node.origin().str() + ": " + path + ": a " + kind +
                           " needs a 'name' (one of: " + join(registry_.names(kind)) + ")");
       }
-      name = n->text();
       for (const auto& [key, value] : node.entries()) {
         if (key != "name") options.set(key, value);
       }
@@ -347,14 +360,15 @@ class Validator {
     if (!info) {
       const auto names = registry_.names(kind);
       const std::string s = closest_match(name, names);
-      throw ConfigError(node.origin().str() + ": " + path + ": unknown " + kind + " '" + name +
-                        "'" + (s.empty() ? " (known: " + join(names) + ")"
-                                         : " (did you mean '" + s + "'?)"));
+      throw ConfigError(
+          node.origin().str() + ": " + path + ": unknown " + kind + " '" + name + "'" +
+          (s.empty() ? " (known: " + join(names) + ")" : " (did you mean '" + s + "'?)"));
     }
     Node resolved = section(options, info->options, path, node.origin());
     Node out = Node::map(node.origin());
     out.set("name", Node::scalar(name, node.origin()));
-    for (const auto& [key, value] : resolved.entries()) out.set(key, value);
+    for (const auto& [key, value] : resolved.entries())
+      out.set(key, value);
     return out;
   }
 
@@ -375,7 +389,9 @@ const Node& Options::at(const std::string& key) const {
   return *n;
 }
 
-bool Options::is_null(const std::string& key) const { return at(key).is_null(); }
+bool Options::is_null(const std::string& key) const {
+  return at(key).is_null();
+}
 
 bool Options::boolean(const std::string& key) const {
   bool b = false;
@@ -397,7 +413,9 @@ double Options::real(const std::string& key) const {
   return v;
 }
 
-const std::string& Options::string(const std::string& key) const { return at(key).text(); }
+const std::string& Options::string(const std::string& key) const {
+  return at(key).text();
+}
 
 std::vector<std::int64_t> Options::integers(const std::string& key) const {
   std::vector<std::int64_t> out;
@@ -425,7 +443,9 @@ Options Options::section(const std::string& key) const {
   return Options(&at(key), child_path(path_, key));
 }
 
-Options ComponentConfig::options() const { return Options(node, path); }
+Options ComponentConfig::options() const {
+  return Options(node, path);
+}
 
 ComponentConfig Options::component(const std::string& key) const {
   const Node& n = at(key);
@@ -448,7 +468,8 @@ std::vector<ComponentConfig> Options::components(const std::string& key) const {
 Config Config::load(const std::string& path, const std::vector<std::string>& overrides,
                     const Schema& schema) {
   Node root = load_file(path);
-  for (const auto& o : overrides) apply_override(root, o);
+  for (const auto& o : overrides)
+    apply_override(root, o);
   return from_node(root, schema);
 }
 
@@ -458,6 +479,8 @@ Config Config::from_node(const Node& root, const Schema& schema) {
   return c;
 }
 
-std::string Config::to_yaml() const { return config::to_yaml(resolved_); }
+std::string Config::to_yaml() const {
+  return config::to_yaml(resolved_);
+}
 
 }  // namespace augcore::config

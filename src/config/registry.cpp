@@ -46,7 +46,8 @@ std::vector<const ComponentInfo*> Registry::list(const std::string& kind) const 
 
 std::vector<std::string> Registry::names(const std::string& kind) const {
   std::vector<std::string> out;
-  for (const auto* c : list(kind)) out.push_back(c->name);
+  for (const auto* c : list(kind))
+    out.push_back(c->name);
   return out;
 }
 
@@ -85,7 +86,8 @@ std::string describe_registry(const Registry& registry) {
       out << kind << "s:\n";
     }
     out << "  " << c->name;
-    for (std::size_t pad = c->name.size(); pad < 24; ++pad) out << ' ';
+    for (std::size_t pad = c->name.size(); pad < 24; ++pad)
+      out << ' ';
     out << c->doc << "\n";
   }
   return out.str();

@@ -60,7 +60,8 @@ std::string OptionSpec::type_name() const {
     case ValueType::Choice:
       return "one of " + [this] {
         std::string s;
-        for (const auto& c : choices) s += (s.empty() ? "" : "|") + c;
+        for (const auto& c : choices)
+          s += (s.empty() ? "" : "|") + c;
         return s;
       }();
     case ValueType::IntList:
@@ -81,7 +82,8 @@ std::string OptionSpec::default_text() const {
   if (required) return "(required)";
   if (default_value.is_null()) return "null";
   std::string text = to_yaml(default_value);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
   return text;
 }
 
@@ -153,7 +155,8 @@ OptionSpec& Schema::add_ints(const std::string& name, const std::vector<std::int
   s.type = ValueType::IntList;
   s.doc = doc;
   s.default_value = Node::sequence();
-  for (auto v : def) s.default_value.push_back(Node::scalar(std::to_string(v)));
+  for (auto v : def)
+    s.default_value.push_back(Node::scalar(std::to_string(v)));
   return add(std::move(s));
 }
 
@@ -164,7 +167,8 @@ OptionSpec& Schema::add_floats(const std::string& name, const std::vector<double
   s.type = ValueType::FloatList;
   s.doc = doc;
   s.default_value = Node::sequence();
-  for (auto v : def) s.default_value.push_back(Node::scalar(format_number(v)));
+  for (auto v : def)
+    s.default_value.push_back(Node::scalar(format_number(v)));
   return add(std::move(s));
 }
 

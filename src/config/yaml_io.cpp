@@ -25,7 +25,8 @@ Node convert(const YAML::Node& y, const Origin& origin, const std::string& sourc
       return Node::scalar(y.Scalar(), origin);
     case YAML::NodeType::Sequence: {
       Node seq = Node::sequence(origin);
-      for (const auto& item : y) seq.push_back(convert(item, origin_of(item.Mark(), source), source));
+      for (const auto& item : y)
+        seq.push_back(convert(item, origin_of(item.Mark(), source), source));
       return seq;
     }
     case YAML::NodeType::Map: {
@@ -57,9 +58,11 @@ void emit(YAML::Emitter& out, const Node& node) {
       break;
     case Node::Kind::Sequence: {
       bool flat = true;
-      for (const auto& item : node.items()) flat = flat && item.is_scalar();
+      for (const auto& item : node.items())
+        flat = flat && item.is_scalar();
       out << (flat ? YAML::Flow : YAML::Block) << YAML::BeginSeq;
-      for (const auto& item : node.items()) emit(out, item);
+      for (const auto& item : node.items())
+        emit(out, item);
       out << YAML::EndSeq;
       break;
     }

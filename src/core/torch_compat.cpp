@@ -14,6 +14,8 @@ bool cuda_available() {
 #endif
 }
 
-const char* torch_version() { return TORCH_VERSION; }
+const char* torch_version() {
+  return TORCH_VERSION;
+}
 
 }  // namespace augcore::compat

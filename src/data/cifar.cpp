@@ -11,8 +11,8 @@
 namespace augcore::data {
 namespace fs = std::filesystem;
 
-CifarDataset::CifarDataset(const std::vector<std::string>& files, Variant variant,
-                           bool fine_labels, int channels)
+CifarDataset::CifarDataset(const std::vector<std::string>& files, Variant variant, bool fine_labels,
+                           int channels)
     : channels_(channels) {
   const std::size_t label_bytes = variant == Variant::kCifar10 ? 1 : 2;
   const std::size_t record = label_bytes + kPixels;
@@ -23,8 +23,9 @@ CifarDataset::CifarDataset(const std::vector<std::string>& files, Variant varian
     if (!in) throw DataError("cannot open '" + path + "': " + std::strerror(errno));
     const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                           std::istreambuf_iterator<char>());
-    if (bytes.empty()) throw DataError(path + ": empty file; expected " + std::to_string(record) +
-                                       "-byte CIFAR records");
+    if (bytes.empty())
+      throw DataError(path + ": empty file; expected " + std::to_string(record) +
+                      "-byte CIFAR records");
     if (bytes.size() % record != 0) {
       const std::size_t last = bytes.size() - bytes.size() % record;
       throw DataError(path + ": truncated at offset " + std::to_string(bytes.size()) +
@@ -55,7 +56,8 @@ Sample CifarDataset::get(std::size_t index) const {
   const std::uint8_t* src = pixels_.data() + index * kPixels;
   constexpr std::size_t plane = kSide * kSide;
   for (std::size_t i = 0; i < plane; ++i) {
-    for (std::size_t c = 0; c < 3; ++c) s.image.pixels[3 * i + c] = src[c * plane + i];
+    for (std::size_t c = 0; c < 3; ++c)
+      s.image.pixels[3 * i + c] = src[c * plane + i];
   }
   s.image = convert_channels(std::move(s.image), channels_);
   return s;
@@ -67,7 +69,8 @@ std::vector<std::string> cifar_files(const std::string& root, bool cifar10, bool
   std::vector<std::string> names;
   if (cifar10) {
     if (train) {
-      for (int i = 1; i <= 5; ++i) names.push_back("data_batch_" + std::to_string(i) + ".bin");
+      for (int i = 1; i <= 5; ++i)
+        names.push_back("data_batch_" + std::to_string(i) + ".bin");
     } else {
       names.push_back("test_batch.bin");
     }
@@ -89,8 +92,7 @@ std::vector<std::string> cifar_files(const std::string& root, bool cifar10, bool
 
 config::Schema cifar_options() {
   config::Schema s;
-  s.add_string("root", "", "folder with the binary batches (or its cifar-*-bin parent)")
-      .require();
+  s.add_string("root", "", "folder with the binary batches (or its cifar-*-bin parent)").require();
   s.add_choice("variant", "cifar10", {"cifar10", "cifar100"}, "which CIFAR");
   s.add_choice("split", "train", {"train", "test"}, "training or test batches");
   s.add_choice("labels", "fine", {"fine", "coarse"}, "CIFAR-100 label set (100 or 20 classes)");

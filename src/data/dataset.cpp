@@ -9,8 +9,7 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
 }
 
 void add_common_dataset_options(config::Schema& schema) {
-  schema.add_int("channels", 0, "output channels: 0 = as stored, 1 = grey, 3 = RGB")
-      .range(0, 3);
+  schema.add_int("channels", 0, "output channels: 0 = as stored, 1 = grey, 3 = RGB").range(0, 3);
 }
 
 }  // namespace augcore::data

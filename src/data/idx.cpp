@@ -33,8 +33,8 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
     zs.avail_out = sizeof chunk;
     ret = inflate(&zs, Z_NO_FLUSH);
     if (ret != Z_OK && ret != Z_STREAM_END) {
-      const std::string reason = zs.msg ? zs.msg : (ret == Z_BUF_ERROR ? "unexpected end of data"
-                                                                       : "inflate error");
+      const std::string reason =
+          zs.msg ? zs.msg : (ret == Z_BUF_ERROR ? "unexpected end of data" : "inflate error");
       const auto offset = zs.total_in;
       inflateEnd(&zs);
       throw DataError(path + ": corrupt gzip data at compressed offset " + std::to_string(offset) +
@@ -60,13 +60,11 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& na
     throw DataError(name + ": offset 0: not an IDX file (magic must start with two zero bytes)");
   }
   if (bytes[2] != 0x08) {
-    throw DataError(name + ": offset 2: unsupported IDX element type 0x" +
-                    [&] {
-                      char b[8];
-                      std::snprintf(b, sizeof b, "%02x", bytes[2]);
-                      return std::string(b);
-                    }() +
-                    " (only unsigned bytes, 0x08, are supported)");
+    throw DataError(name + ": offset 2: unsupported IDX element type 0x" + [&] {
+      char b[8];
+      std::snprintf(b, sizeof b, "%02x", bytes[2]);
+      return std::string(b);
+    }() + " (only unsigned bytes, 0x08, are supported)");
   }
   const int ndims = bytes[3];
   if (ndims < 1 || ndims > 4) {
@@ -75,8 +73,8 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& na
   }
   const std::size_t header = 4 + 4 * std::size_t(ndims);
   if (bytes.size() < header) {
-    throw DataError(name + ": truncated at offset " + std::to_string(bytes.size()) +
-                    ": expected " + std::to_string(ndims) + " dimension sizes in the header");
+    throw DataError(name + ": truncated at offset " + std::to_string(bytes.size()) + ": expected " +
+                    std::to_string(ndims) + " dimension sizes in the header");
   }
   IdxArray array;
   std::uint64_t count = 1;
@@ -109,10 +107,11 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& na
   return array;
 }
 
-IdxArray read_idx_file(const std::string& path) { return parse_idx(read_maybe_gzip(path), path); }
+IdxArray read_idx_file(const std::string& path) {
+  return parse_idx(read_maybe_gzip(path), path);
+}
 
-IdxDataset::IdxDataset(const std::string& images_path, const std::string& labels_path,
-                       int channels)
+IdxDataset::IdxDataset(const std::string& images_path, const std::string& labels_path, int channels)
     : channels_(channels) {
   images_ = read_idx_file(images_path);
   const IdxArray labels = read_idx_file(labels_path);
@@ -160,14 +159,14 @@ std::string find_idx_file(const std::string& root, const std::string& stem) {
     const fs::path p = fs::path(root) / (stem + suffix);
     if (fs::exists(p)) return p.string();
   }
-  throw DataError("idx dataset: neither '" + (fs::path(root) / stem).string() + "' nor its .gz exists");
+  throw DataError("idx dataset: neither '" + (fs::path(root) / stem).string() +
+                  "' nor its .gz exists");
 }
 
 config::Schema idx_options() {
   config::Schema s;
   s.add_string("root", "/usr/share/datasets/fashion-mnist", "folder holding the IDX files");
-  s.add_choice("split", "train", {"train", "test"},
-               "train-* or t10k-* files (MNIST naming)");
+  s.add_choice("split", "train", {"train", "test"}, "train-* or t10k-* files (MNIST naming)");
   s.add_string("images", "", "image file, overriding root/split (path)");
   s.add_string("labels", "", "label file, overriding root/split (path)");
   add_common_dataset_options(s);

@@ -35,7 +35,8 @@ namespace {
 
 bool has_jpeg_end(const std::vector<std::uint8_t>& bytes) {
   std::size_t end = bytes.size();
-  while (end > 2 && bytes[end - 1] == 0) --end;  // some writers pad after the marker
+  while (end > 2 && bytes[end - 1] == 0)
+    --end;  // some writers pad after the marker
   return end >= 4 && bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9;
 }
 

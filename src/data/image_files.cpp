@@ -37,7 +37,8 @@ std::string lower(std::string s) {
 void collect_sorted(const fs::path& dir, const std::vector<std::string>& extensions,
                     std::vector<std::string>& out) {
   std::vector<fs::directory_entry> entries;
-  for (const auto& e : fs::directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
+  for (const auto& e :
+       fs::directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
     entries.push_back(e);
   }
   std::sort(entries.begin(), entries.end(),
@@ -52,7 +53,8 @@ void collect_sorted(const fs::path& dir, const std::vector<std::string>& extensi
     }
   }
   // Like torchvision (sorted os.walk): a folder's own files, then its sub-folders in order.
-  for (const auto& d : subdirs) collect_sorted(d, extensions, out);
+  for (const auto& d : subdirs)
+    collect_sorted(d, extensions, out);
 }
 
 }  // namespace
@@ -64,7 +66,8 @@ ImageFilesDataset make_image_folder(const std::string& root,
     throw DataError("image_folder: '" + root + "' is not a folder");
   }
   std::vector<std::string> classes;
-  for (const auto& e : fs::directory_iterator(root, fs::directory_options::follow_directory_symlink)) {
+  for (const auto& e :
+       fs::directory_iterator(root, fs::directory_options::follow_directory_symlink)) {
     if (e.is_directory()) classes.push_back(e.path().filename().string());
   }
   std::sort(classes.begin(), classes.end());
@@ -94,7 +97,8 @@ ImageFilesDataset make_file_list(const std::string& root, const std::string& lis
   std::vector<std::int64_t> labels;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
-    while (!line.empty() && (line.back() == '\r' || std::isspace(static_cast<unsigned char>(line.back())))) {
+    while (!line.empty() &&
+           (line.back() == '\r' || std::isspace(static_cast<unsigned char>(line.back())))) {
       line.pop_back();
     }
     if (line.empty()) continue;
@@ -109,7 +113,8 @@ ImageFilesDataset make_file_list(const std::string& root, const std::string& lis
                       line + "'");
     }
     std::string rel = line.substr(0, space);
-    while (!rel.empty() && std::isspace(static_cast<unsigned char>(rel.back()))) rel.pop_back();
+    while (!rel.empty() && std::isspace(static_cast<unsigned char>(rel.back())))
+      rel.pop_back();
     if (num_classes > 0 && label >= num_classes) {
       throw DataError(list_path + ":" + std::to_string(number) + ": label " +
                       std::to_string(label) + " is not below num_classes " +
@@ -128,7 +133,7 @@ ImageFilesDataset make_file_list(const std::string& root, const std::string& lis
 
 namespace {
 
-const std::vector<std::string> kImageExtensions{".jpg", ".jpeg", ".png", ".ppm", ".bmp",
+const std::vector<std::string> kImageExtensions{".jpg", ".jpeg", ".png",  ".ppm", ".bmp",
                                                 ".pgm", ".tif",  ".tiff", ".webp"};
 
 config::Schema image_folder_options() {

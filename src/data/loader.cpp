@@ -21,7 +21,9 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, TransformPipeline transfo
   pinned_ = options_.pin_memory && compat::cuda_available();
 }
 
-Loader::~Loader() { stop_workers(); }
+Loader::~Loader() {
+  stop_workers();
+}
 
 std::size_t Loader::samples_per_epoch() const {
   const std::size_t n = dataset_->size();
@@ -41,7 +43,8 @@ void Loader::stop_workers() {
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    t.join();
   threads_.clear();
 }
 
@@ -54,7 +57,8 @@ void Loader::start_epoch(std::int64_t epoch) {
   next_deliver_ = 0;
   ready_.clear();
   stopping_ = false;
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
+  for (int i = 0; i < options_.workers; ++i)
+    threads_.emplace_back([this] { worker_loop(); });
 }
 
 void Loader::worker_loop() {
@@ -114,8 +118,8 @@ Sample Loader::load_sample(std::int64_t position, std::int64_t index) const {
   for (int attempt = 0; attempt <= options_.max_replacements; ++attempt) {
     try {
       Sample s = dataset_->get(static_cast<std::size_t>(current));
-      Rng rng = Rng::derive({options_.seed, static_cast<std::uint64_t>(Stream::kSampleTransform),
-                             e, pos, static_cast<std::uint64_t>(current)});
+      Rng rng = Rng::derive({options_.seed, static_cast<std::uint64_t>(Stream::kSampleTransform), e,
+                             pos, static_cast<std::uint64_t>(current)});
       s.image = transforms_.apply(std::move(s.image), rng);
       return s;
     } catch (const SampleError& err) {
@@ -162,9 +166,9 @@ Batch Loader::build(std::int64_t batch_index) const {
     const Image& img = samples[i].image;
     if (img.channels != c || img.height != h || img.width != w) {
       throw DataError(dataset_->description() + ": sample " + std::to_string(batch.indices[i]) +
-                      " is " + std::to_string(img.height) + "x" + std::to_string(img.width) +
-                      "x" + std::to_string(img.channels) + " but the batch is " +
-                      std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c) +
+                      " is " + std::to_string(img.height) + "x" + std::to_string(img.width) + "x" +
+                      std::to_string(img.channels) + " but the batch is " + std::to_string(h) +
+                      "x" + std::to_string(w) + "x" + std::to_string(c) +
                       "; add a resize or crop transform so all samples share one size");
     }
     std::uint8_t* dst = out + i * c * plane;
@@ -172,7 +176,8 @@ Batch Loader::build(std::int64_t batch_index) const {
       std::memcpy(dst, img.pixels.data(), plane);
     } else {
       for (std::size_t p = 0; p < plane; ++p) {
-        for (int k = 0; k < c; ++k) dst[k * plane + p] = img.pixels[p * c + k];
+        for (int k = 0; k < c; ++k)
+          dst[k * plane + p] = img.pixels[p * c + k];
       }
     }
     labels[i] = samples[i].label;

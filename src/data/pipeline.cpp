@@ -29,8 +29,8 @@ std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, st
   const std::string key = train ? "train" : "val";
   if (data.is_null(key)) throw ConfigError(data.path() + "." + key + ": no dataset configured");
   auto dataset = make_dataset(data.component(key));
-  auto transforms =
-      TransformPipeline::from_config(data.components(train ? "train_transforms" : "val_transforms"));
+  auto transforms = TransformPipeline::from_config(
+      data.components(train ? "train_transforms" : "val_transforms"));
   const config::Options l = data.section("loader");
   LoaderOptions o;
   o.batch_size = l.integer("batch_size");

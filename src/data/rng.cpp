@@ -10,13 +10,16 @@ std::uint64_t splitmix64(std::uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 }  // namespace
 
 Rng::Rng(std::uint64_t seed) {
   std::uint64_t x = seed;
-  for (auto& s : s_) s = splitmix64(x);
+  for (auto& s : s_)
+    s = splitmix64(x);
 }
 
 Rng Rng::derive(std::initializer_list<std::uint64_t> keys) {
@@ -40,13 +43,16 @@ std::uint64_t Rng::next() {
   return result;
 }
 
-double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double Rng::uniform() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 std::int64_t Rng::randint(std::int64_t lo, std::int64_t hi) {
   const std::uint64_t range = static_cast<std::uint64_t>(hi - lo);
   const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
   std::uint64_t x = next();
-  while (x >= limit) x = next();
+  while (x >= limit)
+    x = next();
   return lo + static_cast<std::int64_t>(x % range);
 }
 

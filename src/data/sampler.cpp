@@ -22,19 +22,21 @@ std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind
   }
   const std::int64_t n = static_cast<std::int64_t>(dataset.size());
   std::vector<std::int64_t> order(n);
-  Rng rng = Rng::derive({seed, static_cast<std::uint64_t>(Stream::kSampler),
-                         static_cast<std::uint64_t>(epoch)});
+  Rng rng = Rng::derive(
+      {seed, static_cast<std::uint64_t>(Stream::kSampler), static_cast<std::uint64_t>(epoch)});
   switch (kind) {
     case SamplerKind::kSequential:
       std::iota(order.begin(), order.end(), 0);
       break;
     case SamplerKind::kRandom:
       std::iota(order.begin(), order.end(), 0);
-      for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.randint(0, i + 1)]);
+      for (std::int64_t i = n - 1; i > 0; --i)
+        std::swap(order[i], order[rng.randint(0, i + 1)]);
       break;
     case SamplerKind::kClassBalanced: {
       std::vector<std::vector<std::int64_t>> by_class(dataset.num_classes());
-      for (std::int64_t i = 0; i < n; ++i) by_class[dataset.label(i)].push_back(i);
+      for (std::int64_t i = 0; i < n; ++i)
+        by_class[dataset.label(i)].push_back(i);
       std::vector<std::int64_t> present;
       for (std::size_t c = 0; c < by_class.size(); ++c) {
         if (!by_class[c].empty()) present.push_back(static_cast<std::int64_t>(c));

@@ -82,8 +82,8 @@ Image crop(const Image& image, const CropBox& box) {
   Image out(box.height, box.width, image.channels);
   const std::size_t row = std::size_t(box.width) * image.channels;
   for (int y = 0; y < box.height; ++y) {
-    const auto* src = &image.pixels[(std::size_t(box.top + y) * image.width + box.left) *
-                                    image.channels];
+    const auto* src =
+        &image.pixels[(std::size_t(box.top + y) * image.width + box.left) * image.channels];
     std::copy(src, src + row, out.pixels.begin() + y * row);
   }
   return out;
@@ -98,7 +98,8 @@ Image hflip(const Image& image) {
   const int c = image.channels;
   for (int y = 0; y < image.height; ++y) {
     for (int x = 0; x < image.width; ++x) {
-      for (int k = 0; k < c; ++k) out.at(y, image.width - 1 - x, k) = image.at(y, x, k);
+      for (int k = 0; k < c; ++k)
+        out.at(y, image.width - 1 - x, k) = image.at(y, x, k);
     }
   }
   return out;
@@ -120,7 +121,8 @@ Image pad(const Image& image, int padding, std::uint8_t fill) {
 }
 
 Image TransformPipeline::apply(Image image, Rng& rng) const {
-  for (const auto& step : steps_) image = step->apply(std::move(image), rng);
+  for (const auto& step : steps_)
+    image = step->apply(std::move(image), rng);
   return image;
 }
 

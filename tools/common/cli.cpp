@@ -50,19 +50,22 @@ bool handle_info_flags(const RecipeArgs& args, const config::Schema& schema) {
   const auto found = registry.lookup(args.help_component);
   if (found.empty()) {
     std::vector<std::string> names{"recipe"};
-    for (const auto* c : registry.list()) names.push_back(c->name);
+    for (const auto* c : registry.list())
+      names.push_back(c->name);
     const std::string s = config::closest_match(args.help_component, names);
     throw ConfigError("--help-component: no component named '" + args.help_component + "'" +
                       (s.empty() ? " (see --list)" : " (did you mean '" + s + "'?)"));
   }
-  for (const auto* c : found) fmt::print("{}", config::describe_component(*c));
+  for (const auto* c : found)
+    fmt::print("{}", config::describe_component(*c));
   return true;
 }
 
 config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema) {
   config::Node root = args.config.empty() ? config::Node::map(config::Origin{"built-in recipe", 0})
                                           : config::load_file(args.config);
-  for (const auto& s : args.sets) config::apply_override(root, s);
+  for (const auto& s : args.sets)
+    config::apply_override(root, s);
   return config::Config::from_node(root, schema);
 }
 
@@ -70,8 +73,8 @@ std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config
   std::string dir = args.output;
   if (dir.empty()) dir = config.root().string("output");
   if (dir.empty()) {
-    dir = "runs/" + (args.config.empty() ? std::string("default")
-                                         : fs::path(args.config).stem().string());
+    dir = "runs/" +
+          (args.config.empty() ? std::string("default") : fs::path(args.config).stem().string());
   }
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -12,11 +12,11 @@
 namespace augcore::cli {
 
 struct RecipeArgs {
-  std::string config;                // empty: the built-in recipe
-  std::vector<std::string> sets;     // --set key.path=value, in order
-  std::string output;                // --output overrides the recipe's `output`
-  bool list = false;                 // --list
-  std::string help_component;        // --help-component NAME
+  std::string config;             // empty: the built-in recipe
+  std::vector<std::string> sets;  // --set key.path=value, in order
+  std::string output;             // --output overrides the recipe's `output`
+  bool list = false;              // --list
+  std::string help_component;     // --help-component NAME
 };
 
 // Adds --config, --set, --output, --list and --help-component to `app`.

@@ -20,7 +20,8 @@ void apply_override(Node& root, const std::string& assignment);
 
 // Checks `root` against `schema` and the registry: unknown keys (with a suggestion), types,
 // ranges, choices, component names. Returns the tree with every default filled in.
-Node validate(const Node& root, const Schema& schema, const Registry& registry = Registry::global());
+Node validate(const Node& root, const Schema& schema,
+              const Registry& registry = Registry::global());
 
 class Options;
 

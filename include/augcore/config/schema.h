@@ -19,7 +19,7 @@ enum class ValueType {
   Int,
   Float,
   String,
-  Choice,         // a string from a fixed set
+  Choice,  // a string from a fixed set
   IntList,
   FloatList,
   Section,        // a nested map with its own schema

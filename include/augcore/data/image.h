@@ -16,7 +16,9 @@ struct Image {
 
   Image() = default;
   Image(int h, int w, int c) : height(h), width(w), channels(c), pixels(std::size_t(h) * w * c) {}
-  std::uint8_t& at(int y, int x, int c) { return pixels[(std::size_t(y) * width + x) * channels + c]; }
+  std::uint8_t& at(int y, int x, int c) {
+    return pixels[(std::size_t(y) * width + x) * channels + c];
+  }
   std::uint8_t at(int y, int x, int c) const {
     return pixels[(std::size_t(y) * width + x) * channels + c];
   }

@@ -31,13 +31,13 @@ struct LoaderOptions {
   SamplerKind sampler = SamplerKind::kRandom;
   std::uint64_t seed = 0;
   Shard shard;
-  bool pin_memory = true;   // page-locked batches when CUDA is available
+  bool pin_memory = true;     // page-locked batches when CUDA is available
   int max_replacements = 16;  // consecutive unreadable samples tolerated for one slot
 };
 
 struct Batch {
-  at::Tensor images;  // uint8 N×C×H×W
-  at::Tensor labels;  // int64 N
+  at::Tensor images;                  // uint8 N×C×H×W
+  at::Tensor labels;                  // int64 N
   std::vector<std::int64_t> indices;  // dataset index of each row
   std::int64_t epoch = 0;
   std::int64_t index = 0;  // batch number within the epoch

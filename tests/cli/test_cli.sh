@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Exit codes and one-line messages of the programs for good and bad input.
+set -u
+bin="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+expect() {  # expect CODE PATTERN -- command...
+  local code="$1" pattern="$2"
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $code ]] || ! grep -qF -- "$pattern" <<<"$out"; then
+    echo "FAIL: $* -> rc=$rc (want $code), output:"
+    echo "$out" | head -5
+    fails=$((fails + 1))
+  fi
+}
+
+printf 'train:\n  epoch: 3\n' >"$tmp/typo.yaml"
+expect 2 "config error: $tmp/typo.yaml:2: unknown key 'train.epoch' (did you mean 'train.epochs'?)" -- \
+  "$bin/mra_train" --config "$tmp/typo.yaml"
+expect 2 "train.epochs: expected an integer in [1, 1000000], got 'x'" -- \
+  "$bin/mra_train" --set train.epochs=x
+expect 2 "cannot read config file '$tmp/none.yaml'" -- "$bin/mra_train" --config "$tmp/none.yaml"
+printf 'a: [1,\n' >"$tmp/broken.yaml"
+expect 2 "not valid YAML" -- "$bin/mra_train" --config "$tmp/broken.yaml"
+expect 2 "usage error" -- "$bin/mra_train" --no-such-flag
+expect 2 "data error: idx dataset: neither" -- "$bin/mra_train" --set data.train.root="$tmp" -o "$tmp/run"
+expect 2 "no component named 'hflp' (did you mean 'hflip'?)" -- "$bin/mra_train" --help-component hflp
+expect 0 "random_resized_crop" -- "$bin/mra_train" --list
+expect 0 "p (number, default 0.5)" -- "$bin/mra_train" --help-component hflip
+expect 0 "data.loader.workers" -- "$bin/mra_train" --help-component recipe
+expect 2 "usage error" -- "$bin/augcore_bench"
+
+# The main job on the built-in recipe (Fashion-MNIST) writes the resolved config.
+expect 0 "images/s" -- "$bin/mra_train" -o "$tmp/run" --set data.loader.batch_size=2000
+grep -q "batch_size: 2000" "$tmp/run/config.yaml" || { echo "FAIL: resolved config"; fails=$((fails + 1)); }
+expect 0 "images/s" -- "$bin/augcore_bench" loader --workers 1 --batches 5
+
+echo "$((13 - fails)) passed, $fails failed"
+[[ $fails -eq 0 ]]

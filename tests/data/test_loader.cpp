@@ -1,0 +1,221 @@
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <set>
+
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
+#include "augcore/data/loader.h"
+#include "augcore/data/pipeline.h"
+#include "augcore/train/recipe.h"
+#include "support/fixtures.h"
+
+namespace augcore::data {
+namespace {
+
+using testing::MemoryDataset;
+
+TransformPipeline random_transforms() {
+  static const config::Config cfg = config::Config::from_node(
+      config::parse_yaml("data:\n  train_transforms: [{name: random_resized_crop, size: 6, "
+                         "scale: [0.3, 1]}, hflip]\n",
+                         "t"),
+      train::recipe_schema());
+  return TransformPipeline::from_config(cfg.root().section("data").components("train_transforms"));
+}
+
+std::vector<Batch> epoch(Loader& loader, std::int64_t e) {
+  loader.start_epoch(e);
+  std::vector<Batch> out;
+  while (auto b = loader.next())
+    out.push_back(std::move(*b));
+  return out;
+}
+
+LoaderOptions options(int workers, std::int64_t batch = 8) {
+  LoaderOptions o;
+  o.workers = workers;
+  o.batch_size = batch;
+  o.seed = 1234;
+  o.prefetch = 3;
+  return o;
+}
+
+TEST(LoaderTest, SameBatchesWhateverTheNumberOfWorkers) {
+  auto ds = std::make_shared<MemoryDataset>(61, 10, 9, 3, 5);
+  Loader inline_loader(ds, random_transforms(), options(0));
+  Loader one(ds, random_transforms(), options(1));
+  Loader four(ds, random_transforms(), options(4));
+  for (std::int64_t e = 0; e < 2; ++e) {
+    const auto a = epoch(inline_loader, e), b = epoch(one, e), c = epoch(four, e);
+    ASSERT_EQ(a.size(), 8u);  // 61 samples, batch 8, last partial batch kept
+    ASSERT_EQ(b.size(), a.size());
+    ASSERT_EQ(c.size(), a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].indices, b[i].indices);
+      EXPECT_EQ(a[i].indices, c[i].indices);
+      EXPECT_TRUE(at::equal(a[i].images, b[i].images));
+      EXPECT_TRUE(at::equal(a[i].images, c[i].images));
+      EXPECT_TRUE(at::equal(a[i].labels, c[i].labels));
+    }
+  }
+  // A different epoch or seed gives a different order.
+  EXPECT_NE(epoch(one, 0)[0].indices, epoch(one, 1)[0].indices);
+}
+
+TEST(LoaderTest, CollatesUint8NchwInSamplerOrder) {
+  auto ds = std::make_shared<MemoryDataset>(10, 3, 4, 3, 4);
+  LoaderOptions o = options(2, 4);
+  o.sampler = SamplerKind::kSequential;
+  o.drop_last = true;
+  Loader loader(ds, TransformPipeline(), o);
+  const auto batches = epoch(loader, 0);
+  ASSERT_EQ(batches.size(), 2u);
+  const Batch& b = batches[1];
+  EXPECT_EQ(b.images.scalar_type(), at::kByte);
+  EXPECT_EQ(b.images.sizes(), (std::vector<std::int64_t>{4, 3, 3, 4}));
+  EXPECT_EQ(b.indices, (std::vector<std::int64_t>{4, 5, 6, 7}));
+  EXPECT_EQ(b.labels[2].item<std::int64_t>(), 6 % 4);
+  // images[n][c][y][x] is the dataset's pixel (index, y, x, c).
+  EXPECT_EQ(b.images[1][2][0][3].item<std::uint8_t>(), MemoryDataset::pixel(5, 0, 3, 2));
+  EXPECT_EQ(b.images[3][0][2][1].item<std::uint8_t>(), MemoryDataset::pixel(7, 2, 1, 0));
+}
+
+TEST(LoaderTest, DropLastAndBatchCounts) {
+  auto ds = std::make_shared<MemoryDataset>(10, 2, 2, 1, 2);
+  LoaderOptions keep = options(1, 4);
+  Loader a(ds, TransformPipeline(), keep);
+  const auto all = epoch(a, 0);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all.back().images.size(0), 2);
+  keep.drop_last = true;
+  Loader b(ds, TransformPipeline(), keep);
+  EXPECT_EQ(epoch(b, 0).size(), 2u);
+}
+
+TEST(LoaderTest, RandomSamplerIsAPermutation) {
+  MemoryDataset ds(97, 1, 1, 1, 3);
+  auto order = epoch_indices(ds, SamplerKind::kRandom, 5, 0, {});
+  std::sort(order.begin(), order.end());
+  for (std::int64_t i = 0; i < 97; ++i)
+    ASSERT_EQ(order[i], i);
+}
+
+TEST(LoaderTest, ShardsAreDisjointAndCovering) {
+  MemoryDataset ds(120, 1, 1, 1, 3);
+  std::vector<std::int64_t> all;
+  for (int r = 0; r < 4; ++r) {
+    const auto part = epoch_indices(ds, SamplerKind::kRandom, 9, 2, {r, 4});
+    EXPECT_EQ(part.size(), 30u);
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  std::sort(all.begin(), all.end());
+  for (std::int64_t i = 0; i < 120; ++i)
+    ASSERT_EQ(all[i], i);  // each index exactly once
+  // When the size does not divide, every rank gets ceil(n / world) and all are covered.
+  MemoryDataset odd(10, 1, 1, 1, 3);
+  std::set<std::int64_t> covered;
+  for (int r = 0; r < 3; ++r) {
+    const auto part = epoch_indices(odd, SamplerKind::kSequential, 0, 0, {r, 3});
+    EXPECT_EQ(part.size(), 4u);
+    covered.insert(part.begin(), part.end());
+  }
+  EXPECT_EQ(covered.size(), 10u);
+}
+
+TEST(LoaderTest, ClassBalancedSamplerEqualisesClassFrequencies) {
+  std::vector<std::int64_t> labels(900, 0);
+  labels.insert(labels.end(), 90, 1);
+  labels.insert(labels.end(), 10, 2);
+  MemoryDataset ds(labels, 3);
+  std::map<std::int64_t, int> count;
+  std::set<std::int64_t> rare_seen;
+  int total = 0;
+  for (std::int64_t e = 0; e < 20; ++e) {
+    for (auto i : epoch_indices(ds, SamplerKind::kClassBalanced, 3, e, {})) {
+      ++count[labels[i]];
+      ++total;
+      if (labels[i] == 2) rare_seen.insert(i);
+    }
+  }
+  for (int c = 0; c < 3; ++c)
+    EXPECT_NEAR(count[c] / double(total), 1.0 / 3, 0.01) << c;
+  EXPECT_EQ(rare_seen.size(), 10u);  // every member of the rare class is drawn
+}
+
+TEST(LoaderTest, UnreadableSamplesAreReplacedCountedAndDeterministic) {
+  auto ds = std::make_shared<MemoryDataset>(40, 4, 4, 1, 2, std::set<std::size_t>{3, 17});
+  LoaderOptions o = options(0, 40);
+  o.sampler = SamplerKind::kSequential;
+  Loader a(ds, TransformPipeline(), o);
+  const auto batch = epoch(a, 0).at(0);
+  EXPECT_EQ(batch.images.size(0), 40);
+  EXPECT_GE(a.bad_samples(), 2u);
+  Loader b(ds, TransformPipeline(), options(3, 40));
+  LoaderOptions o3 = options(3, 40);
+  o3.sampler = SamplerKind::kSequential;
+  Loader c(ds, TransformPipeline(), o3);
+  EXPECT_TRUE(at::equal(batch.images, epoch(c, 0).at(0).images));
+  // Row 3 holds some other, readable sample rather than the broken one.
+  const std::uint8_t row3 = batch.images[3][0][0][0].item<std::uint8_t>();
+  EXPECT_NE(row3, MemoryDataset::pixel(3, 0, 0, 0));
+}
+
+TEST(LoaderTest, AllSamplesUnreadableIsAnErrorNotAHang) {
+  std::set<std::size_t> all{0, 1, 2, 3};
+  auto ds = std::make_shared<MemoryDataset>(4, 2, 2, 1, 2, all);
+  Loader loader(ds, TransformPipeline(), options(2, 2));
+  loader.start_epoch(0);
+  EXPECT_THROW(loader.next(), DataError);
+}
+
+TEST(LoaderTest, MixedSizesWithoutACropIsAClearError) {
+  class TwoSizes : public MemoryDataset {
+   public:
+    TwoSizes() : MemoryDataset(4, 4, 4, 1, 2) {}
+    Sample get(std::size_t i) const override {
+      Sample s = MemoryDataset::get(i);
+      if (i == 1) s.image = Image(5, 4, 1);
+      return s;
+    }
+  };
+  LoaderOptions o = options(0, 4);
+  o.sampler = SamplerKind::kSequential;
+  Loader loader(std::make_shared<TwoSizes>(), TransformPipeline(), o);
+  loader.start_epoch(0);
+  try {
+    loader.next();
+    FAIL() << "no error";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("sample 1 is 5x4x1 but the batch is 4x4x1"),
+              std::string::npos);
+  }
+}
+
+TEST(PipelineTest, BuildsLoadersFromARecipe) {
+  testing::TempDir dir;
+  std::vector<std::uint8_t> px(5 * 6 * 6, 7);
+  testing::write_bytes(dir.file("img"), testing::idx_bytes({5, 6, 6}, px));
+  testing::write_bytes(dir.file("lab"), testing::idx_bytes({5}, {0, 1, 2, 1, 0}));
+  const auto cfg = config::Config::from_node(
+      config::parse_yaml("data:\n  train: {name: idx, images: " + dir.file("img") + ", labels: " +
+                             dir.file("lab") + "}\n  val: {name: idx, images: " + dir.file("img") +
+                             ", labels: " + dir.file("lab") +
+                             "}\n  train_transforms: [{name: random_crop, size: 4}]\n"
+                             "  loader: {batch_size: 2, workers: 1}\n",
+                         "t"),
+      train::recipe_schema());
+  const auto data = cfg.root().section("data");
+  auto train = make_loader(data, Split::kTrain, 0);
+  EXPECT_EQ(train->batches_per_epoch(), 2u);  // drop_last by default for training
+  auto val = make_loader(data, Split::kVal, 0);
+  EXPECT_EQ(val->batches_per_epoch(), 3u);
+  const auto batches = epoch(*val, 0);
+  EXPECT_EQ(batches[0].indices, (std::vector<std::int64_t>{0, 1}));
+  EXPECT_EQ(batches[0].images.size(2), 6);  // no validation transforms configured
+}
+
+}  // namespace
+}  // namespace augcore::data

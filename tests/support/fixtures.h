@@ -1,0 +1,57 @@
+// Helpers for tests: temporary folders, file writers, and an in-memory dataset.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "augcore/data/dataset.h"
+
+namespace augcore::testing {
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes);
+void write_gzip(const std::string& path, const std::vector<std::uint8_t>& bytes);
+void write_text(const std::string& path, const std::string& text);
+
+// An IDX file image: the header for `dims` followed by `data`.
+std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dims,
+                                    const std::vector<std::uint8_t>& data);
+
+// Images whose pixels encode (index, y, x, c), of one size, labelled index % classes.
+// Indices in `broken` throw SampleError.
+class MemoryDataset : public data::Dataset {
+ public:
+  MemoryDataset(std::size_t size, int height, int width, int channels, std::int64_t classes,
+                std::set<std::size_t> broken = {});
+  // Arbitrary labels (for sampler tests).
+  MemoryDataset(std::vector<std::int64_t> labels, std::int64_t classes);
+
+  std::size_t size() const override { return labels_.size(); }
+  data::Sample get(std::size_t index) const override;
+  std::int64_t label(std::size_t index) const override { return labels_[index]; }
+  std::int64_t num_classes() const override { return classes_; }
+  std::string description() const override { return "memory dataset"; }
+  static std::uint8_t pixel(std::size_t index, int y, int x, int c);
+
+ private:
+  std::vector<std::int64_t> labels_;
+  int height_ = 8, width_ = 8, channels_ = 1;
+  std::int64_t classes_;
+  std::set<std::size_t> broken_;
+};
+
+}  // namespace augcore::testing
