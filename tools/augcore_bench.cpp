@@ -28,7 +28,7 @@ int bench_loader(const cli::RecipeArgs& args, int workers, std::int64_t max_batc
   auto first = loader->next();
   const auto start = std::chrono::steady_clock::now();
   std::int64_t images = 0, batches = 0;
-  while (batches < max_batches) {
+  while (max_batches == 0 || batches < max_batches) {
     auto batch = loader->next();
     if (!batch) break;
     images += batch->images.size(0);
@@ -51,12 +51,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cli::RecipeArgs args;
   int workers = -1;
-  std::int64_t batches = 200;
+  std::int64_t batches = 0;
   CLI::App* loader = app.add_subcommand("loader", "images/s of a recipe's training loader");
   cli::add_recipe_options(*loader, args);
   loader->add_option("--workers", workers, "loader threads (overrides data.loader.workers)")
       ->check(CLI::Range(0, 256));
-  loader->add_option("--batches", batches, "batches to time after the first")
-      ->check(CLI::Range(1, 1000000));
+  loader->add_option("--batches", batches, "batches to time after the first (0 = the epoch)")
+      ->check(CLI::Range(0, 1000000));
   return cli::run_main(app, argc, argv, [&] { return bench_loader(args, workers, batches); });
 }
