@@ -1,5 +1,9 @@
 #include "augcore/core/torch_compat.h"
 
+#include <ATen/ATen.h>
+
+#include <cmath>
+
 #if AUGCORE_WITH_CUDA
 #include <ATen/Context.h>
 #endif
@@ -16,6 +20,16 @@ bool cuda_available() {
 
 const char* torch_version() {
   return TORCH_VERSION;
+}
+
+at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
+                                        const at::Tensor& v) {
+#if AUGCORE_TORCH_AT_LEAST(2, 0)
+  return at::scaled_dot_product_attention(q, k, v);
+#else
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  return at::matmul(at::softmax(at::matmul(q, k.transpose(-2, -1)) * scale, -1), v);
+#endif
 }
 
 }  // namespace augcore::compat

@@ -1,6 +1,7 @@
 // The one place where differences between LibTorch versions (1.13 CPU, 2.x CUDA) are handled.
 #pragma once
 
+#include <ATen/core/Tensor.h>
 #include <torch/version.h>
 
 #define AUGCORE_TORCH_AT_LEAST(major, minor) \
@@ -19,5 +20,10 @@ bool cuda_available();
 
 // "major.minor.patch" of the LibTorch headers this build was compiled against.
 const char* torch_version();
+
+// softmax(q·kᵀ/√d)·v over the last two dimensions (q, k, v: N×H×T×d). Uses LibTorch's fused
+// kernel where it exists (2.0+), the explicit formula otherwise.
+at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
+                                        const at::Tensor& v);
 
 }  // namespace augcore::compat

@@ -1,0 +1,63 @@
+// The classifier interface every model implements, and building one from a config component.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "augcore/config/config.h"
+
+namespace augcore::models {
+
+// What a classifier's forward can be asked for besides logits.
+struct ForwardOptions {
+  // ViT only: per image, the patch-token indices to keep (N×K int64), CLS always kept.
+  std::optional<at::Tensor> keep_tokens;
+  // ViT only: also return the last block's CLS attention over patches (N×L, head-averaged).
+  bool return_attention = false;
+};
+
+struct ForwardResult {
+  at::Tensor logits;
+  at::Tensor attention;  // defined when requested
+};
+
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  // Logits for a normalised float batch N×C×H×W.
+  virtual at::Tensor forward(const at::Tensor& x) = 0;
+  // Forward with extras; models without them reject the options they lack.
+  virtual ForwardResult forward_with(const at::Tensor& x, const ForwardOptions& options);
+  // Prefix of the classification head's parameters ("fc", "head"), for fine-tuning.
+  virtual std::string head_name() const = 0;
+  virtual std::int64_t num_classes() const = 0;
+};
+
+// Sizes a model is built for, known from the data rather than the model block.
+struct ModelShape {
+  std::int64_t in_chans = 3;
+  std::int64_t num_classes = 1000;
+  std::int64_t image_size = 224;
+};
+
+// The factory signature of registered models (kind "model").
+using ModelFactory =
+    std::function<std::shared_ptr<ClassifierImpl>(const config::Options&, const ModelShape&)>;
+
+// Options every model declares: num_classes / in_chans (0 = from the data), pretrained,
+// pretrained_ignore_head.
+void add_common_model_options(config::Schema& schema);
+
+// Builds the model a validated component names; `data` fills num_classes/in_chans left at 0.
+// Loads `pretrained` weights when set (throws DataError with PyTorch-style mismatch lists).
+std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& component,
+                                           const ModelShape& data);
+
+// Registers a model whose factory receives the resolved shape.
+bool register_model(const std::string& name, const std::string& doc, config::Schema options,
+                    ModelFactory factory);
+
+}  // namespace augcore::models

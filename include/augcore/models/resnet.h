@@ -1,0 +1,49 @@
+// ResNet family with torchvision's architecture and parameter names (resnet18…152, ResNeXt,
+// Wide ResNet-50), loadable from torchvision state_dicts as they are.
+#pragma once
+
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include <vector>
+
+#include "augcore/models/classifier.h"
+
+namespace augcore::models {
+
+struct ResNetConfig {
+  bool bottleneck = false;
+  std::vector<int> layers{2, 2, 2, 2};
+  int groups = 1;
+  int width_per_group = 64;
+  std::int64_t in_chans = 3;
+  std::int64_t num_classes = 1000;
+  bool zero_init_residual = false;
+};
+
+class ResNetImpl : public ClassifierImpl {
+ public:
+  explicit ResNetImpl(const ResNetConfig& config);
+  at::Tensor forward(const at::Tensor& x) override;
+  // Stem and layer1 only: the first-stage features (KeepAugment's early head uses them).
+  at::Tensor forward_stem_and_first_stage(const at::Tensor& x);
+  std::string head_name() const override { return "fc"; }
+  std::int64_t num_classes() const override { return num_classes_; }
+
+ private:
+  torch::nn::Sequential make_layer(int planes, int blocks, int stride);
+  ResNetConfig config_;
+  int inplanes_ = 64;
+  std::int64_t num_classes_;
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr};
+  torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+
+// torchvision's presets by name ("resnet50", "resnext50_32x4d", ...).
+ResNetConfig resnet_preset(const std::string& name);
+
+}  // namespace augcore::models

@@ -1,0 +1,102 @@
+// Vision Transformer with timm/DeiT parameter names, drop-path, optional layer-scale
+// (DeiT-III), a forward on a subset of patch tokens, and the last block's CLS attention.
+#pragma once
+
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "augcore/models/classifier.h"
+
+namespace augcore::models {
+
+struct ViTConfig {
+  std::int64_t img_size = 224;
+  std::int64_t patch_size = 16;
+  std::int64_t in_chans = 3;
+  std::int64_t num_classes = 1000;
+  std::int64_t embed_dim = 768;
+  std::int64_t depth = 12;
+  std::int64_t num_heads = 12;
+  double mlp_ratio = 4.0;
+  bool qkv_bias = true;
+  double drop_path = 0.0;    // stochastic depth, rising linearly to this over the blocks
+  double layer_scale = 0.0;  // initial LayerScale value; 0 = no LayerScale
+};
+
+class PatchEmbedImpl : public torch::nn::Module {
+ public:
+  PatchEmbedImpl(std::int64_t in_chans, std::int64_t dim, std::int64_t patch);
+  // N×C×H×W → N×L×D, patches in row-major order.
+  at::Tensor forward(const at::Tensor& x) { return proj->forward(x).flatten(2).transpose(1, 2); }
+  torch::nn::Conv2d proj{nullptr};
+};
+TORCH_MODULE(PatchEmbed);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(std::int64_t dim, std::int64_t heads, bool qkv_bias);
+  // Also fills `cls_attention` (N×(T-1), head-averaged CLS row over the other tokens) when
+  // it is non-null.
+  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr);
+  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+
+ private:
+  std::int64_t heads_;
+};
+TORCH_MODULE(Attention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(std::int64_t dim, std::int64_t hidden);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+class LayerScaleImpl : public torch::nn::Module {
+ public:
+  LayerScaleImpl(std::int64_t dim, double init);
+  at::Tensor forward(const at::Tensor& x) { return x * gamma; }
+  at::Tensor gamma;
+};
+TORCH_MODULE(LayerScale);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(const ViTConfig& c, double drop_path);
+  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr);
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  Attention attn{nullptr};
+  Mlp mlp{nullptr};
+  LayerScale ls1{nullptr}, ls2{nullptr};
+  // Drop-path rate; the MaskSub PathSub variant overrides it for one pass.
+  double drop_path;
+};
+TORCH_MODULE(Block);
+
+class ViTImpl : public ClassifierImpl {
+ public:
+  explicit ViTImpl(const ViTConfig& config);
+  at::Tensor forward(const at::Tensor& x) override;
+  ForwardResult forward_with(const at::Tensor& x, const ForwardOptions& options) override;
+  std::string head_name() const override { return "head"; }
+  std::int64_t num_classes() const override { return config_.num_classes; }
+  std::int64_t num_patches() const;
+  const ViTConfig& config() const { return config_; }
+  std::vector<Block>& blocks() { return blocks_; }
+
+ private:
+  ViTConfig config_;
+  PatchEmbed patch_embed{nullptr};
+  at::Tensor cls_token, pos_embed;
+  std::vector<Block> blocks_;
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear head{nullptr};
+};
+
+// Truncated normal (within ±2 std), as timm initialises ViT weights.
+void trunc_normal_(at::Tensor& t, double std);
+
+}  // namespace augcore::models

@@ -1,0 +1,78 @@
+#include "augcore/models/blocks.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/init.h>
+
+namespace augcore::models {
+namespace {
+
+torch::nn::Conv2d conv(int in, int out, int kernel, int stride, int groups = 1) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
+                               .stride(stride)
+                               .padding(kernel / 2)
+                               .groups(groups)
+                               .bias(false));
+}
+
+torch::nn::Sequential projection(int in, int out, int stride) {
+  return torch::nn::Sequential(conv(in, out, 1, stride), torch::nn::BatchNorm2d(out));
+}
+
+}  // namespace
+
+BasicBlockImpl::BasicBlockImpl(int inplanes, int planes, int stride, bool project) {
+  conv1 = register_module("conv1", conv(inplanes, planes, 3, stride));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
+  conv2 = register_module("conv2", conv(planes, planes, 3, 1));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
+  if (project) downsample = register_module("downsample", projection(inplanes, planes, stride));
+}
+
+at::Tensor BasicBlockImpl::forward(const at::Tensor& x) {
+  at::Tensor out = at::relu(bn1->forward(conv1->forward(x)));
+  out = bn2->forward(conv2->forward(out));
+  out += downsample ? downsample->forward(x) : x;
+  return at::relu(out);
+}
+
+BottleneckImpl::BottleneckImpl(int inplanes, int planes, int stride, bool project, int groups,
+                               int base_width) {
+  const int width = static_cast<int>(planes * (base_width / 64.0)) * groups;
+  conv1 = register_module("conv1", conv(inplanes, width, 1, 1));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(width));
+  conv2 = register_module("conv2", conv(width, width, 3, stride, groups));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(width));
+  conv3 = register_module("conv3", conv(width, planes * 4, 1, 1));
+  bn3 = register_module("bn3", torch::nn::BatchNorm2d(planes * 4));
+  if (project) downsample = register_module("downsample", projection(inplanes, planes * 4, stride));
+}
+
+at::Tensor BottleneckImpl::forward(const at::Tensor& x) {
+  at::Tensor out = at::relu(bn1->forward(conv1->forward(x)));
+  out = at::relu(bn2->forward(conv2->forward(out)));
+  out = bn3->forward(conv3->forward(out));
+  out += downsample ? downsample->forward(x) : x;
+  return at::relu(out);
+}
+
+void init_conv_bn(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : module.modules(/*include_self=*/false)) {
+    if (auto* c = m->as<torch::nn::Conv2d>()) {
+      torch::nn::init::kaiming_normal_(c->weight, 0, torch::kFanOut, torch::kReLU);
+    } else if (auto* b = m->as<torch::nn::BatchNorm2d>()) {
+      torch::nn::init::ones_(b->weight);
+      torch::nn::init::zeros_(b->bias);
+    }
+  }
+}
+
+void zero_last_bn_of_blocks(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : module.modules(/*include_self=*/false)) {
+    if (auto* b = m->as<Bottleneck>()) torch::nn::init::zeros_(b->bn3->weight);
+    if (auto* b = m->as<BasicBlock>()) torch::nn::init::zeros_(b->bn2->weight);
+  }
+}
+
+}  // namespace augcore::models

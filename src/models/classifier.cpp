@@ -1,0 +1,52 @@
+#include "augcore/models/classifier.h"
+
+#include "augcore/core/error.h"
+#include "augcore/core/pth.h"
+#include "augcore/models/state_dict.h"
+
+namespace augcore::models {
+
+ForwardResult ClassifierImpl::forward_with(const at::Tensor& x, const ForwardOptions& options) {
+  if (options.keep_tokens || options.return_attention) {
+    throw std::invalid_argument("this model has no patch tokens or attention");
+  }
+  return {forward(x), {}};
+}
+
+void add_common_model_options(config::Schema& schema) {
+  schema.add_int("num_classes", 0, "classifier outputs; 0 = the dataset's class count")
+      .range(0, 1 << 24);
+  schema.add_int("in_chans", 0, "input channels; 0 = the data's").range(0, 64);
+  schema.add_string("pretrained", "", "a torch.save state_dict to start from (path)");
+  schema.add_bool("pretrained_ignore_head", false,
+                  "skip the classifier head's weights when loading `pretrained` (fine-tuning)");
+}
+
+bool register_model(const std::string& name, const std::string& doc, config::Schema options,
+                    ModelFactory factory) {
+  add_common_model_options(options);
+  return config::register_component("model", name, doc, std::move(options), std::move(factory));
+}
+
+std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& component,
+                                           const ModelShape& data) {
+  const config::Options o = component.options();
+  ModelShape shape = data;
+  if (o.integer("num_classes") > 0) shape.num_classes = o.integer("num_classes");
+  if (o.integer("in_chans") > 0) shape.in_chans = o.integer("in_chans");
+  const auto& factory = config::Registry::global().factory<ModelFactory>("model", component.name);
+  auto model = factory(o, shape);
+  const std::string path = o.string("pretrained");
+  if (!path.empty()) {
+    const auto dict = find_state_dict(pth::load(path), path);
+    std::vector<std::string> ignore;
+    if (o.boolean("pretrained_ignore_head")) ignore.push_back(model->head_name());
+    const LoadReport report = load_state_dict(*model, dict, /*strict=*/true, ignore);
+    if (!report.ok()) {
+      throw DataError(path + ": does not fit model '" + component.name + "': " + report.describe());
+    }
+  }
+  return model;
+}
+
+}  // namespace augcore::models

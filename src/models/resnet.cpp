@@ -1,0 +1,118 @@
+#include "augcore/models/resnet.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/init.h>
+
+#include "augcore/models/blocks.h"
+
+namespace augcore::models {
+
+ResNetConfig resnet_preset(const std::string& name) {
+  ResNetConfig c;
+  if (name == "resnet18") {
+    c.layers = {2, 2, 2, 2};
+  } else if (name == "resnet34") {
+    c.layers = {3, 4, 6, 3};
+  } else if (name == "resnet50") {
+    c.bottleneck = true;
+    c.layers = {3, 4, 6, 3};
+  } else if (name == "resnet101") {
+    c.bottleneck = true;
+    c.layers = {3, 4, 23, 3};
+  } else if (name == "resnet152") {
+    c.bottleneck = true;
+    c.layers = {3, 8, 36, 3};
+  } else if (name == "resnext50_32x4d") {
+    c.bottleneck = true;
+    c.layers = {3, 4, 6, 3};
+    c.groups = 32;
+    c.width_per_group = 4;
+  } else if (name == "wide_resnet50_2") {
+    c.bottleneck = true;
+    c.layers = {3, 4, 6, 3};
+    c.width_per_group = 128;
+  } else {
+    throw std::invalid_argument("no ResNet preset '" + name + "'");
+  }
+  return c;
+}
+
+ResNetImpl::ResNetImpl(const ResNetConfig& config)
+    : config_(config), num_classes_(config.num_classes) {
+  conv1 = register_module(
+      "conv1",
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(config.in_chans, 64, 7).stride(2).padding(3).bias(false)));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(64));
+  layer1 = register_module("layer1", make_layer(64, config.layers[0], 1));
+  layer2 = register_module("layer2", make_layer(128, config.layers[1], 2));
+  layer3 = register_module("layer3", make_layer(256, config.layers[2], 2));
+  layer4 = register_module("layer4", make_layer(512, config.layers[3], 2));
+  const int expansion = config.bottleneck ? 4 : 1;
+  fc = register_module("fc", torch::nn::Linear(512 * expansion, config.num_classes));
+  init_conv_bn(*this);
+  if (config.zero_init_residual) zero_last_bn_of_blocks(*this);
+}
+
+torch::nn::Sequential ResNetImpl::make_layer(int planes, int blocks, int stride) {
+  const int expansion = config_.bottleneck ? 4 : 1;
+  torch::nn::Sequential layer;
+  for (int i = 0; i < blocks; ++i) {
+    const int s = i == 0 ? stride : 1;
+    const bool project = i == 0 && (stride != 1 || inplanes_ != planes * expansion);
+    if (config_.bottleneck) {
+      layer->push_back(
+          Bottleneck(inplanes_, planes, s, project, config_.groups, config_.width_per_group));
+    } else {
+      layer->push_back(BasicBlock(inplanes_, planes, s, project));
+    }
+    inplanes_ = planes * expansion;
+  }
+  return layer;
+}
+
+at::Tensor ResNetImpl::forward_stem_and_first_stage(const at::Tensor& x) {
+  at::Tensor y = at::relu(bn1->forward(conv1->forward(x)));
+  y = at::max_pool2d(y, {3, 3}, {2, 2}, {1, 1});
+  return layer1->forward(y);
+}
+
+at::Tensor ResNetImpl::forward(const at::Tensor& x) {
+  at::Tensor y = forward_stem_and_first_stage(x);
+  y = layer4->forward(layer3->forward(layer2->forward(y)));
+  y = at::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
+  return fc->forward(y);
+}
+
+namespace {
+
+config::Schema resnet_options() {
+  config::Schema s;
+  s.add_bool("zero_init_residual", false, "zero the last BN of each block (torchvision option)");
+  return s;
+}
+
+bool register_preset(const std::string& name, const std::string& doc) {
+  return register_model(name, doc, resnet_options(),
+                        [name](const config::Options& o, const ModelShape& shape) {
+                          ResNetConfig c = resnet_preset(name);
+                          c.in_chans = shape.in_chans;
+                          c.num_classes = shape.num_classes;
+                          c.zero_init_residual = o.boolean("zero_init_residual");
+                          return std::make_shared<ResNetImpl>(c);
+                        });
+}
+
+const bool registered =
+    register_preset("resnet18", "ResNet-18 (torchvision names)") &&
+    register_preset("resnet34", "ResNet-34 (torchvision names)") &&
+    register_preset("resnet50", "ResNet-50 v1.5 (torchvision names)") &&
+    register_preset("resnet101", "ResNet-101 (torchvision names)") &&
+    register_preset("resnet152", "ResNet-152 (torchvision names)") &&
+    register_preset("resnext50_32x4d", "ResNeXt-50 32x4d (torchvision names)") &&
+    register_preset("wide_resnet50_2", "Wide ResNet-50-2 (torchvision names)");
+
+}  // namespace
+}  // namespace augcore::models

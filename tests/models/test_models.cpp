@@ -1,0 +1,173 @@
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
+#include "augcore/core/pth.h"
+#include "augcore/models/classifier.h"
+#include "augcore/models/state_dict.h"
+#include "augcore/models/vit.h"
+#include "support/fixtures.h"
+#include "support/python.h"
+
+namespace augcore::models {
+namespace {
+
+// Builds a registered model from a YAML component, e.g. "{name: resnet18}".
+std::shared_ptr<ClassifierImpl> build(const std::string& yaml, ModelShape shape) {
+  config::Schema schema;
+  schema.add_component("model", "model", "resnet18", "model");
+  static std::vector<config::Config> keep;
+  keep.push_back(
+      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
+  return make_model(keep.back().root().component("model"), shape);
+}
+
+c10::IValue entry(const c10::IValue& d, const std::string& key) {
+  return d.toGenericDict().at(key);
+}
+
+double max_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+class TorchvisionParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TorchvisionParity, SameLogitsAsTorchvisionAndLoadsBackIntoIt) {
+  const std::string name = GetParam();
+  testing::TempDir dir;
+  const auto py = testing::run_python("model_parity.py", {"resnet", name, dir.file("ref.pth")});
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+  const c10::IValue ref = pth::load(dir.file("ref.pth"));
+  auto model =
+      build("{name: " + name + ", pretrained: " + dir.file("ref.pth") + "}", ModelShape{3, 10, 64});
+  model->eval();
+  at::NoGradGuard no_grad;
+  const at::Tensor logits = model->forward(entry(ref, "input").toTensor());
+  EXPECT_LE(max_diff(logits, entry(ref, "logits").toTensor()), 1e-4);
+
+  // Our checkpoint, read by torchvision with strict=True, gives our logits.
+  auto ckpt = pth::new_dict();
+  ckpt.insert("model", state_dict_ivalue(*model));
+  ckpt.insert("input", entry(ref, "input").toTensor());
+  ckpt.insert("logits", logits);
+  ckpt.insert("num_classes", 10);
+  pth::save(ckpt, dir.file("ours.pt"));
+  const auto back = testing::run_python("model_parity.py", {"check", name, dir.file("ours.pt")});
+  EXPECT_EQ(back.exit_code, 0) << back.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, TorchvisionParity, ::testing::Values("resnet18", "resnet50"));
+
+TEST(ViTTest, MatchesAnIndependentReferenceWithAttentionAndKeptTokens) {
+  testing::TempDir dir;
+  const auto py = testing::run_python("model_parity.py", {"vit", dir.file("vit.pth")});
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+  const c10::IValue ref = pth::load(dir.file("vit.pth"));
+  auto model = build(
+      "{name: vit, patch_size: 8, embed_dim: 48, depth: 2, num_heads: 3, "
+      "layer_scale: 0.1, pretrained: " +
+          dir.file("vit.pth") + "}",
+      ModelShape{3, 7, 32});
+  model->eval();
+  at::NoGradGuard no_grad;
+  const at::Tensor x = entry(ref, "input").toTensor();
+  ForwardOptions with_attention;
+  with_attention.return_attention = true;
+  const ForwardResult full = model->forward_with(x, with_attention);
+  EXPECT_LE(max_diff(full.logits, entry(ref, "logits").toTensor()), 1e-5);
+  EXPECT_LE(max_diff(full.attention, entry(ref, "attention").toTensor()), 1e-6);
+  EXPECT_LE(max_diff(model->forward(x), full.logits), 1e-6);
+  ForwardOptions kept;
+  kept.keep_tokens = entry(ref, "keep").toTensor();
+  EXPECT_LE(max_diff(model->forward_with(x, kept).logits, entry(ref, "kept_logits").toTensor()),
+            1e-5);
+  // Keeping every token in order is exactly the ordinary forward.
+  kept.keep_tokens = at::arange(16).unsqueeze(0).expand({2, 16}).contiguous();
+  EXPECT_TRUE(at::equal(model->forward_with(x, kept).logits, model->forward(x)));
+}
+
+TEST(ModelsTest, TorchvisionParameterNamesAndCounts) {
+  // Parameter counts of torchvision's models (1000 classes), as printed by
+  // sum(p.numel() for p in torchvision.models.NAME().parameters()).
+  const std::vector<std::pair<std::string, std::int64_t>> expected{{"resnet18", 11689512},
+                                                                   {"resnet34", 21797672},
+                                                                   {"resnet50", 25557032},
+                                                                   {"resnext50_32x4d", 25028904},
+                                                                   {"wide_resnet50_2", 68883240}};
+  for (const auto& [name, count] : expected) {
+    auto model = build("{name: " + name + "}", ModelShape{3, 1000, 224});
+    std::int64_t n = 0;
+    for (const auto& p : model->parameters())
+      n += p.numel();
+    EXPECT_EQ(n, count) << name;
+  }
+  const auto names = state_dict(*build("{name: resnet50}", ModelShape{3, 1000, 224}));
+  EXPECT_EQ(names.front().first, "conv1.weight");
+  EXPECT_EQ(names.back().first, "fc.bias");
+  bool has_downsample = false;
+  for (const auto& [n, t] : names)
+    has_downsample |= n == "layer2.0.downsample.1.running_var";
+  EXPECT_TRUE(has_downsample);
+}
+
+TEST(ModelsTest, SmallImageBackbonesHaveTheirShapes) {
+  // CIFAR ResNet-20 with projection shortcuts, 1 input channel, 10 classes, counted by hand:
+  // stem 144 + 32; stage 1: 3 x (2 x 2304 + 64) = 14016; stage 2: 14528 + 2 x 18560 = 51648;
+  // stage 3: 57728 + 2 x 73984 = 205696; fc 650. Total 272186 (He et al.: "0.27M").
+  auto r20 = build("{name: resnet20}", ModelShape{1, 10, 28});
+  std::int64_t n = 0;
+  for (const auto& p : r20->parameters())
+    n += p.numel();
+  EXPECT_EQ(n, 272186);
+  EXPECT_EQ(r20->forward(at::randn({2, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{2, 10}));
+  auto wrn =
+      build("{name: wide_resnet, depth: 16, width: 2, dropout: 0.3}", ModelShape{3, 100, 32});
+  EXPECT_EQ(wrn->forward(at::randn({2, 3, 32, 32})).sizes(), (std::vector<std::int64_t>{2, 100}));
+  auto pre = build("{name: preact_resnet18}", ModelShape{3, 10, 32});
+  EXPECT_EQ(pre->forward(at::randn({1, 3, 32, 32})).sizes(), (std::vector<std::int64_t>{1, 10}));
+  auto vit = build("{name: vit_mini_patch4_28, drop_path: 0.1}", ModelShape{1, 10, 28});
+  EXPECT_EQ(vit->forward(at::randn({2, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{2, 10}));
+}
+
+TEST(ModelsTest, PretrainedMismatchesAreReportedLikePyTorch) {
+  testing::TempDir dir;
+  auto donor = build("{name: resnet20}", ModelShape{3, 10, 32});
+  auto dict = state_dict_ivalue(*donor);
+  ASSERT_EQ(dict.erase("layer1.0.bn1.running_mean"), 1u);
+  dict.insert("extra.weight", at::zeros({1}));
+  pth::save(dict, dir.file("sd.pth"));
+  try {
+    build("{name: resnet20, pretrained: " + dir.file("sd.pth") + "}", ModelShape{3, 100, 32});
+    FAIL() << "loaded a mismatching state_dict";
+  } catch (const DataError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("Missing key(s) in state_dict: \"layer1.0.bn1.running_mean\""),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("Unexpected key(s) in state_dict: \"extra.weight\""), std::string::npos);
+    EXPECT_NE(what.find("size mismatch for fc.weight: copying a param with shape [10, 64] from "
+                        "checkpoint, the shape in current model is [100, 64]"),
+              std::string::npos);
+  }
+  // Fine-tuning: the head is skipped, everything else must still match.
+  ASSERT_EQ(dict.erase("extra.weight"), 1u);
+  dict.insert("layer1.0.bn1.running_mean", at::full({16}, 0.5));
+  pth::save(dict, dir.file("sd2.pth"));
+  auto tuned = build(
+      "{name: resnet20, pretrained: " + dir.file("sd2.pth") + ", pretrained_ignore_head: true}",
+      ModelShape{3, 100, 32});
+  EXPECT_EQ(tuned->num_classes(), 100);
+  int checked = 0;
+  for (const auto& [n, t] : state_dict(*tuned)) {
+    if (n == "layer1.0.bn1.running_mean") {
+      EXPECT_TRUE(at::equal(t, at::full({16}, 0.5)));
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 1);
+}
+
+}  // namespace
+}  // namespace augcore::models

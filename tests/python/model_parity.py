@@ -1,0 +1,122 @@
+"""Reference models for augcore's parity tests.
+
+  model_parity.py resnet NAME OUT      torchvision model: random weights and BN statistics,
+                                       a fixed input and its eval-mode logits
+  model_parity.py vit OUT              the same for an independent ViT written below from the
+                                       DeiT/timm description (pre-norm blocks, CLS pooling)
+  model_parity.py check NAME CKPT      loads augcore's checkpoint["model"] into torchvision's
+                                       model with strict=True and compares logits
+"""
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+
+def randomize_bn(model, gen):
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+
+
+def resnet(name, out):
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    model = getattr(torchvision.models, name)(num_classes=10)
+    randomize_bn(model, gen)
+    model.eval()
+    x = torch.randn(2, 3, 64, 64, generator=gen)
+    with torch.no_grad():
+        logits = model(x)
+    torch.save({"model": model.state_dict(), "input": x, "logits": logits}, out)
+
+
+class RefViT(torch.nn.Module):
+    """A ViT from the paper's equations, with timm's parameter names."""
+
+    def __init__(self, img=32, patch=8, dim=48, depth=2, heads=3, classes=7, ls=0.1):
+        super().__init__()
+        self.patch, self.heads = patch, heads
+        self.patch_embed = torch.nn.Module()
+        self.patch_embed.proj = torch.nn.Conv2d(3, dim, patch, patch)
+        self.cls_token = torch.nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        self.pos_embed = torch.nn.Parameter(torch.randn(1, (img // patch) ** 2 + 1, dim) * 0.02)
+        self.blocks = torch.nn.ModuleList()
+        for _ in range(depth):
+            b = torch.nn.Module()
+            b.norm1 = torch.nn.LayerNorm(dim, eps=1e-6)
+            b.attn = torch.nn.Module()
+            b.attn.qkv = torch.nn.Linear(dim, 3 * dim)
+            b.attn.proj = torch.nn.Linear(dim, dim)
+            b.ls1 = torch.nn.Module()
+            b.ls1.gamma = torch.nn.Parameter(ls * torch.ones(dim) + 0.01 * torch.randn(dim))
+            b.norm2 = torch.nn.LayerNorm(dim, eps=1e-6)
+            b.mlp = torch.nn.Module()
+            b.mlp.fc1 = torch.nn.Linear(dim, 4 * dim)
+            b.mlp.fc2 = torch.nn.Linear(4 * dim, dim)
+            b.ls2 = torch.nn.Module()
+            b.ls2.gamma = torch.nn.Parameter(ls * torch.ones(dim) + 0.01 * torch.randn(dim))
+            self.blocks.append(b)
+        self.norm = torch.nn.LayerNorm(dim, eps=1e-6)
+        self.head = torch.nn.Linear(dim, classes)
+
+    def attention(self, b, x):
+        n, t, d = x.shape
+        h = self.heads
+        q, k, v = b.attn.qkv(x).split(d, dim=-1)
+        q, k, v = [z.reshape(n, t, h, d // h).transpose(1, 2) for z in (q, k, v)]
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h), dim=-1)
+        out = (a @ v).transpose(1, 2).reshape(n, t, d)
+        return b.attn.proj(out), a[:, :, 0, 1:].mean(1)
+
+    def forward(self, x, keep=None):
+        tokens = self.patch_embed.proj(x).flatten(2).transpose(1, 2) + self.pos_embed[:, 1:]
+        if keep is not None:
+            tokens = torch.stack([tokens[i, keep[i]] for i in range(x.shape[0])])
+        cls = self.cls_token + self.pos_embed[:, :1]
+        x = torch.cat([cls.expand(x.shape[0], -1, -1), tokens], 1)
+        attn = None
+        for b in self.blocks:
+            a, attn = self.attention(b, b.norm1(x))
+            x = x + b.ls1.gamma * a
+            x = x + b.ls2.gamma * b.mlp.fc2(F.gelu(b.mlp.fc1(b.norm2(x))))
+        return self.head(self.norm(x)[:, 0]), attn
+
+
+def vit(out):
+    torch.manual_seed(0)
+    model = RefViT().eval()
+    x = torch.randn(2, 3, 32, 32)
+    keep = torch.tensor([[0, 5, 9, 15, 2], [14, 1, 3, 7, 8]])
+    with torch.no_grad():
+        logits, attn = model(x)
+        kept_logits, _ = model(x, keep)
+    torch.save({"model": model.state_dict(), "input": x, "logits": logits, "attention": attn,
+                "keep": keep, "kept_logits": kept_logits}, out)
+
+
+def check(name, path):
+    ckpt = torch.load(path)
+    model = getattr(torchvision.models, name)(num_classes=ckpt["num_classes"])
+    model.load_state_dict(ckpt["model"], strict=True)
+    model.eval()
+    with torch.no_grad():
+        logits = model(ckpt["input"])
+    diff = (logits - ckpt["logits"]).abs().max().item()
+    print(f"max abs diff {diff:.3g}")
+    sys.exit(0 if diff <= 1e-4 else 1)
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "resnet":
+        resnet(sys.argv[2], sys.argv[3])
+    elif cmd == "vit":
+        vit(sys.argv[2])
+    else:
+        check(sys.argv[2], sys.argv[3])
