@@ -1,41 +1,37 @@
-// mra_train: runs a training recipe. Until the trainer lands it runs the recipe's data pipeline.
+// mra_train: trains a classifier from a YAML recipe.
 #include <fmt/core.h>
 
-#include <chrono>
-
 #include "augcore/core/runtime.h"
-#include "augcore/data/pipeline.h"
 #include "augcore/train/recipe.h"
+#include "augcore/train/trainer.h"
 #include "common/cli.h"
 
 int main(int argc, char** argv) {
   using namespace augcore;
   CLI::App app{"mra_train: train a classifier from a YAML recipe"};
   cli::RecipeArgs args;
+  train::RunOptions run;
   cli::add_recipe_options(app, args);
+  app.add_option("--resume", run.resume,
+                 "continue from a checkpoint, or 'auto' (run dir's last.pt)");
+  app.add_flag("--eval-only", run.eval_only,
+               "evaluate the --resume checkpoint (or model.pretrained) and stop");
   return cli::run_main(app, argc, argv, [&] {
     const config::Schema schema = train::recipe_schema();
     if (cli::handle_info_flags(args, schema)) return 0;
     const config::Config cfg = cli::load_recipe(args, schema);
-    const config::Options root = cfg.root();
-    const int threads = configure_threads(root.integer("threads"));
-    const std::string run_dir = cli::prepare_run_dir(args, cfg);
-    auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
-                                    static_cast<std::uint64_t>(root.integer("seed")));
-    fmt::print("run directory: {} (resolved config: {}/config.yaml)\n", run_dir, run_dir);
-    fmt::print("data: {}, {} batches/epoch, {} threads\n", loader->dataset().description(),
-               loader->batches_per_epoch(), threads);
-    const std::int64_t epochs = root.section("train").integer("epochs");
-    for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
-      const auto start = std::chrono::steady_clock::now();
-      loader->start_epoch(epoch);
-      std::int64_t images = 0;
-      while (auto batch = loader->next())
-        images += batch->images.size(0);
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      fmt::print("epoch {}/{}: loaded {} images in {:.2f} s = {:.0f} images/s ({} unreadable)\n",
-                 epoch + 1, epochs, images, seconds, images / seconds, loader->bad_samples());
+    configure_threads(cfg.root().integer("threads"));
+    run.run_dir = cli::prepare_run_dir(args, cfg);
+    fmt::print("run directory: {}\n", run.run_dir);
+    try {
+      const auto summary = train::run_training(cfg, run);
+      if (!run.eval_only) {
+        fmt::print("done: {} epochs, val top-1 {:.2f}% (best {:.2f}%); run directory: {}\n",
+                   summary.epochs_done, summary.last.top1, summary.best_top1, run.run_dir);
+      }
+    } catch (const train::TrainingError& e) {
+      fmt::print(stderr, "training stopped: {}\n", e.what());
+      return 1;
     }
     return 0;
   });

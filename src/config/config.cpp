@@ -247,15 +247,16 @@ class Validator {
     const std::string expected = (integer ? "an integer" : "a number") + bounds(spec, integer);
     if (!node.is_scalar()) fail(node, path, expected);
     double v = 0;
+    std::int64_t i = 0;
     if (integer) {
-      std::int64_t i = 0;
       if (!parse_int(node.text(), i)) fail(node, path, expected);
       v = static_cast<double>(i);
     } else if (!parse_float(node.text(), v)) {
       fail(node, path, expected);
     }
     if (v < spec.min || v > spec.max) fail(node, path, expected);
-    return Node::scalar(node.text(), node.origin());
+    // Canonical text, so that equal configs resolve to equal YAML.
+    return Node::scalar(integer ? std::to_string(i) : format_number(v), node.origin());
   }
 
   Node value(const Node& node, const OptionSpec& spec, const std::string& path) {

@@ -1,15 +1,47 @@
 #include "augcore/data/dataset.h"
 
+#include <algorithm>
+
 namespace augcore::data {
+namespace {
+
+// `limit` samples spread evenly over a dataset (every class of a sorted one is kept).
+class EvenSubset : public Dataset {
+ public:
+  EvenSubset(std::shared_ptr<Dataset> base, std::size_t limit)
+      : base_(std::move(base)), size_(std::min(limit, base_->size())) {}
+  std::size_t size() const override { return size_; }
+  Sample get(std::size_t index) const override { return base_->get(map(index)); }
+  std::int64_t label(std::size_t index) const override { return base_->label(map(index)); }
+  std::int64_t num_classes() const override { return base_->num_classes(); }
+  std::string description() const override {
+    return base_->description() + ", " + std::to_string(size_) + " evenly spaced samples";
+  }
+
+ private:
+  std::size_t map(std::size_t i) const { return i * base_->size() / size_; }
+  std::shared_ptr<Dataset> base_;
+  std::size_t size_;
+};
+
+}  // namespace
 
 std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) {
+  const config::Options o = component.options();
   const auto& factory =
       config::Registry::global().factory<DatasetFactory>("dataset", component.name);
-  return factory(component.options());
+  auto dataset = factory(o);
+  const auto limit = static_cast<std::size_t>(o.integer("limit"));
+  if (limit > 0 && limit < dataset->size()) {
+    dataset = std::make_shared<EvenSubset>(std::move(dataset), limit);
+  }
+  return dataset;
 }
 
 void add_common_dataset_options(config::Schema& schema) {
   schema.add_int("channels", 0, "output channels: 0 = as stored, 1 = grey, 3 = RGB").range(0, 3);
+  schema.add_int("limit", 0, "use only this many samples, evenly spaced; 0 = all")
+      .range(0, 1LL << 40);
 }
 
 }  // namespace augcore::data

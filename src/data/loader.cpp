@@ -37,6 +37,12 @@ std::size_t Loader::batches_per_epoch() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
+std::array<std::int64_t, 3> Loader::sample_shape() const {
+  Rng rng(options_.seed);
+  const Image image = transforms_.apply(dataset_->get(0).image, rng);
+  return {image.channels, image.height, image.width};
+}
+
 void Loader::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -1,5 +1,6 @@
 #include "augcore/data/pipeline.h"
 
+#include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 
 namespace augcore::data {
@@ -16,9 +17,17 @@ config::Schema data_schema() {
 
   config::Schema s;
   s.add_component("train", "dataset", "idx", "training dataset");
-  s.add_component("val", "dataset", "", "validation dataset (null: none)");
-  s.add_component_list("train_transforms", "transform", "per-sample training transforms");
+  s.add_component("val", "dataset", "", "validation dataset (null: none)").default_value =
+      config::parse_yaml_value("{name: idx, split: test}", {});
+  s.add_component_list("train_transforms", "transform", "per-sample training transforms")
+      .default_value =
+      config::parse_yaml_value("[{name: random_crop, size: 28, padding: 2}, hflip]", {});
   s.add_component_list("val_transforms", "transform", "per-sample validation transforms");
+  s.add_floats("mean", {0.2860}, "per-channel mean of [0,1] pixels (one value: all channels)")
+      .items(1, 64);
+  s.add_floats("std", {0.3530}, "per-channel std of [0,1] pixels (one value: all channels)")
+      .items(1, 64)
+      .range(1e-6, 1e6);
   s.add_section("loader", loader, "loader settings");
   return s;
 }

@@ -1,19 +1,42 @@
 #include "augcore/train/recipe.h"
 
 #include "augcore/data/pipeline.h"
+#include "augcore/objective/criterion.h"
 
 namespace augcore::train {
 
 config::Schema recipe_schema() {
+  config::Schema ema;
+  ema.add_bool("enabled", false, "keep an exponential moving average of the weights");
+  ema.add_float("decay", 0.9998, "EMA decay per optimizer step").range(0, 1);
+
   config::Schema train;
-  train.add_int("epochs", 1, "passes over the training set").range(1, 1000000);
+  train.add_int("epochs", 5, "passes over the training set").range(1, 1000000);
+  train.add_float("lr", 0.1, "base learning rate").range(0, 100);
+  train.add_bool("scale_lr", false, "use lr x batch_size / 256 (batch per step, all processes)");
+  train.add_float("grad_clip", 0.0, "clip the global gradient norm to this; 0 = off").range(0, 1e9);
+  train.add_int("accum_steps", 1, "batches per optimizer step (gradient accumulation)")
+      .range(1, 4096);
+  train.add_section("ema", ema, "weight EMA");
+  train.add_choice("amp", "none", {"none", "bf16", "fp16"},
+                   "mixed precision on CUDA (fp16 with dynamic loss scaling)");
+  train.add_bool("channels_last", false, "channels-last memory format on CUDA");
+  train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
+      .range(1, 1 << 30);
+  train.add_bool("eval_ema", true, "also evaluate the EMA weights when EMA is on");
 
   config::Schema s;
   s.add_int("seed", 0, "seed of every random stream (loader, transforms, policies)")
       .range(0, 9.0e15);
   s.add_int("threads", 0, "intra-op CPU threads; 0 = one per core").range(0, 1024);
+  s.add_string("device", "auto", "auto | cpu | cuda | cuda:N");
   s.add_string("output", "", "run directory; empty = runs/<config file name>");
   s.add_section("data", data::data_schema(), "datasets, transforms and loader");
+  s.add_component("model", "model", "resnet20", "the classifier");
+  s.add_section("loss", objective::criterion_schema(), "the criterion");
+  s.add_component("objective", "objective", "standard", "how the loss is computed");
+  s.add_component("optimizer", "optimizer", "sgd", "the optimizer");
+  s.add_component("schedule", "schedule", "cosine", "the learning-rate schedule");
   s.add_section("train", train, "training loop");
   return s;
 }

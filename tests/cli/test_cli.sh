@@ -35,10 +35,19 @@ expect 0 "p (number, default 0.5)" -- "$bin/mra_train" --help-component hflip
 expect 0 "data.loader.workers" -- "$bin/mra_train" --help-component recipe
 expect 2 "usage error" -- "$bin/augcore_bench"
 
-# The main job on the built-in recipe (Fashion-MNIST) writes the resolved config.
-expect 0 "images/s" -- "$bin/mra_train" -o "$tmp/run" --set data.loader.batch_size=2000
-grep -q "batch_size: 2000" "$tmp/run/config.yaml" || { echo "FAIL: resolved config"; fails=$((fails + 1)); }
+# The main job on a slice of the built-in recipe (Fashion-MNIST) trains and writes its files.
+small=(--set data.train.limit=256 --set data.val.limit=128 --set train.epochs=1
+       --set data.loader.batch_size=64)
+expect 0 "run directory: $tmp/run" -- "$bin/mra_train" -o "$tmp/run" "${small[@]}"
+for f in config.yaml train.log metrics.jsonl last.pt best.pt summary.json; do
+  [[ -s "$tmp/run/$f" ]] || { echo "FAIL: run directory lacks $f"; fails=$((fails + 1)); }
+done
+grep -q "batch_size: 64" "$tmp/run/config.yaml" || { echo "FAIL: resolved config"; fails=$((fails + 1)); }
+expect 0 "eval: loss" -- "$bin/mra_train" -o "$tmp/run" "${small[@]}" --resume "$tmp/run/last.pt" --eval-only
+expect 2 "unknown model 'resnet21' (did you mean 'resnet20'?)" -- "$bin/mra_train" --set model.name=resnet21
+expect 2 "data error: cannot open" -- "$bin/mra_train" -o "$tmp/run2" --set data.train.images=/nonexistent/x.gz
+expect 2 "train.amp: 'bf16' mixed precision needs a CUDA device" -- "$bin/mra_train" -o "$tmp/run3" "${small[@]}" --set train.amp=bf16
 expect 0 "images/s" -- "$bin/augcore_bench" loader --workers 1 --batches 5
 
-echo "$((13 - fails)) passed, $fails failed"
+echo "$((18 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

@@ -4,6 +4,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -60,6 +61,8 @@ class Loader {
   std::optional<Batch> next();
 
   std::size_t batches_per_epoch() const;
+  // The C×H×W of a transformed sample (runs the transforms once on sample 0).
+  std::array<std::int64_t, 3> sample_shape() const;
   std::size_t samples_per_epoch() const;
   // Unreadable samples replaced so far (all epochs).
   std::size_t bad_samples() const { return bad_samples_.load(); }

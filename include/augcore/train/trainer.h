@@ -1,0 +1,42 @@
+// The trainer: runs a validated recipe on CPU or CUDA, evaluates, checkpoints and resumes.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "augcore/config/config.h"
+
+namespace augcore::train {
+
+struct RunOptions {
+  std::string run_dir;
+  std::string resume;      // "", "auto" (the run directory's last.pt) or a checkpoint path
+  bool eval_only = false;  // evaluate the resumed or pretrained weights and stop
+};
+
+struct EvalResult {
+  double loss = 0, top1 = 0, top5 = 0;
+  std::int64_t images = 0;
+};
+
+struct RunSummary {
+  std::int64_t epochs_done = 0;
+  std::int64_t steps = 0;
+  EvalResult last;
+  std::optional<EvalResult> last_ema;
+  double best_top1 = 0;
+  double images_per_s = 0;
+};
+
+// The training run failed for a reason other than bad input (e.g. a non-finite loss).
+class TrainingError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs the recipe. Writes config.yaml, train.log, metrics.jsonl, last.pt, best.pt and
+// summary.json into run_dir. Throws ConfigError/DataError for bad input, TrainingError when
+// training cannot go on.
+RunSummary run_training(const config::Config& config, const RunOptions& options);
+
+}  // namespace augcore::train

@@ -1,0 +1,35 @@
+#include "augcore/train/ema.h"
+
+#include <ATen/ATen.h>
+
+#include "augcore/models/state_dict.h"
+
+namespace augcore::train {
+
+ModelEma::ModelEma(std::shared_ptr<models::ClassifierImpl> shadow,
+                   const models::ClassifierImpl& source, double decay)
+    : shadow_(std::move(shadow)), decay_(decay) {
+  at::NoGradGuard no_grad;
+  const auto from = models::state_dict(source);
+  const auto to = models::state_dict(*shadow_);
+  for (std::size_t i = 0; i < to.size(); ++i)
+    to[i].second.copy_(from[i].second);
+  shadow_->eval();
+}
+
+void ModelEma::update(const models::ClassifierImpl& model) {
+  at::NoGradGuard no_grad;
+  const auto from = models::state_dict(model);
+  const auto to = models::state_dict(*shadow_);
+  for (std::size_t i = 0; i < to.size(); ++i) {
+    at::Tensor t = to[i].second;
+    const at::Tensor& s = from[i].second;
+    if (t.is_floating_point()) {
+      t.mul_(decay_).add_(s.detach(), 1.0 - decay_);
+    } else {
+      t.copy_(s);
+    }
+  }
+}
+
+}  // namespace augcore::train

@@ -1,0 +1,170 @@
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include "augcore/config/yaml_io.h"
+#include "augcore/objective/criterion.h"
+#include "augcore/train/ema.h"
+#include "augcore/train/optimizer.h"
+#include "augcore/train/schedule.h"
+
+namespace augcore::train {
+namespace {
+
+// A module with one scalar weight w (as a 1×1 matrix, so weight decay applies) and a bias.
+struct Scalar : torch::nn::Module {
+  Scalar() {
+    w = register_parameter("w", at::ones({1, 1}));
+    b = register_parameter("b", at::ones({1}));
+  }
+  at::Tensor w, b;
+};
+
+config::ComponentConfig component(const std::string& kind, const std::string& yaml) {
+  static std::vector<config::Config> keep;
+  config::Schema schema;
+  schema.add_component("c", kind, "", "component");
+  keep.push_back(config::Config::from_node(config::parse_yaml("c: " + yaml + "\n", "t"), schema));
+  return keep.back().root().component("c");
+}
+
+// Runs `steps` steps of loss 0.5·(w² + b²) (gradient = the weights) and returns w after each.
+std::vector<double> descend(const std::string& yaml, int steps, double lr) {
+  Scalar m;
+  auto opt = make_optimizer(component("optimizer", yaml), m, lr);
+  std::vector<double> ws;
+  for (int i = 0; i < steps; ++i) {
+    opt->zero_grad();
+    (0.5 * (m.w.pow(2).sum() + m.b.pow(2).sum())).backward();
+    opt->step();
+    ws.push_back(m.w.item<double>());
+  }
+  return ws;
+}
+
+TEST(OptimizerTest, SgdMomentumMatchesHandComputedSteps) {
+  // buf1 = 1, w = 0.9; buf2 = 0.9·1 + 0.9 = 1.8, w = 0.72; buf3 = 0.9·1.8 + 0.72 = 2.34, w = 0.486
+  const auto ws = descend("{name: sgd, momentum: 0.9, weight_decay: 0}", 3, 0.1);
+  EXPECT_NEAR(ws[0], 0.9, 1e-7);
+  EXPECT_NEAR(ws[1], 0.72, 1e-7);
+  EXPECT_NEAR(ws[2], 0.486, 1e-7);
+  // Nesterov: update = g + m·buf = 1 + 0.9 → w = 1 - 0.19
+  EXPECT_NEAR(descend("{name: sgd, momentum: 0.9, nesterov: true, weight_decay: 0}", 1, 0.1)[0],
+              0.81, 1e-7);
+  // Weight decay 0.5 adds 0.5·w to the gradient: w = 1 - 0.1·1.5
+  EXPECT_NEAR(descend("{name: sgd, momentum: 0, weight_decay: 0.5}", 1, 0.1)[0], 0.85, 1e-7);
+}
+
+TEST(OptimizerTest, BiasesAndNormsAreExcludedFromDecay) {
+  Scalar m;
+  const auto groups = split_params(m, true);
+  ASSERT_EQ(groups.decay.size(), 1u);
+  ASSERT_EQ(groups.no_decay.size(), 1u);
+  EXPECT_TRUE(groups.no_decay[0].is_same(m.b));
+  auto opt =
+      make_optimizer(component("optimizer", "{name: sgd, momentum: 0, weight_decay: 0.5}"), m, 0.1);
+  opt->zero_grad();
+  (0.5 * (m.w.pow(2).sum() + m.b.pow(2).sum())).backward();
+  opt->step();
+  EXPECT_NEAR(m.w.item<double>(), 0.85, 1e-7);  // decayed
+  EXPECT_NEAR(m.b.item<double>(), 0.9, 1e-7);   // not decayed
+}
+
+TEST(OptimizerTest, AdamWDecouplesWeightDecay) {
+  // Step 1 with g = 1: m̂ = 1, v̂ = 1, so w = 1 - lr·wd·1 - lr·1/(1 + eps) = 1 - 0.01 - 0.1
+  const auto ws = descend("{name: adamw, weight_decay: 0.1, eps: 0}", 1, 0.1);
+  EXPECT_NEAR(ws[0], 0.89, 1e-6);
+}
+
+TEST(OptimizerTest, StateRoundTripsThroughItsPyTorchLayout) {
+  Scalar a, b;
+  auto oa = make_optimizer(component("optimizer", "{name: sgd, weight_decay: 0.5}"), a, 0.1);
+  auto ob = make_optimizer(component("optimizer", "{name: sgd, weight_decay: 0.5}"), b, 0.1);
+  for (Scalar* m : {&a, &b}) {
+    auto& o = m == &a ? *oa : *ob;
+    o.zero_grad();
+    (0.5 * (m->w.pow(2).sum() + m->b.pow(2).sum())).backward();
+    o.step();
+  }
+  const c10::IValue state = optimizer_state(*oa);
+  const auto s0 = state.toGenericDict().at("state").toGenericDict().at(0).toGenericDict();
+  EXPECT_NEAR(s0.at("momentum_buffer").toTensor().item<double>(), 1.5, 1e-7);  // g = w + 0.5·w
+  load_optimizer_state(*ob, state);
+  for (Scalar* m : {&a, &b}) {
+    auto& o = m == &a ? *oa : *ob;
+    o.zero_grad();
+    (0.5 * (m->w.pow(2).sum() + m->b.pow(2).sum())).backward();
+    o.step();
+  }
+  EXPECT_DOUBLE_EQ(a.w.item<double>(), b.w.item<double>());
+}
+
+std::unique_ptr<LrSchedule> schedule(const std::string& yaml, double lr, std::int64_t spe,
+                                     std::int64_t epochs) {
+  return make_schedule(component("schedule", yaml), {lr, spe, epochs});
+}
+
+TEST(ScheduleTest, WarmupThenCosine) {
+  const auto s = schedule("{name: cosine, warmup_steps: 2, min_lr: 0.01}", 0.1, 5, 2);
+  EXPECT_DOUBLE_EQ(s->lr(0), 0.0);
+  EXPECT_DOUBLE_EQ(s->lr(1), 0.05);
+  EXPECT_DOUBLE_EQ(s->lr(2), 0.1);
+  EXPECT_NEAR(s->lr(6), 0.01 + 0.5 * 0.09, 1e-12);  // halfway through the 8 decay steps
+  EXPECT_NEAR(s->lr(10), 0.01, 1e-12);
+  // Warmup given in epochs: 1 epoch of 5 steps.
+  EXPECT_DOUBLE_EQ(schedule("{name: cosine, warmup_epochs: 1}", 0.1, 5, 2)->lr(4), 0.08);
+}
+
+TEST(ScheduleTest, StepAndMultistepDecayByEpoch) {
+  const auto m = schedule("{name: multistep, milestones: [1, 2], gamma: 0.1}", 0.1, 3, 4);
+  EXPECT_DOUBLE_EQ(m->lr(2), 0.1);
+  EXPECT_NEAR(m->lr(3), 0.01, 1e-15);
+  EXPECT_NEAR(m->lr(6), 0.001, 1e-15);
+  const auto s = schedule("{name: step, step_size: 2, gamma: 0.5}", 1.0, 10, 5);
+  EXPECT_DOUBLE_EQ(s->lr(19), 1.0);
+  EXPECT_DOUBLE_EQ(s->lr(20), 0.5);
+  EXPECT_DOUBLE_EQ(s->lr(40), 0.25);
+}
+
+TEST(CriterionTest, HandComputedLosses) {
+  // logits (0, ln 3): softmax (1/4, 3/4).
+  const at::Tensor z = at::tensor({0.0f, static_cast<float>(std::log(3.0))}).unsqueeze(0);
+  const at::Tensor label = at::tensor({std::int64_t(1)});
+  // Smoothing 0.2 with K = 2 → targets (0.1, 0.9): -(0.1 ln 1/4 + 0.9 ln 3/4) = 0.3975434.
+  EXPECT_NEAR(objective::Criterion("ce", 0.2)(z, label).item<double>(), 0.3975434, 1e-6);
+  EXPECT_NEAR(objective::Criterion("ce", 0.0)(z, label).item<double>(), -std::log(0.75), 1e-6);
+  // Soft targets (0.3, 0.7): -(0.3 ln 1/4 + 0.7 ln 3/4) = 0.6172657.
+  EXPECT_NEAR(
+      objective::Criterion("ce", 0.2)(z, at::tensor({0.3f, 0.7f}).unsqueeze(0)).item<double>(),
+      0.6172657, 1e-6);
+  // BCE, targets (0, 1): (ln 2 + -ln σ(ln 3)) / 2 = (0.6931472 + 0.2876821) / 2.
+  EXPECT_NEAR(objective::Criterion("bce", 0.0)(z, label).item<double>(), 0.4904146, 1e-6);
+}
+
+TEST(EmaTest, AveragesFloatsAndCopiesCounters) {
+  struct M : models::ClassifierImpl {
+    M() {
+      w = register_parameter("w", at::ones({2}));
+      n = register_buffer("n", at::zeros({1}, at::kLong));
+    }
+    at::Tensor forward(const at::Tensor& x) override { return x; }
+    std::string head_name() const override { return "w"; }
+    std::int64_t num_classes() const override { return 2; }
+    at::Tensor w, n;
+  };
+  auto model = std::make_shared<M>();
+  ModelEma ema(std::make_shared<M>(), *model, 0.5);
+  {
+    at::NoGradGuard g;
+    model->w.fill_(3.0);
+    model->n.fill_(7);
+  }
+  ema.update(*model);
+  const auto& shadow = static_cast<M&>(ema.model());
+  EXPECT_TRUE(at::allclose(shadow.w, at::full({2}, 2.0)));
+  EXPECT_EQ(shadow.n.item<std::int64_t>(), 7);
+}
+
+}  // namespace
+}  // namespace augcore::train
