@@ -1,6 +1,7 @@
 #include "augcore/core/torch_compat.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 
 #include <cmath>
 
@@ -29,6 +30,30 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   return at::matmul(at::softmax(at::matmul(q, k.transpose(-2, -1)) * scale, -1), v);
+#endif
+}
+
+}  // namespace augcore::compat
+
+namespace augcore::compat {
+
+void enter_cuda_autocast(at::ScalarType dtype) {
+#if AUGCORE_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+  at::autocast::set_autocast_gpu_dtype(dtype);
+  at::autocast::set_enabled(true);
+#endif
+  at::autocast::increment_nesting();
+}
+
+void exit_cuda_autocast() {
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if AUGCORE_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
+  at::autocast::set_enabled(false);
 #endif
 }
 

@@ -17,6 +17,7 @@
 #include "augcore/data/pipeline.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/objective/objective.h"
+#include "augcore/train/amp.h"
 #include "augcore/train/ema.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/schedule.h"
@@ -262,6 +263,8 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   const std::string last_path = (fs::path(options.run_dir) / "last.pt").string();
   const std::string best_path = (fs::path(options.run_dir) / "best.pt").string();
   const double clip = train_cfg.real("grad_clip");
+  std::unique_ptr<LossScaler> scaler;
+  if (amp == "fp16") scaler = std::make_unique<LossScaler>();
   const std::int64_t log_every = train_cfg.integer("log_every");
   double total_images = 0, total_seconds = 0;
 
@@ -279,14 +282,19 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       at::Tensor x = normalise(b->images.to(device, true), mean, std);
       if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       const at::Tensor y = b->labels.to(device, true);
-      objective::ObjectiveResult r = objective->compute(*model, x, y);
+      objective::ObjectiveResult r;
+      {
+        AutocastGuard autocast(amp != "none", amp == "fp16" ? at::kHalf : at::kBFloat16);
+        r = objective->compute(*model, x, y);
+      }
       const double loss_value = r.loss.item<double>();
       if (!std::isfinite(loss_value)) {
         throw TrainingError(fmt::format(
             "non-finite loss ({}) at step {} (epoch {}); stopping. The last good checkpoint is {}",
             loss_value, step, epoch + 1, fs::exists(last_path) ? last_path : "(none yet)"));
       }
-      (accum > 1 ? r.loss / static_cast<double>(accum) : r.loss).backward();
+      at::Tensor loss = accum > 1 ? r.loss / static_cast<double>(accum) : r.loss;
+      (scaler ? scaler->scale(loss) : loss).backward();
       loss_sum += loss_value * x.size(0);
       for (const auto& [k, v] : r.metrics)
         extra_sums[k] += v * x.size(0);
@@ -294,8 +302,10 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       seen += x.size(0);
       if (++micro < accum) continue;
       micro = 0;
-      if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
-      optimizer->step();
+      const bool finite = !scaler || scaler->unscale(model->parameters());
+      if (clip > 0 && finite) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
+      if (finite) optimizer->step();
+      if (scaler) scaler->update(finite);
       optimizer->zero_grad();
       if (ema) ema->update(*model);
       ++step;

@@ -5,6 +5,7 @@
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/objective/criterion.h"
+#include "augcore/train/amp.h"
 #include "augcore/train/ema.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/schedule.h"
@@ -164,6 +165,29 @@ TEST(EmaTest, AveragesFloatsAndCopiesCounters) {
   const auto& shadow = static_cast<M&>(ema.model());
   EXPECT_TRUE(at::allclose(shadow.w, at::full({2}, 2.0)));
   EXPECT_EQ(shadow.n.item<std::int64_t>(), 7);
+}
+
+}  // namespace
+}  // namespace augcore::train
+
+namespace augcore::train {
+namespace {
+
+TEST(LossScalerTest, SkipsAndBacksOffOnOverflowGrowsWhenClean) {
+  LossScaler scaler(1024.0, 3);
+  at::Tensor p = at::ones({2}).requires_grad_();
+  scaler.scale((p * 2).sum()).backward();
+  EXPECT_TRUE(at::allclose(p.grad(), at::full({2}, 2048.0)));
+  EXPECT_TRUE(scaler.unscale({p}));
+  EXPECT_TRUE(at::allclose(p.grad(), at::full({2}, 2.0)));
+  scaler.update(true);
+  p.mutable_grad().fill_(std::numeric_limits<float>::infinity());
+  EXPECT_FALSE(scaler.unscale({p}));
+  scaler.update(false);
+  EXPECT_DOUBLE_EQ(scaler.value(), 512.0);
+  for (int i = 0; i < 3; ++i)
+    scaler.update(true);
+  EXPECT_DOUBLE_EQ(scaler.value(), 1024.0);
 }
 
 }  // namespace

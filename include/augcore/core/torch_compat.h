@@ -26,4 +26,8 @@ const char* torch_version();
 at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
                                         const at::Tensor& v);
 
+// Turns CUDA autocast on with `dtype` (bf16 or fp16) / off again, clearing its cast cache.
+void enter_cuda_autocast(at::ScalarType dtype);
+void exit_cuda_autocast();
+
 }  // namespace augcore::compat

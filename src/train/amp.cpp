@@ -1,0 +1,41 @@
+#include "augcore/train/amp.h"
+
+#include <ATen/ATen.h>
+
+#include "augcore/core/torch_compat.h"
+
+namespace augcore::train {
+
+AutocastGuard::AutocastGuard(bool enabled, at::ScalarType dtype) : enabled_(enabled) {
+  if (enabled_) compat::enter_cuda_autocast(dtype);
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (enabled_) compat::exit_cuda_autocast();
+}
+
+LossScaler::LossScaler(double initial, std::int64_t interval)
+    : scale_(initial), interval_(interval) {}
+
+bool LossScaler::unscale(const std::vector<at::Tensor>& params) {
+  bool finite = true;
+  for (const auto& p : params) {
+    at::Tensor g = p.grad();
+    if (!g.defined()) continue;
+    g.div_(scale_);
+    if (finite && !at::isfinite(g).all().item<bool>()) finite = false;
+  }
+  return finite;
+}
+
+void LossScaler::update(bool finite) {
+  if (!finite) {
+    scale_ *= 0.5;
+    clean_steps_ = 0;
+  } else if (++clean_steps_ >= interval_) {
+    scale_ *= 2.0;
+    clean_steps_ = 0;
+  }
+}
+
+}  // namespace augcore::train
