@@ -112,6 +112,21 @@ TEST(ModelsTest, TorchvisionParameterNamesAndCounts) {
   EXPECT_TRUE(has_downsample);
 }
 
+TEST(ModelsTest, ViTPresetsHaveTimmParameterCounts) {
+  // timm: vit_tiny/small/base_patch16_224 with 1000 classes (DeiT-Ti/S/B: 5.7M, 22M, 86.6M).
+  const std::vector<std::pair<std::string, std::int64_t>> expected{
+      {"vit_tiny_patch16_224", 5717416},
+      {"vit_small_patch16_224", 22050664},
+      {"vit_base_patch16_224", 86567656}};
+  for (const auto& [name, count] : expected) {
+    auto model = build("{name: " + name + "}", ModelShape{3, 1000, 224});
+    std::int64_t n = 0;
+    for (const auto& p : model->parameters())
+      n += p.numel();
+    EXPECT_EQ(n, count) << name;
+  }
+}
+
 TEST(ModelsTest, SmallImageBackbonesHaveTheirShapes) {
   // CIFAR ResNet-20 with projection shortcuts, 1 input channel, 10 classes, counted by hand:
   // stem 144 + 32; stage 1: 3 x (2 x 2304 + 64) = 14016; stage 2: 14528 + 2 x 18560 = 51648;
