@@ -42,10 +42,13 @@ at::Tensor sincos_pos_embed_2d(std::int64_t dim, std::int64_t grid_h, std::int64
   return at::cat({at::zeros({1, dim}, at::kDouble), table}, 0).to(at::kFloat).unsqueeze(0);
 }
 
-MaskedTokens mask_by_noise(const at::Tensor& tokens, const at::Tensor& noise, double ratio) {
+std::int64_t pretrain_keep_count(std::int64_t patches, double ratio) {
+  return static_cast<std::int64_t>(std::floor(static_cast<double>(patches) * (1.0 - ratio)));
+}
+
+MaskedTokens mask_by_noise(const at::Tensor& tokens, const at::Tensor& noise, std::int64_t keep) {
   const auto n = tokens.size(0), l = tokens.size(1), d = tokens.size(2);
-  const auto keep = l - static_cast<std::int64_t>(std::floor(l * ratio));
-  if (keep < 1) throw std::invalid_argument("mask ratio removes every patch");
+  if (keep < 1 || keep > l) throw std::invalid_argument("mask keeps no patch or too many");
   MaskedTokens m;
   const at::Tensor ids_shuffle = at::argsort(noise, std::int64_t{1}, false);
   m.ids_restore = at::argsort(ids_shuffle, std::int64_t{1}, false);
@@ -144,10 +147,10 @@ at::Tensor MaskedAutoencoderImpl::unpatchify(const at::Tensor& patches, std::int
 
 std::pair<at::Tensor, MaskedTokens> MaskedAutoencoderImpl::forward_encoder(const at::Tensor& images,
                                                                            const at::Tensor& noise,
-                                                                           double ratio) {
+                                                                           std::int64_t keep) {
   const auto pe = pos_embed_for(images.size(2), images.size(3), config_.embed_dim, false);
   at::Tensor x = patch_embed->forward(images) + pe.slice(1, 1);
-  MaskedTokens m = mask_by_noise(x, noise, ratio);
+  MaskedTokens m = mask_by_noise(x, noise, keep);
   const at::Tensor cls = (cls_token + pe.slice(1, 0, 1)).expand({x.size(0), -1, -1});
   at::Tensor h = at::cat({cls, m.kept}, 1);
   for (auto& b : blocks_)

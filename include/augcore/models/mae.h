@@ -39,9 +39,12 @@ struct MaskedTokens {
   at::Tensor ids_keep;     // N×K
 };
 
-// Keeps the first K = L - floor(L·ratio) patches of argsort(noise) per image (MAE's
-// random_masking with the noise given; ratio must leave at least one patch).
-MaskedTokens mask_by_noise(const at::Tensor& tokens, const at::Tensor& noise, double ratio);
+// Keeps the first `keep` patches of argsort(noise) per image (MAE's random_masking with the
+// noise given).
+MaskedTokens mask_by_noise(const at::Tensor& tokens, const at::Tensor& noise, std::int64_t keep);
+
+// Visible patches in MAE pretraining: floor(L·(1 - ratio)), as MAE's int(L * (1 - ratio)).
+std::int64_t pretrain_keep_count(std::int64_t patches, double ratio);
 
 class MaskedAutoencoderImpl : public torch::nn::Module {
  public:
@@ -51,10 +54,10 @@ class MaskedAutoencoderImpl : public torch::nn::Module {
   at::Tensor patchify(const at::Tensor& images) const;
   at::Tensor unpatchify(const at::Tensor& patches, std::int64_t height, std::int64_t width) const;
 
-  // Encoder on the visible tokens chosen by `noise` (N×L; uniform noise = random masking).
-  // Returns the encoded tokens (CLS first) and the masking.
+  // Encoder on the `keep` visible tokens chosen by `noise` (N×L; uniform noise = random
+  // masking). Returns the encoded tokens (CLS first) and the masking.
   std::pair<at::Tensor, MaskedTokens> forward_encoder(const at::Tensor& images,
-                                                      const at::Tensor& noise, double ratio);
+                                                      const at::Tensor& noise, std::int64_t keep);
   // Decoder for an image of height×width: N×L×(p·p·C) predictions in original patch order
   // (CLS dropped).
   at::Tensor forward_decoder(const at::Tensor& encoded, const at::Tensor& ids_restore,
