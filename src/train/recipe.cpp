@@ -32,6 +32,8 @@ config::Schema recipe_schema() {
   s.add_string("device", "auto", "auto | cpu | cuda | cuda:N");
   s.add_string("output", "", "run directory; empty = runs/<config file name>");
   s.add_section("data", data::data_schema(), "datasets, transforms and loader");
+  s.add_component_list("policies", "policy",
+                       "batch policies applied in order on the device (e.g. mra)");
   s.add_component("model", "model", "resnet20", "the classifier");
   s.add_section("loss", objective::criterion_schema(), "the criterion");
   s.add_component("objective", "objective", "standard", "how the loss is computed");

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "augcore/augment/policy.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
@@ -77,9 +78,13 @@ std::string json_number(double v) {
   return fmt::format("{:.6g}", v);
 }
 
+at::Tensor to_pixels(const at::Tensor& uint8_images) {
+  return uint8_images.to(at::kFloat).div_(255.0);
+}
+
 at::Tensor normalise(const at::Tensor& uint8_images, const at::Tensor& mean,
                      const at::Tensor& std) {
-  return (uint8_images.to(at::kFloat).div_(255.0) - mean).div_(std);
+  return (to_pixels(uint8_images) - mean).div_(std);
 }
 
 at::Tensor channel_stats(const std::vector<double>& values, std::int64_t channels,
@@ -262,6 +267,13 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   std::ofstream metrics((fs::path(options.run_dir) / "metrics.jsonl").string(), std::ios::app);
   const std::string last_path = (fs::path(options.run_dir) / "last.pt").string();
   const std::string best_path = (fs::path(options.run_dir) / "best.pt").string();
+  augment::PolicySetup setup;
+  setup.device = device;
+  setup.channels = shape[0];
+  setup.height = shape[1];
+  setup.width = shape[2];
+  setup.num_classes = model_shape.num_classes;
+  auto policies = augment::make_policies(root.components("policies"), setup);
   const double clip = train_cfg.real("grad_clip");
   std::unique_ptr<LossScaler> scaler;
   if (amp == "fp16") scaler = std::make_unique<LossScaler>();
@@ -279,9 +291,17 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
     while (auto b = train_loader->next()) {
       if (epoch_step >= steps_per_epoch) break;
       set_lr(*optimizer, schedule->lr(step));
-      at::Tensor x = normalise(b->images.to(device, true), mean, std);
+      augment::PolicyBatch pb{to_pixels(b->images.to(device, true)), b->labels.to(device, true),
+                              model_shape.num_classes};
+      if (!policies.empty()) {
+        augment::StepContext context{augment::step_generator(seed, epoch, b->index), epoch, step,
+                                     model.get()};
+        for (auto& policy : policies)
+          policy->apply(pb, context);
+      }
+      at::Tensor x = (pb.images - mean).div_(std);
       if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-      const at::Tensor y = b->labels.to(device, true);
+      const at::Tensor& y = pb.targets;
       objective::ObjectiveResult r;
       {
         AutocastGuard autocast(amp != "none", amp == "fp16" ? at::kHalf : at::kBFloat16);
@@ -298,7 +318,8 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       loss_sum += loss_value * x.size(0);
       for (const auto& [k, v] : r.metrics)
         extra_sums[k] += v * x.size(0);
-      correct += r.logits.argmax(1).eq(y).sum().item<double>();
+      const at::Tensor labels = y.dim() == 1 ? y : y.argmax(1);
+      correct += r.logits.argmax(1).eq(labels).sum().item<double>();
       seen += x.size(0);
       if (++micro < accum) continue;
       micro = 0;

@@ -31,6 +31,7 @@ enum class Stream : std::uint64_t {
   kSampleTransform = 1,
   kSampler = 2,
   kReplacement = 3,
+  kTrainStep = 4,
 };
 
 }  // namespace augcore::data

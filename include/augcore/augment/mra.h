@@ -1,0 +1,38 @@
+// MRA (mask-reconstruct augmentation): a frozen MAE masks each image's low-attention
+// patches (CLS attention of its last block) and the reconstruction is the augmented image.
+#pragma once
+
+#include "augcore/augment/policy.h"
+#include "augcore/models/mae.h"
+
+namespace augcore::augment {
+
+enum class MaskMode { kLow, kHigh, kRandom };
+
+struct MraOptions {
+  double mask_ratio = 0.4;
+  MaskMode mode = MaskMode::kLow;
+  double p = 1.0;
+  bool paste_visible = true;
+  bool norm_pix = false;                          // the augmentor was trained with norm_pix_loss
+  std::vector<double> mean{0.485, 0.456, 0.406};  // the augmentor's input normalisation
+  std::vector<double> std{0.229, 0.224, 0.225};
+};
+
+// Patches kept when augmenting: k = L - floor(L·ratio).
+std::int64_t augment_keep_count(std::int64_t patches, double ratio);
+
+class MraPolicy : public BatchPolicy {
+ public:
+  MraPolicy(models::MaskedAutoencoder mae, MraOptions options, at::Device device);
+  void apply(PolicyBatch& batch, StepContext& context) override;
+  // The augmentation of `images` (pixels in [0,1]) with `noise` used only in random mode.
+  at::Tensor augment(const at::Tensor& images, const at::Tensor& random_noise);
+
+ private:
+  models::MaskedAutoencoder mae_;
+  MraOptions options_;
+  at::Tensor mean_, std_;
+};
+
+}  // namespace augcore::augment

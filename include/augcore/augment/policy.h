@@ -1,0 +1,56 @@
+// The batch-policy extension point: augmentations applied to whole batches on the training
+// device, in the order a recipe lists them.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "augcore/config/config.h"
+#include "augcore/models/classifier.h"
+
+namespace augcore::augment {
+
+// A batch as policies see it.
+struct PolicyBatch {
+  at::Tensor images;   // float N×C×H×W, pixels in [0,1], on the training device
+  at::Tensor targets;  // int64 N, or float N×K soft targets after mixing
+  std::int64_t num_classes = 0;
+};
+
+// What a policy may use during one step. Random draws come from `generator` (CPU, seeded
+// from (seed, epoch, step)), so a policy's choices never depend on thread timing.
+struct StepContext {
+  at::Generator generator;
+  std::int64_t epoch = 0;
+  std::int64_t step = 0;
+  models::ClassifierImpl* model = nullptr;  // the classifier, for saliency-based policies
+};
+
+// Facts a policy is built with.
+struct PolicySetup {
+  at::Device device = at::kCPU;
+  std::int64_t channels = 3, height = 224, width = 224;
+  std::int64_t num_classes = 1000;
+};
+
+class BatchPolicy {
+ public:
+  virtual ~BatchPolicy() = default;
+  virtual void apply(PolicyBatch& batch, StepContext& context) = 0;
+};
+
+// The factory signature of registered policies (kind "policy").
+using PolicyFactory =
+    std::function<std::unique_ptr<BatchPolicy>(const config::Options&, const PolicySetup&)>;
+
+std::vector<std::unique_ptr<BatchPolicy>> make_policies(
+    const std::vector<config::ComponentConfig>& components, const PolicySetup& setup);
+
+// A CPU generator for one training step, derived from (seed, epoch, step).
+at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step);
+
+}  // namespace augcore::augment

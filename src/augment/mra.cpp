@@ -1,0 +1,157 @@
+#include "augcore/augment/mra.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "augcore/core/error.h"
+#include "augcore/core/pth.h"
+#include "augcore/models/state_dict.h"
+
+namespace augcore::augment {
+
+std::int64_t augment_keep_count(std::int64_t patches, double ratio) {
+  return patches - static_cast<std::int64_t>(std::floor(static_cast<double>(patches) * ratio));
+}
+
+MraPolicy::MraPolicy(models::MaskedAutoencoder mae, MraOptions options, at::Device device)
+    : mae_(std::move(mae)), options_(std::move(options)) {
+  mae_->to(device);
+  mae_->eval();
+  for (auto& p : mae_->parameters())
+    p.set_requires_grad(false);
+  const auto c = mae_->config().in_chans;
+  auto stats = [&](const std::vector<double>& v) {
+    std::vector<float> f(v.begin(), v.end());
+    at::Tensor t = at::tensor(f, at::kFloat);
+    if (t.numel() == 1) t = t.expand({c}).contiguous();
+    return t.reshape({1, c, 1, 1}).to(device);
+  };
+  mean_ = stats(options_.mean);
+  std_ = stats(options_.std);
+}
+
+at::Tensor MraPolicy::augment(const at::Tensor& images, const at::Tensor& random_noise) {
+  at::NoGradGuard no_grad;
+  const auto n = images.size(0), h = images.size(2), w = images.size(3);
+  const auto c = mae_->config().in_chans;
+  // A grey classifier with an RGB augmentor: replicate in, average out.
+  const bool grey_to_rgb = images.size(1) == 1 && c == 3;
+  const at::Tensor pixels = grey_to_rgb ? images.expand({n, 3, h, w}) : images;
+  const at::Tensor x = (pixels - mean_) / std_;
+  const auto patches = mae_->grid(h, w);
+  const auto keep = augment_keep_count(patches, options_.mask_ratio);
+  at::Tensor noise;
+  switch (options_.mode) {
+    case MaskMode::kLow:  // keep the highest-attention patches: mask the low ones
+      noise = -mae_->cls_attention(x);
+      break;
+    case MaskMode::kHigh:
+      noise = mae_->cls_attention(x);
+      break;
+    case MaskMode::kRandom:
+      noise = random_noise.to(x.device());
+      break;
+  }
+  auto [encoded, masking] = mae_->forward_encoder(x, noise, keep);
+  at::Tensor pred = mae_->forward_decoder(encoded, masking.ids_restore, h, w);
+  if (options_.norm_pix) {
+    // De-normalise with the statistics of the visible patches only (never the hidden ones).
+    const at::Tensor target = mae_->patchify(x);
+    const at::Tensor visible = (1 - masking.mask).unsqueeze(-1);
+    const at::Tensor count = visible.sum(1, true);
+    const at::Tensor mu = (target.mean(-1, true) * visible).sum(1, true) / count;
+    const at::Tensor var = (target.var(-1, true, true) * visible).sum(1, true) / count;
+    pred = pred * at::sqrt(var + 1e-6) + mu;
+  }
+  at::Tensor recon = mae_->unpatchify(pred, h, w) * std_ + mean_;
+  if (options_.paste_visible) {
+    const auto p = mae_->config().patch_size;
+    const at::Tensor mask_img =
+        mae_->unpatchify(masking.mask.unsqueeze(-1).expand({n, patches, p * p * c}), h, w);
+    recon = pixels * (1 - mask_img) + recon * mask_img;
+  }
+  if (grey_to_rgb) recon = recon.mean(1, true);
+  return recon.clamp_(0, 1);
+}
+
+void MraPolicy::apply(PolicyBatch& batch, StepContext& context) {
+  const auto n = batch.images.size(0);
+  const at::Tensor chosen = at::empty({n}).bernoulli_(options_.p, context.generator).to(at::kBool);
+  const at::Tensor rows = chosen.nonzero().squeeze(1).to(batch.images.device());
+  if (rows.numel() == 0) return;
+  const auto patches = mae_->grid(batch.images.size(2), batch.images.size(3));
+  const at::Tensor noise = at::rand({rows.numel(), patches}, context.generator);
+  const at::Tensor out = augment(batch.images.index_select(0, rows), noise);
+  batch.images = batch.images.index_copy(0, rows, out);
+}
+
+namespace {
+
+config::Schema mra_options() {
+  config::Schema s;
+  s.add_string("checkpoint", "", "MAE checkpoint (mae_pretrain's, or an official MAE .pth)")
+      .require();
+  s.add_choice("preset", "mae_mini",
+               {"mae_mini", "mae_base", "mae_large", "mae_tiny_patch4_28", "mae_tiny_patch4_32"},
+               "the checkpoint's architecture");
+  s.add_int("in_chans", 3, "channels the augmentor was trained on").range(1, 64);
+  s.add_float("mask_ratio", 0.4, "fraction of patches masked (MRA's best for MAE-Mini)")
+      .range(0, 0.99);
+  s.add_choice("mode", "low", {"low", "high", "random"},
+               "mask the low-attention patches (MRA), the high ones, or random ones");
+  s.add_float("p", 1.0, "probability of augmenting each image").range(0, 1);
+  s.add_bool("paste_visible", true, "kept patches are the original pixels");
+  s.add_bool("norm_pix", false, "the checkpoint was trained with norm_pix_loss");
+  s.add_floats("mean", {0.485, 0.456, 0.406}, "the augmentor's input mean").items(1, 64);
+  s.add_floats("std", {0.229, 0.224, 0.225}, "the augmentor's input std")
+      .items(1, 64)
+      .range(1e-6, 1e6);
+  return s;
+}
+
+MaskMode parse_mode(const std::string& s) {
+  if (s == "high") return MaskMode::kHigh;
+  if (s == "random") return MaskMode::kRandom;
+  return MaskMode::kLow;
+}
+
+const bool registered = config::register_component(
+    "policy", "mra", "mask-and-reconstruct with a frozen MAE (low-attention patches)",
+    mra_options(),
+    PolicyFactory([](const config::Options& o,
+                     const PolicySetup& setup) -> std::unique_ptr<BatchPolicy> {
+      models::MaeConfig c = models::mae_preset(o.string("preset"));
+      c.in_chans = o.integer("in_chans");
+      const auto p = c.patch_size;
+      if (setup.height % p != 0 || setup.width % p != 0) {
+        throw ConfigError(o.path() + ".preset: the augmentor's patch size " + std::to_string(p) +
+                          " does not divide the " + std::to_string(setup.height) + "x" +
+                          std::to_string(setup.width) + " training images");
+      }
+      if (setup.channels != c.in_chans && !(setup.channels == 1 && c.in_chans == 3)) {
+        throw ConfigError(o.path() + ".in_chans: the augmentor takes " +
+                          std::to_string(c.in_chans) + " channels, the images have " +
+                          std::to_string(setup.channels));
+      }
+      models::MaskedAutoencoder mae(c);
+      const std::string path = o.string("checkpoint");
+      const auto report =
+          models::load_state_dict(*mae, models::find_state_dict(pth::load(path), path), true);
+      if (!report.ok()) {
+        throw DataError(path + ": does not fit MAE preset '" + o.string("preset") +
+                        "': " + report.describe());
+      }
+      MraOptions m;
+      m.mask_ratio = o.real("mask_ratio");
+      m.mode = parse_mode(o.string("mode"));
+      m.p = o.real("p");
+      m.paste_visible = o.boolean("paste_visible");
+      m.norm_pix = o.boolean("norm_pix");
+      m.mean = o.reals("mean");
+      m.std = o.reals("std");
+      return std::make_unique<MraPolicy>(std::move(mae), m, setup.device);
+    }));
+
+}  // namespace
+}  // namespace augcore::augment

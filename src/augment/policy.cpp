@@ -1,0 +1,26 @@
+#include "augcore/augment/policy.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "augcore/data/rng.h"
+
+namespace augcore::augment {
+
+std::vector<std::unique_ptr<BatchPolicy>> make_policies(
+    const std::vector<config::ComponentConfig>& components, const PolicySetup& setup) {
+  std::vector<std::unique_ptr<BatchPolicy>> out;
+  for (const auto& c : components) {
+    out.push_back(
+        config::Registry::global().factory<PolicyFactory>("policy", c.name)(c.options(), setup));
+  }
+  return out;
+}
+
+at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step) {
+  data::Rng rng =
+      data::Rng::derive({seed, static_cast<std::uint64_t>(data::Stream::kTrainStep),
+                         static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(step)});
+  return at::make_generator<at::CPUGeneratorImpl>(rng.next());
+}
+
+}  // namespace augcore::augment

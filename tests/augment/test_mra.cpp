@@ -1,0 +1,126 @@
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <set>
+
+#include "augcore/augment/mra.h"
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
+#include "augcore/core/pth.h"
+#include "augcore/models/state_dict.h"
+#include "support/fixtures.h"
+
+namespace augcore::augment {
+namespace {
+
+class MraTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::manual_seed(3);
+    models::MaeConfig c = models::mae_preset("mae_tiny_patch4_28");
+    c.in_chans = 1;
+    mae_ = models::MaskedAutoencoder(c);
+    mae_->eval();
+    auto ckpt = pth::new_dict();
+    ckpt.insert("model", models::state_dict_ivalue(*mae_));
+    pth::save(ckpt, dir_.file("mae.pt"));
+    images_ = at::rand({3, 1, 28, 28});
+  }
+
+  std::unique_ptr<BatchPolicy> policy(const std::string& options, std::int64_t side = 28) {
+    config::Schema schema;
+    schema.add_component_list("policies", "policy", "policies");
+    configs_.push_back(config::Config::from_node(
+        config::parse_yaml("policies: [{name: mra, preset: mae_tiny_patch4_28, in_chans: 1, "
+                           "mean: [0.5], std: [0.5], checkpoint: " +
+                               dir_.file("mae.pt") + options + "}]\n",
+                           "t"),
+        schema));
+    PolicySetup setup;
+    setup.channels = 1;
+    setup.height = setup.width = side;
+    return std::move(make_policies(configs_.back().root().components("policies"), setup).front());
+  }
+
+  // Indices of the 4×4 patches (7×7 grid) where `out` equals the input exactly.
+  std::set<std::int64_t> unchanged(const at::Tensor& out, std::int64_t image) const {
+    std::set<std::int64_t> s;
+    for (std::int64_t j = 0; j < 49; ++j) {
+      const auto r = (j / 7) * 4, c = (j % 7) * 4;
+      const auto a = out[image][0].slice(0, r, r + 4).slice(1, c, c + 4);
+      const auto b = images_[image][0].slice(0, r, r + 4).slice(1, c, c + 4);
+      if (at::equal(a, b)) s.insert(j);
+    }
+    return s;
+  }
+
+  std::set<std::int64_t> ranked(std::int64_t image, bool highest) {
+    at::NoGradGuard g;
+    const at::Tensor att = mae_->cls_attention((images_ - 0.5) / 0.5)[image];
+    const at::Tensor idx = std::get<1>(att.topk(30, 0, highest));
+    std::set<std::int64_t> s;
+    for (std::int64_t i = 0; i < 30; ++i)
+      s.insert(idx[i].item<std::int64_t>());
+    return s;
+  }
+
+  PolicyBatch batch() const { return {images_.clone(), at::zeros({3}, at::kLong), 10}; }
+
+  testing::TempDir dir_;
+  models::MaskedAutoencoder mae_{nullptr};
+  at::Tensor images_;
+  std::vector<config::Config> configs_;
+};
+
+TEST_F(MraTest, LowModeKeepsExactlyTheHighestAttentionPatches) {
+  // 49 patches, ratio 0.4: k = 49 - floor(19.6) = 30 patches kept as original pixels.
+  EXPECT_EQ(augment_keep_count(49, 0.4), 30);
+  auto p = policy("");
+  PolicyBatch b = batch();
+  StepContext ctx{step_generator(0, 0, 0)};
+  p->apply(b, ctx);
+  for (std::int64_t i = 0; i < 3; ++i)
+    EXPECT_EQ(unchanged(b.images, i), ranked(i, true)) << i;
+  EXPECT_GE(b.images.min().item<float>(), 0.0f);
+  EXPECT_LE(b.images.max().item<float>(), 1.0f);
+}
+
+TEST_F(MraTest, HighModeKeepsTheLowestAttentionPatches) {
+  auto p = policy(", mode: high");
+  PolicyBatch b = batch();
+  StepContext ctx{step_generator(0, 0, 0)};
+  p->apply(b, ctx);
+  for (std::int64_t i = 0; i < 3; ++i)
+    EXPECT_EQ(unchanged(b.images, i), ranked(i, false)) << i;
+}
+
+TEST_F(MraTest, RandomModeKeepsThirtyPatchesAndFollowsTheGenerator) {
+  auto p = policy(", mode: random");
+  PolicyBatch a = batch(), b = batch();
+  StepContext ca{step_generator(5, 1, 2)}, cb{step_generator(5, 1, 2)};
+  p->apply(a, ca);
+  p->apply(b, cb);
+  EXPECT_TRUE(at::equal(a.images, b.images));  // same step, same draws
+  for (std::int64_t i = 0; i < 3; ++i)
+    EXPECT_EQ(unchanged(a.images, i).size(), 30u);
+}
+
+TEST_F(MraTest, ProbabilityZeroLeavesTheBatchAndNoPasteChangesEverything) {
+  auto none = policy(", p: 0");
+  PolicyBatch b = batch();
+  StepContext ctx{step_generator(0, 0, 0)};
+  none->apply(b, ctx);
+  EXPECT_TRUE(at::equal(b.images, images_));
+  auto whole = policy(", paste_visible: false");
+  PolicyBatch w = batch();
+  whole->apply(w, ctx);
+  EXPECT_LE(unchanged(w.images, 0).size(), 1u);
+}
+
+TEST_F(MraTest, PatchSizeMustDivideTheImage) {
+  EXPECT_THROW(policy("", 30), ConfigError);
+}
+
+}  // namespace
+}  // namespace augcore::augment
