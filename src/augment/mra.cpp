@@ -55,15 +55,7 @@ at::Tensor MraPolicy::augment(const at::Tensor& images, const at::Tensor& random
   }
   auto [encoded, masking] = mae_->forward_encoder(x, noise, keep);
   at::Tensor pred = mae_->forward_decoder(encoded, masking.ids_restore, h, w);
-  if (options_.norm_pix) {
-    // De-normalise with the statistics of the visible patches only (never the hidden ones).
-    const at::Tensor target = mae_->patchify(x);
-    const at::Tensor visible = (1 - masking.mask).unsqueeze(-1);
-    const at::Tensor count = visible.sum(1, true);
-    const at::Tensor mu = (target.mean(-1, true) * visible).sum(1, true) / count;
-    const at::Tensor var = (target.var(-1, true, true) * visible).sum(1, true) / count;
-    pred = pred * at::sqrt(var + 1e-6) + mu;
-  }
+  if (options_.norm_pix) pred = mae_->denormalise_prediction(x, pred, masking.mask);
   at::Tensor recon = mae_->unpatchify(pred, h, w) * std_ + mean_;
   if (options_.paste_visible) {
     const auto p = mae_->config().patch_size;
@@ -103,11 +95,31 @@ config::Schema mra_options() {
   s.add_float("p", 1.0, "probability of augmenting each image").range(0, 1);
   s.add_bool("paste_visible", true, "kept patches are the original pixels");
   s.add_bool("norm_pix", false, "the checkpoint was trained with norm_pix_loss");
-  s.add_floats("mean", {0.485, 0.456, 0.406}, "the augmentor's input mean").items(1, 64);
-  s.add_floats("std", {0.229, 0.224, 0.225}, "the augmentor's input std")
-      .items(1, 64)
+  s.add_floats("mean", {}, "the augmentor's input mean; [] = the checkpoint's, else ImageNet's")
+      .items(0, 64);
+  s.add_floats("std", {}, "the augmentor's input std; [] = the checkpoint's, else ImageNet's")
+      .items(0, 64)
       .range(1e-6, 1e6);
   return s;
+}
+
+// The option when given, else the list mae_pretrain stored in the checkpoint, else ImageNet's.
+std::vector<double> normalisation_of(const config::Options& o, const c10::IValue& payload,
+                                     const std::string& key) {
+  std::vector<double> v = o.reals(key);
+  if (!v.empty()) return v;
+  if (payload.isGenericDict()) {
+    const auto d = payload.toGenericDict();
+    const auto it = d.find(key);
+    if (it != d.end() && it->value().isList()) {
+      for (const auto& x : it->value().toListRef()) {
+        if (x.isDouble()) v.push_back(x.toDouble());
+      }
+      if (!v.empty()) return v;
+    }
+  }
+  return key == "mean" ? std::vector<double>{0.485, 0.456, 0.406}
+                       : std::vector<double>{0.229, 0.224, 0.225};
 }
 
 MaskMode parse_mode(const std::string& s) {
@@ -136,8 +148,9 @@ const bool registered = config::register_component(
       }
       models::MaskedAutoencoder mae(c);
       const std::string path = o.string("checkpoint");
+      const c10::IValue payload = pth::load(path);
       const auto report =
-          models::load_state_dict(*mae, models::find_state_dict(pth::load(path), path), true);
+          models::load_state_dict(*mae, models::find_state_dict(payload, path), true);
       if (!report.ok()) {
         throw DataError(path + ": does not fit MAE preset '" + o.string("preset") +
                         "': " + report.describe());
@@ -148,8 +161,15 @@ const bool registered = config::register_component(
       m.p = o.real("p");
       m.paste_visible = o.boolean("paste_visible");
       m.norm_pix = o.boolean("norm_pix");
-      m.mean = o.reals("mean");
-      m.std = o.reals("std");
+      m.mean = normalisation_of(o, payload, "mean");
+      m.std = normalisation_of(o, payload, "std");
+      for (const auto* v : {&m.mean, &m.std}) {
+        if (v->size() != 1 && static_cast<std::int64_t>(v->size()) != c.in_chans) {
+          throw ConfigError(o.path() + (v == &m.mean ? ".mean: " : ".std: ") +
+                            std::to_string(v->size()) + " values for an augmentor of " +
+                            std::to_string(c.in_chans) + " channels");
+        }
+      }
       return std::make_unique<MraPolicy>(std::move(mae), m, setup.device);
     }));
 

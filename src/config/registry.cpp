@@ -83,7 +83,7 @@ std::string describe_registry(const Registry& registry) {
   for (const auto* c : registry.list()) {
     if (c->kind != kind) {
       kind = c->kind;
-      out << kind << "s:\n";
+      out << (kind.back() == 'y' ? kind.substr(0, kind.size() - 1) + "ies" : kind + "s") << ":\n";
     }
     out << "  " << c->name;
     for (std::size_t pad = c->name.size(); pad < 24; ++pad)

@@ -100,6 +100,13 @@ const OptionSpec* Schema::find(const std::string& name) const {
   return nullptr;
 }
 
+OptionSpec& Schema::at(const std::string& name) {
+  for (auto& o : options_) {
+    if (o.name == name) return o;
+  }
+  throw std::logic_error("option '" + name + "' is not declared");
+}
+
 OptionSpec& Schema::add_bool(const std::string& name, bool def, const std::string& doc) {
   OptionSpec s;
   s.name = name;

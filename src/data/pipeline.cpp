@@ -1,5 +1,7 @@
 #include "augcore/data/pipeline.h"
 
+#include <ATen/ATen.h>
+
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 
@@ -51,6 +53,28 @@ std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, st
   o.seed = seed;
   o.shard = shard;
   return std::make_unique<Loader>(std::move(dataset), std::move(transforms), o);
+}
+
+namespace {
+
+at::Tensor channel_stats(const std::vector<double>& values, std::int64_t channels,
+                         const std::string& key, at::Device device) {
+  if (values.size() != 1 && static_cast<std::int64_t>(values.size()) != channels) {
+    throw ConfigError("data." + key + ": has " + std::to_string(values.size()) +
+                      " values but the images have " + std::to_string(channels) + " channels");
+  }
+  std::vector<float> v(values.begin(), values.end());
+  at::Tensor t = at::tensor(v, at::kFloat);
+  if (values.size() == 1) t = t.expand({channels}).contiguous();
+  return t.reshape({1, channels, 1, 1}).to(device);
+}
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> normalisation(const config::Options& data, std::int64_t channels,
+                                                at::Device device) {
+  return {channel_stats(data.reals("mean"), channels, "mean", device),
+          channel_stats(data.reals("std"), channels, "std", device)};
 }
 
 }  // namespace augcore::data

@@ -185,6 +185,17 @@ at::Tensor MaskedAutoencoderImpl::loss(const at::Tensor& images, const at::Tenso
   return (per_patch * mask).sum() / mask.sum();
 }
 
+at::Tensor MaskedAutoencoderImpl::denormalise_prediction(const at::Tensor& images,
+                                                         const at::Tensor& pred,
+                                                         const at::Tensor& mask) const {
+  const at::Tensor target = patchify(images);
+  const at::Tensor visible = (1 - mask).unsqueeze(-1);
+  const at::Tensor count = visible.sum(1, true);
+  const at::Tensor mu = (target.mean(-1, true) * visible).sum(1, true) / count;
+  const at::Tensor var = (target.var(-1, true, true) * visible).sum(1, true) / count;
+  return pred * at::sqrt(var + 1e-6) + mu;
+}
+
 at::Tensor MaskedAutoencoderImpl::cls_attention(const at::Tensor& images) {
   const auto pe = pos_embed_for(images.size(2), images.size(3), config_.embed_dim, false);
   at::Tensor x = patch_embed->forward(images) + pe.slice(1, 1);

@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <fmt/core.h>
 #include <torch/nn/utils/clip_grad.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -21,6 +20,7 @@
 #include "augcore/train/amp.h"
 #include "augcore/train/ema.h"
 #include "augcore/train/optimizer.h"
+#include "augcore/train/run_log.h"
 #include "augcore/train/schedule.h"
 
 namespace augcore::train {
@@ -44,40 +44,6 @@ at::Device parse_device(const std::string& text) {
   throw ConfigError("device: expected auto, cpu, cuda or cuda:N, got '" + text + "'");
 }
 
-// Lines to stdout and train.log; a live line on terminals.
-class Log {
- public:
-  explicit Log(const std::string& path) : file_(path, std::ios::app), tty_(::isatty(1) != 0) {}
-  void line(const std::string& text) {
-    if (live_) std::fputs("\n", stdout);
-    live_ = false;
-    std::fputs((text + "\n").c_str(), stdout);
-    std::fflush(stdout);
-    file_ << text << "\n";
-    file_.flush();
-  }
-  // Progress: overwritten in place on a terminal, every `every` steps otherwise.
-  void progress(const std::string& text, std::int64_t step, std::int64_t every) {
-    if (tty_) {
-      std::fputs(("\r\033[K" + text).c_str(), stdout);
-      std::fflush(stdout);
-      live_ = true;
-    } else if (step % every == 0) {
-      line(text);
-    }
-  }
-
- private:
-  std::ofstream file_;
-  bool tty_;
-  bool live_ = false;
-};
-
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  return fmt::format("{:.6g}", v);
-}
-
 at::Tensor to_pixels(const at::Tensor& uint8_images) {
   return uint8_images.to(at::kFloat).div_(255.0);
 }
@@ -85,18 +51,6 @@ at::Tensor to_pixels(const at::Tensor& uint8_images) {
 at::Tensor normalise(const at::Tensor& uint8_images, const at::Tensor& mean,
                      const at::Tensor& std) {
   return (to_pixels(uint8_images) - mean).div_(std);
-}
-
-at::Tensor channel_stats(const std::vector<double>& values, std::int64_t channels,
-                         const std::string& key, at::Device device) {
-  if (values.size() != 1 && static_cast<std::int64_t>(values.size()) != channels) {
-    throw ConfigError("data." + key + ": has " + std::to_string(values.size()) +
-                      " values but the images have " + std::to_string(channels) + " channels");
-  }
-  std::vector<float> v(values.begin(), values.end());
-  at::Tensor t = at::tensor(v, at::kFloat);
-  if (values.size() == 1) t = t.expand({channels}).contiguous();
-  return t.reshape({1, channels, 1, 1}).to(device);
 }
 
 EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const at::Tensor& mean,
@@ -168,7 +122,7 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   at::manual_seed(seed);
   configure_threads(root.integer("threads"));
 
-  Log log((fs::path(options.run_dir) / "train.log").string());
+  RunLog log((fs::path(options.run_dir) / "train.log").string());
   auto train_loader = data::make_loader(data_cfg, data::Split::kTrain, seed);
   std::unique_ptr<data::Loader> val_loader;
   if (!data_cfg.is_null("val")) val_loader = data::make_loader(data_cfg, data::Split::kVal, seed);
@@ -189,12 +143,16 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     }
   }
-  const at::Tensor mean = channel_stats(data_cfg.reals("mean"), shape[0], "mean", device);
-  const at::Tensor std = channel_stats(data_cfg.reals("std"), shape[0], "std", device);
+  const auto [mean, std] = data::normalisation(data_cfg, shape[0], device);
 
   const std::int64_t accum = train_cfg.integer("accum_steps");
   const std::int64_t batch = data_cfg.section("loader").integer("batch_size");
   const std::int64_t batches = static_cast<std::int64_t>(train_loader->batches_per_epoch());
+  if (batches == 0) {
+    throw ConfigError("data.loader.batch_size: " + std::to_string(batch) + " is more than the " +
+                      std::to_string(train_loader->samples_per_epoch()) +
+                      " training samples, and drop_last leaves no batch");
+  }
   if (batches < accum) {
     throw ConfigError("train.accum_steps: " + std::to_string(accum) + " exceeds the " +
                       std::to_string(batches) + " batches of an epoch");

@@ -34,11 +34,15 @@ expect 0 "random_resized_crop" -- "$bin/mra_train" --list
 expect 0 "p (number, default 0.5)" -- "$bin/mra_train" --help-component hflip
 expect 0 "data.loader.workers" -- "$bin/mra_train" --help-component recipe
 expect 2 "usage error" -- "$bin/augcore_bench"
+expect 2 "mae.preset: expected one of" -- "$bin/mae_pretrain" --set mae.preset=mae_huge
+expect 0 "policies:" -- "$bin/mra_train" --list
 
 # The main job on a slice of the built-in recipe (Fashion-MNIST) trains and writes its files.
 small=(--set data.train.limit=256 --set data.val.limit=128 --set train.epochs=1
        --set data.loader.batch_size=64)
 expect 0 "run directory: $tmp/run" -- "$bin/mra_train" -o "$tmp/run" "${small[@]}"
+expect 2 "data error: cannot open '/nonexistent.pt'" -- "$bin/mra_train" -o "$tmp/run4" \
+  "${small[@]}" --set 'policies=[{name: mra, checkpoint: /nonexistent.pt, preset: mae_tiny_patch4_28, in_chans: 1}]'
 for f in config.yaml train.log metrics.jsonl last.pt best.pt summary.json; do
   [[ -s "$tmp/run/$f" ]] || { echo "FAIL: run directory lacks $f"; fails=$((fails + 1)); }
 done
@@ -49,5 +53,5 @@ expect 2 "data error: cannot open" -- "$bin/mra_train" -o "$tmp/run2" --set data
 expect 2 "train.amp: 'bf16' mixed precision needs a CUDA device" -- "$bin/mra_train" -o "$tmp/run3" "${small[@]}" --set train.amp=bf16
 expect 0 "images/s" -- "$bin/augcore_bench" loader --workers 1 --batches 5
 
-echo "$((18 - fails)) passed, $fails failed"
+echo "$((21 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

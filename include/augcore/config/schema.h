@@ -80,6 +80,8 @@ class Schema {
 
   const std::vector<OptionSpec>& options() const { return options_; }
   const OptionSpec* find(const std::string& name) const;
+  // A declared option, to adjust it (e.g. another default); std::logic_error if undeclared.
+  OptionSpec& at(const std::string& name);
 
  private:
   OptionSpec& add(OptionSpec spec);

@@ -21,4 +21,9 @@ config::Schema data_schema();
 std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, std::uint64_t seed,
                                     Shard shard = {});
 
+// data.mean and data.std as 1×C×1×1 tensors on `device` (one value applies to every
+// channel). Throws ConfigError when their length fits neither 1 nor `channels`.
+std::pair<at::Tensor, at::Tensor> normalisation(const config::Options& data, std::int64_t channels,
+                                                at::Device device);
+
 }  // namespace augcore::data

@@ -66,6 +66,11 @@ class MaskedAutoencoderImpl : public torch::nn::Module {
   // patch when norm_pix_loss).
   at::Tensor loss(const at::Tensor& images, const at::Tensor& pred, const at::Tensor& mask) const;
 
+  // Predictions of a norm_pix_loss model brought back to the inputs' scale with the mean and
+  // variance of each image's visible patches (never the hidden ones, which would leak them).
+  at::Tensor denormalise_prediction(const at::Tensor& images, const at::Tensor& pred,
+                                    const at::Tensor& mask) const;
+
   // CLS-query attention of the last encoder block over the L patch keys of the full image
   // (softmax over patches only, averaged over heads): N×L.
   at::Tensor cls_attention(const at::Tensor& images);

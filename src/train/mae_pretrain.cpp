@@ -1,0 +1,274 @@
+#include "augcore/train/mae_pretrain.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/core.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "augcore/augment/policy.h"
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
+#include "augcore/core/pth.h"
+#include "augcore/core/runtime.h"
+#include "augcore/core/torch_compat.h"
+#include "augcore/data/pipeline.h"
+#include "augcore/models/mae.h"
+#include "augcore/models/state_dict.h"
+#include "augcore/train/optimizer.h"
+#include "augcore/train/run_log.h"
+#include "augcore/train/schedule.h"
+
+namespace augcore::train {
+namespace fs = std::filesystem;
+
+config::Schema mae_recipe_schema() {
+  config::Schema mae;
+  mae.add_choice("preset", "mae_tiny_patch4_28",
+                 {"mae_mini", "mae_base", "mae_large", "mae_tiny_patch4_28", "mae_tiny_patch4_32"},
+                 "augmentor architecture");
+  mae.add_int("in_chans", 0, "input channels; 0 = the data's").range(0, 64);
+  mae.add_bool("norm_pix_loss", false,
+               "regress per-patch normalised pixels (MRA needs pixel space: keep false)");
+
+  config::Schema train;
+  train.add_int("epochs", 10, "passes over the training set").range(1, 1000000);
+  train.add_float("lr", 1.5e-4, "base learning rate (scaled by batch/256)").range(0, 100);
+  train.add_bool("scale_lr", true, "use lr x batch_size / 256");
+  train.add_float("grad_clip", 0.0, "clip the global gradient norm; 0 = off").range(0, 1e9);
+  train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
+      .range(1, 1 << 30);
+  train.add_int("recon_images", 8, "validation images in each recon_epochNNN.png").range(1, 64);
+
+  config::Schema data = data::data_schema();
+  data.at("train_transforms").default_value = config::parse_yaml_value(
+      "[{name: random_resized_crop, size: 28, scale: [0.2, 1.0], interpolation: bicubic}, hflip]",
+      {});
+
+  config::Schema s;
+  s.add_int("seed", 0, "seed of every random stream").range(0, 9.0e15);
+  s.add_int("threads", 0, "intra-op CPU threads; 0 = one per core").range(0, 1024);
+  s.add_string("device", "auto", "auto | cpu | cuda | cuda:N");
+  s.add_string("output", "", "run directory; empty = runs/<config file name>");
+  s.add_section("data", data, "datasets, transforms and loader");
+  s.add_section("mae", mae, "the masked autoencoder");
+  s.add_float("mask_ratio", 0.4, "fraction of patches removed (MRA's best for MAE-Mini)")
+      .range(0.01, 0.99);
+  s.add_component("optimizer", "optimizer", "adamw", "the optimizer").default_value =
+      config::parse_yaml_value("{name: adamw, betas: [0.9, 0.95], weight_decay: 0.05}", {});
+  s.add_component("schedule", "schedule", "cosine", "the learning-rate schedule").default_value =
+      config::parse_yaml_value("{name: cosine, warmup_epochs: 1}", {});
+  s.add_section("train", train, "training loop");
+  return s;
+}
+
+namespace {
+
+at::Device parse_device(const std::string& text) {
+  if (text == "cpu") return at::kCPU;
+  if (text == "auto")
+    return compat::cuda_available() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  if ((text == "cuda" || text.rfind("cuda:", 0) == 0) && compat::cuda_available()) {
+    return at::Device(text);
+  }
+  throw ConfigError("device: '" + text + "' is not available (auto, cpu, cuda, cuda:N)");
+}
+
+// original | masked input (grey where removed) | reconstruction with visible patches, per row.
+void write_recon_png(models::MaskedAutoencoderImpl& mae, const at::Tensor& x, double ratio,
+                     const at::Tensor& mean, const at::Tensor& std, const std::string& path) {
+  at::NoGradGuard no_grad;
+  mae.eval();
+  const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const auto patches = mae.grid(h, w);
+  const auto p = mae.config().patch_size;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(0);  // the same masks every epoch
+  const at::Tensor noise = at::rand({n, patches}, gen).to(x.device());
+  auto [encoded, m] = mae.forward_encoder(x, noise, models::pretrain_keep_count(patches, ratio));
+  at::Tensor pred = mae.forward_decoder(encoded, m.ids_restore, h, w);
+  if (mae.config().norm_pix_loss) pred = mae.denormalise_prediction(x, pred, m.mask);
+  const at::Tensor mask =
+      mae.unpatchify(m.mask.unsqueeze(-1).expand({n, patches, p * p * c}), h, w);
+  const at::Tensor original = (x * std + mean).clamp(0, 1);
+  const at::Tensor masked = original * (1 - mask) + 0.5 * mask;
+  const at::Tensor recon =
+      (original * (1 - mask) + (mae.unpatchify(pred, h, w) * std + mean) * mask).clamp(0, 1);
+  const at::Tensor rows = at::cat({original, masked, recon}, 3);  // N×C×H×3W
+  const at::Tensor grid = rows.permute({1, 0, 2, 3}).reshape({c, n * h, 3 * w});
+  const at::Tensor hwc =
+      grid.permute({1, 2, 0}).mul(255).round().to(at::kByte).to(at::kCPU).contiguous();
+  cv::Mat image(static_cast<int>(n * h), static_cast<int>(3 * w), CV_8UC(static_cast<int>(c)),
+                hwc.data_ptr<std::uint8_t>());
+  cv::Mat out;
+  if (c == 3) {
+    cv::cvtColor(image, out, cv::COLOR_RGB2BGR);
+  } else {
+    out = image;
+  }
+  if (!cv::imwrite(path, out)) throw DataError("cannot write '" + path + "'");
+  mae.train();
+}
+
+}  // namespace
+
+MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& options) {
+  const config::Options root = config.root();
+  const config::Options data_cfg = root.section("data");
+  const config::Options train_cfg = root.section("train");
+  const at::Device device = parse_device(root.string("device"));
+  const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
+  at::manual_seed(seed);
+  configure_threads(root.integer("threads"));
+  RunLog log((fs::path(options.run_dir) / "train.log").string());
+
+  auto loader = data::make_loader(data_cfg, data::Split::kTrain, seed);
+  const auto shape = loader->sample_shape();
+  models::MaeConfig mc = models::mae_preset(root.section("mae").string("preset"));
+  mc.in_chans = root.section("mae").integer("in_chans") > 0
+                    ? root.section("mae").integer("in_chans")
+                    : shape[0];
+  mc.norm_pix_loss = root.section("mae").boolean("norm_pix_loss");
+  if (mc.in_chans != shape[0]) {
+    throw ConfigError("mae.in_chans: " + std::to_string(mc.in_chans) + " but the images have " +
+                      std::to_string(shape[0]) + " channels");
+  }
+  models::MaskedAutoencoder mae(mc);
+  const auto patches = mae->grid(shape[1], shape[2]);  // ConfigError when p does not divide
+  mae->to(device);
+  const auto [mean, std] = data::normalisation(data_cfg, shape[0], device);
+  const double ratio = root.real("mask_ratio");
+  const auto keep = models::pretrain_keep_count(patches, ratio);
+  if (keep < 1)
+    throw ConfigError("mask_ratio: leaves no visible patch of " + std::to_string(patches));
+
+  // Fixed images for the reconstruction figures: the first of the validation (or training) set.
+  at::Tensor figure;
+  {
+    auto source = data_cfg.is_null("val") ? data::make_loader(data_cfg, data::Split::kTrain, seed)
+                                          : data::make_loader(data_cfg, data::Split::kVal, seed);
+    source->start_epoch(0);
+    const auto first = source->next();
+    const auto k = std::min<std::int64_t>(train_cfg.integer("recon_images"), first->images.size(0));
+    figure = ((first->images.slice(0, 0, k).to(device).to(at::kFloat) / 255.0) - mean) / std;
+  }
+
+  const std::int64_t batch = data_cfg.section("loader").integer("batch_size");
+  const std::int64_t steps_per_epoch = static_cast<std::int64_t>(loader->batches_per_epoch());
+  const std::int64_t epochs = train_cfg.integer("epochs");
+  double base_lr = train_cfg.real("lr");
+  if (train_cfg.boolean("scale_lr")) base_lr *= static_cast<double>(batch) / 256.0;
+  auto optimizer = make_optimizer(root.component("optimizer"), *mae, base_lr);
+  auto schedule = make_schedule(root.component("schedule"), {base_lr, steps_per_epoch, epochs});
+
+  std::int64_t start_epoch = 0, step = 0;
+  std::string resume = options.resume;
+  const std::string last_path = (fs::path(options.run_dir) / "last.pt").string();
+  if (resume == "auto") resume = fs::exists(last_path) ? last_path : "";
+  if (!resume.empty()) {
+    const c10::IValue payload = pth::load(resume);
+    const auto report =
+        models::load_state_dict(*mae, models::find_state_dict(payload, resume), true);
+    if (!report.ok()) throw DataError(resume + ": does not fit the MAE: " + report.describe());
+    const auto d = payload.toGenericDict();
+    if (!d.contains("optimizer") || !d.contains("epoch") || !d.contains("step")) {
+      throw DataError(resume + ": not an mae_pretrain checkpoint (no optimizer/epoch/step)");
+    }
+    load_optimizer_state(*optimizer, d.at("optimizer"));
+    start_epoch = d.at("epoch").toInt();
+    step = d.at("step").toInt();
+    log.line(fmt::format("resumed from {} at epoch {}, step {}", resume, start_epoch, step));
+  }
+  std::int64_t params = 0;
+  for (const auto& p : mae->parameters())
+    params += p.requires_grad() ? p.numel() : 0;
+  log.line(fmt::format("mae {} ({:.2f}M trainable parameters, {} patches, keep {}) on {}; data {}",
+                       root.section("mae").string("preset"), params / 1e6, patches, keep,
+                       device.str(), loader->dataset().description()));
+
+  std::ofstream metrics((fs::path(options.run_dir) / "metrics.jsonl").string(), std::ios::app);
+  const double clip = train_cfg.real("grad_clip");
+  MaeSummary summary;
+  summary.epochs_done = start_epoch;
+  double total_images = 0, total_seconds = 0;
+  for (std::int64_t epoch = start_epoch; epoch < epochs; ++epoch) {
+    mae->train();
+    loader->start_epoch(epoch);
+    const auto t0 = std::chrono::steady_clock::now();
+    double loss_sum = 0, seen = 0;
+    std::int64_t epoch_step = 0;
+    while (auto b = loader->next()) {
+      set_lr(*optimizer, schedule->lr(step));
+      const at::Tensor x = ((b->images.to(device, true).to(at::kFloat) / 255.0) - mean) / std;
+      auto gen = augment::step_generator(seed, epoch, b->index);
+      const at::Tensor noise = at::rand({x.size(0), patches}, gen).to(device);
+      auto [encoded, m] = mae->forward_encoder(x, noise, keep);
+      const at::Tensor pred = mae->forward_decoder(encoded, m.ids_restore, x.size(2), x.size(3));
+      const at::Tensor loss = mae->loss(x, pred, m.mask);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        throw TrainingError(
+            fmt::format("non-finite loss ({}) at step {} (epoch {}); stopping. "
+                        "The last good checkpoint is {}",
+                        value, step, epoch + 1, fs::exists(last_path) ? last_path : "(none yet)"));
+      }
+      optimizer->zero_grad();
+      loss.backward();
+      if (clip > 0) torch::nn::utils::clip_grad_norm_(mae->parameters(), clip);
+      optimizer->step();
+      ++step;
+      ++epoch_step;
+      loss_sum += value * x.size(0);
+      seen += x.size(0);
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      log.progress(fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s",
+                               epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
+                               schedule->lr(step - 1), seen / elapsed),
+                   epoch_step, train_cfg.integer("log_every"));
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    total_images += seen;
+    total_seconds += seconds;
+    summary.last_loss = loss_sum / seen;
+    metrics << fmt::format(
+        "{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"images_per_s\": {}, "
+        "\"epoch_seconds\": {}}}\n",
+        epoch + 1, json_number(schedule->lr(step - 1)), json_number(summary.last_loss),
+        json_number(seen / seconds), json_number(seconds));
+    metrics.flush();
+    const std::string png =
+        (fs::path(options.run_dir) / fmt::format("recon_epoch{:03d}.png", epoch + 1)).string();
+    write_recon_png(*mae, figure, ratio, mean, std, png);
+    log.line(fmt::format("epoch {}/{}: loss {:.4f} | {:.0f} img/s, {:.1f}s | {}", epoch + 1, epochs,
+                         summary.last_loss, seen / seconds, seconds, png));
+    auto ckpt = pth::new_dict();
+    ckpt.insert("model", models::state_dict_ivalue(*mae));
+    ckpt.insert("optimizer", optimizer_state(*optimizer));
+    ckpt.insert("epoch", epoch + 1);
+    ckpt.insert("step", step);
+    ckpt.insert("preset", root.section("mae").string("preset"));
+    ckpt.insert("norm_pix_loss", mc.norm_pix_loss);
+    c10::impl::GenericList mean_list(c10::AnyType::get()), std_list(c10::AnyType::get());
+    for (double v : data_cfg.reals("mean"))
+      mean_list.push_back(v);
+    for (double v : data_cfg.reals("std"))
+      std_list.push_back(v);
+    ckpt.insert("mean", mean_list);
+    ckpt.insert("std", std_list);
+    ckpt.insert("config", config.to_yaml());
+    ckpt.insert("format", std::string("augcore-mae-1"));
+    pth::save(ckpt, last_path);
+    summary.epochs_done = epoch + 1;
+  }
+  summary.steps = step;
+  summary.images_per_s = total_seconds > 0 ? total_images / total_seconds : 0;
+  return summary;
+}
+
+}  // namespace augcore::train
