@@ -15,8 +15,8 @@ TEST(RecipesTest, EveryShippedRecipeValidates) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(configs)) {
     if (entry.path().extension() != ".yaml") continue;
     SCOPED_TRACE(entry.path().string());
-    // mae_pretrain recipes are named *_pretrain.yaml; the others are mra_train recipes.
-    const bool pretrain = entry.path().stem().string().find("_pretrain") != std::string::npos;
+    // mae_pretrain recipes are named mae_*.yaml; the others are mra_train recipes.
+    const bool pretrain = entry.path().stem().string().rfind("mae_", 0) == 0;
     EXPECT_NO_THROW(config::Config::load(
         entry.path().string(), {}, pretrain ? train::mae_recipe_schema() : train::recipe_schema()));
     ++checked;
