@@ -3,8 +3,14 @@
 
 #include <chrono>
 
+#include <ATen/ATen.h>
+
+#include "augcore/augment/policy.h"
 #include "augcore/core/runtime.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/models/classifier.h"
+#include "augcore/objective/objective.h"
+#include "augcore/train/optimizer.h"
 #include "augcore/train/recipe.h"
 #include "common/cli.h"
 
@@ -44,6 +50,72 @@ int bench_loader(const cli::RecipeArgs& args, int workers, std::int64_t max_batc
   return 0;
 }
 
+// Seconds per training step of `steps` batches (after 3 warm-up steps), with or without the
+// recipe's batch policies, on the same model, optimizer and batches.
+double time_steps(const config::Options& root, data::Loader& loader, models::ClassifierImpl& model,
+                  std::vector<std::unique_ptr<augment::BatchPolicy>>& policies,
+                  std::int64_t steps) {
+  const auto [mean, std] =
+      data::normalisation(root.section("data"), loader.sample_shape()[0], at::kCPU);
+  auto optimizer = train::make_optimizer(root.component("optimizer"), model, 0.01);
+  auto objective = objective::make_objective(root.component("objective"),
+                                             objective::make_criterion(root.section("loss")));
+  model.train();
+  loader.start_epoch(0);
+  double seconds = 0;
+  for (std::int64_t i = 0; i < steps + 3; ++i) {
+    auto b = loader.next();
+    if (!b) {
+      loader.start_epoch(i);
+      b = loader.next();
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    augment::PolicyBatch pb{b->images.to(at::kFloat).div(255.0), b->labels, model.num_classes()};
+    augment::StepContext ctx{augment::step_generator(0, 0, i), 0, i, &model};
+    for (auto& p : policies)
+      p->apply(pb, ctx);
+    auto r = objective->compute(model, (pb.images - mean) / std, pb.targets);
+    optimizer->zero_grad();
+    r.loss.backward();
+    optimizer->step();
+    if (i >= 3)
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return seconds / steps;
+}
+
+int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
+  const config::Schema schema = train::recipe_schema();
+  if (cli::handle_info_flags(args, schema)) return 0;
+  const config::Config cfg = cli::load_recipe(args, schema);
+  const config::Options root = cfg.root();
+  const int threads = configure_threads(root.integer("threads"));
+  auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
+                                  static_cast<std::uint64_t>(root.integer("seed")));
+  const auto shape = loader->sample_shape();
+  auto model = models::make_model(root.component("model"),
+                                  {shape[0], loader->dataset().num_classes(), shape[1]});
+  augment::PolicySetup setup;
+  setup.channels = shape[0];
+  setup.height = shape[1];
+  setup.width = shape[2];
+  setup.num_classes = loader->dataset().num_classes();
+  auto policies = augment::make_policies(root.components("policies"), setup);
+  std::vector<std::unique_ptr<augment::BatchPolicy>> none;
+  const double base = time_steps(root, *loader, *model, none, steps);
+  const double with = time_steps(root, *loader, *model, policies, steps);
+  const auto batch = root.section("data").section("loader").integer("batch_size");
+  std::string names;
+  for (const auto& c : root.components("policies"))
+    names += (names.empty() ? "" : "+") + c.name;
+  fmt::print(
+      "step: model {} | batch {} | {} threads | baseline {:.1f} ms ({:.0f} img/s) | with {} "
+      "{:.1f} ms ({:.0f} img/s) | ratio {:.2f}x\n",
+      root.component("model").name, batch, threads, base * 1e3, batch / base,
+      names.empty() ? "no policy" : names, with * 1e3, batch / with, with / base);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,5 +130,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 256));
   loader->add_option("--batches", batches, "batches to time after the first (0 = the epoch)")
       ->check(CLI::Range(0, 1000000));
-  return cli::run_main(app, argc, argv, [&] { return bench_loader(args, workers, batches); });
+  cli::RecipeArgs step_args;
+  std::int64_t steps = 20;
+  CLI::App* step = app.add_subcommand(
+      "step", "training-step time of a recipe's model with and without its batch policies");
+  cli::add_recipe_options(*step, step_args);
+  step->add_option("--steps", steps, "timed steps per variant")->check(CLI::Range(1, 100000));
+  return cli::run_main(app, argc, argv, [&] {
+    if (step->parsed()) return bench_step(step_args, steps);
+    return bench_loader(args, workers, batches);
+  });
 }

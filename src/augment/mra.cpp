@@ -31,28 +31,43 @@ MraPolicy::MraPolicy(models::MaskedAutoencoder mae, MraOptions options, at::Devi
   std_ = stats(options_.std);
 }
 
+std::pair<at::Tensor, at::Tensor> MraPolicy::prepare(const at::Tensor& images,
+                                                     const at::Tensor& random_noise) {
+  const auto n = images.size(0), h = images.size(2), w = images.size(3);
+  // A grey classifier with an RGB augmentor: replicate in (and average out in augment()).
+  const bool grey_to_rgb = images.size(1) == 1 && mae_->config().in_chans == 3;
+  const at::Tensor pixels = grey_to_rgb ? images.expand({n, 3, h, w}) : images;
+  const at::Tensor x = (pixels - mean_) / std_;
+  switch (options_.mode) {
+    case MaskMode::kLow:  // keep the highest-attention patches: mask the low ones
+      return {x, -mae_->cls_attention(x)};
+    case MaskMode::kHigh:
+      return {x, mae_->cls_attention(x)};
+    case MaskMode::kRandom:
+      break;
+  }
+  return {x, random_noise.to(x.device())};
+}
+
+std::pair<at::Tensor, at::Tensor> MraPolicy::attention_and_mask(const at::Tensor& images,
+                                                                const at::Tensor& random_noise) {
+  at::NoGradGuard no_grad;
+  const auto [x, noise] = prepare(images, random_noise);
+  const auto keep =
+      augment_keep_count(mae_->grid(images.size(2), images.size(3)), options_.mask_ratio);
+  const at::Tensor tokens = at::zeros({x.size(0), noise.size(1), 1}, x.options());
+  return {mae_->cls_attention(x), models::mask_by_noise(tokens, noise, keep).mask};
+}
+
 at::Tensor MraPolicy::augment(const at::Tensor& images, const at::Tensor& random_noise) {
   at::NoGradGuard no_grad;
   const auto n = images.size(0), h = images.size(2), w = images.size(3);
   const auto c = mae_->config().in_chans;
-  // A grey classifier with an RGB augmentor: replicate in, average out.
   const bool grey_to_rgb = images.size(1) == 1 && c == 3;
   const at::Tensor pixels = grey_to_rgb ? images.expand({n, 3, h, w}) : images;
-  const at::Tensor x = (pixels - mean_) / std_;
+  const auto [x, noise] = prepare(images, random_noise);
   const auto patches = mae_->grid(h, w);
   const auto keep = augment_keep_count(patches, options_.mask_ratio);
-  at::Tensor noise;
-  switch (options_.mode) {
-    case MaskMode::kLow:  // keep the highest-attention patches: mask the low ones
-      noise = -mae_->cls_attention(x);
-      break;
-    case MaskMode::kHigh:
-      noise = mae_->cls_attention(x);
-      break;
-    case MaskMode::kRandom:
-      noise = random_noise.to(x.device());
-      break;
-  }
   auto [encoded, masking] = mae_->forward_encoder(x, noise, keep);
   at::Tensor pred = mae_->forward_decoder(encoded, masking.ids_restore, h, w);
   if (options_.norm_pix) pred = mae_->denormalise_prediction(x, pred, masking.mask);

@@ -235,9 +235,9 @@ MaeConfig mae_preset(const std::string& name) {
   } else if (name == "mae_large") {
     set(224, 16, 1024, 24, 16, 512, 8, 16);
   } else if (name == "mae_tiny_patch4_28") {
-    set(28, 4, 128, 4, 4, 96, 2, 4);
+    set(28, 4, 64, 3, 4, 64, 1, 4);
   } else if (name == "mae_tiny_patch4_32") {
-    set(32, 4, 128, 4, 4, 96, 2, 4);
+    set(32, 4, 64, 3, 4, 64, 1, 4);
   } else {
     throw ConfigError("unknown MAE preset '" + name +
                       "' (known: mae_mini, mae_base, mae_large, mae_tiny_patch4_28, "

@@ -174,7 +174,7 @@ TEST(MaskLayoutTest, PatchIndicesMapToPixelsOnNonSquareGrids) {
   // The encoder runs on the non-square grid with position tables built for it.
   at::NoGradGuard g;
   auto [encoded, m] = mae->forward_encoder(at::rand({1, 1, 8, 12}), at::rand({1, 6}), 4);
-  EXPECT_EQ(encoded.sizes(), (std::vector<std::int64_t>{1, 5, 128}));
+  EXPECT_EQ(encoded.sizes(), (std::vector<std::int64_t>{1, 5, 64}));
   EXPECT_EQ(mae->forward_decoder(encoded, m.ids_restore, 8, 12).sizes(),
             (std::vector<std::int64_t>{1, 6, 16}));
 }

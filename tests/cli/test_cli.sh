@@ -53,5 +53,13 @@ expect 2 "data error: cannot open" -- "$bin/mra_train" -o "$tmp/run2" --set data
 expect 2 "train.amp: 'bf16' mixed precision needs a CUDA device" -- "$bin/mra_train" -o "$tmp/run3" "${small[@]}" --set train.amp=bf16
 expect 0 "images/s" -- "$bin/augcore_bench" loader --workers 1 --batches 5
 
-echo "$((21 - fails)) passed, $fails failed"
+# A brief augmentor pretraining feeds the preview of an MRA recipe.
+expect 0 "recon_epoch001.png" -- "$bin/mae_pretrain" -o "$tmp/mae" --set data.train.limit=256 \
+  --set data.val.limit=16 --set train.epochs=1 --set data.loader.batch_size=64
+expect 0 "columns: original | attention | masked (blue) | mra" -- "$bin/augcore_preview" \
+  -c "$(dirname "$0")/../../configs/fashion_mnist/resnet20_mra.yaml" \
+  --set "policies.0.checkpoint=$tmp/mae/last.pt" -n 3 --png "$tmp/preview.png"
+[[ -s "$tmp/preview.png" ]] || { echo "FAIL: no preview.png"; fails=$((fails + 1)); }
+
+echo "$((24 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

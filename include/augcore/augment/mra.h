@@ -28,8 +28,16 @@ class MraPolicy : public BatchPolicy {
   void apply(PolicyBatch& batch, StepContext& context) override;
   // The augmentation of `images` (pixels in [0,1]) with `noise` used only in random mode.
   at::Tensor augment(const at::Tensor& images, const at::Tensor& random_noise);
+  // What augment() decides, for inspection: the CLS attention over patches (N×L) and the
+  // patch mask (N×L, 1 = reconstructed, 0 = kept).
+  std::pair<at::Tensor, at::Tensor> attention_and_mask(const at::Tensor& images,
+                                                       const at::Tensor& random_noise);
+  std::int64_t patch_size() const { return mae_->config().patch_size; }
 
  private:
+  // The augmentor's normalised input and the masking noise for `images`.
+  std::pair<at::Tensor, at::Tensor> prepare(const at::Tensor& images,
+                                            const at::Tensor& random_noise);
   models::MaskedAutoencoder mae_;
   MraOptions options_;
   at::Tensor mean_, std_;
