@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "augcore/core/error.h"
+#include "augcore/core/torch_compat.h"
 
 namespace augcore {
 
@@ -18,6 +19,26 @@ int configure_threads(std::int64_t requested) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
   return at::get_num_threads();
+}
+
+c10::Device select_device(const std::string& text) {
+  if (text == "cpu") return c10::Device(c10::kCPU);
+  if (text == "auto") {
+    return compat::cuda_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  }
+  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+    if (!compat::cuda_available()) {
+      throw ConfigError("device: '" + text + "' requested, but " +
+                        (AUGCORE_WITH_CUDA ? "no CUDA device is visible"
+                                           : "this build's LibTorch has no CUDA support"));
+    }
+    try {
+      return c10::Device(text);
+    } catch (const std::exception&) {
+      throw ConfigError("device: '" + text + "' is not a device name (cuda:N)");
+    }
+  }
+  throw ConfigError("device: expected auto, cpu, cuda or cuda:N, got '" + text + "'");
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {

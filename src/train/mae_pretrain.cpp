@@ -69,16 +69,6 @@ config::Schema mae_recipe_schema() {
 
 namespace {
 
-at::Device parse_device(const std::string& text) {
-  if (text == "cpu") return at::kCPU;
-  if (text == "auto")
-    return compat::cuda_available() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-  if ((text == "cuda" || text.rfind("cuda:", 0) == 0) && compat::cuda_available()) {
-    return at::Device(text);
-  }
-  throw ConfigError("device: '" + text + "' is not available (auto, cpu, cuda, cuda:N)");
-}
-
 // original | masked input (grey where removed) | reconstruction with visible patches, per row.
 void write_recon_png(models::MaskedAutoencoderImpl& mae, const at::Tensor& x, double ratio,
                      const at::Tensor& mean, const at::Tensor& std, const std::string& path) {
@@ -120,7 +110,7 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
   const config::Options root = config.root();
   const config::Options data_cfg = root.section("data");
   const config::Options train_cfg = root.section("train");
-  const at::Device device = parse_device(root.string("device"));
+  const at::Device device = select_device(root.string("device"));
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
   configure_threads(root.integer("threads"));

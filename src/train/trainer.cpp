@@ -29,21 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-at::Device parse_device(const std::string& text) {
-  if (text == "cpu") return at::Device(at::kCPU);
-  if (text == "auto")
-    return compat::cuda_available() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
-    if (!compat::cuda_available()) {
-      throw ConfigError("device: '" + text + "' requested, but " +
-                        (AUGCORE_WITH_CUDA ? "no CUDA device is visible"
-                                           : "this build's LibTorch has no CUDA support"));
-    }
-    return at::Device(text);
-  }
-  throw ConfigError("device: expected auto, cpu, cuda or cuda:N, got '" + text + "'");
-}
-
 at::Tensor to_pixels(const at::Tensor& uint8_images) {
   return uint8_images.to(at::kFloat).div_(255.0);
 }
@@ -110,7 +95,7 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   const config::Options root = config.root();
   const config::Options data_cfg = root.section("data");
   const config::Options train_cfg = root.section("train");
-  const at::Device device = parse_device(root.string("device"));
+  const at::Device device = select_device(root.string("device"));
   const bool cuda = device.is_cuda();
   const std::string amp = train_cfg.string("amp");
   if (amp != "none" && !cuda) {
