@@ -39,8 +39,17 @@ std::size_t Loader::batches_per_epoch() const {
 
 std::array<std::int64_t, 3> Loader::sample_shape() const {
   Rng rng(options_.seed);
-  const Image image = transforms_.apply(dataset_->get(0).image, rng);
-  return {image.channels, image.height, image.width};
+  const std::size_t tries = std::min<std::size_t>(dataset_->size(), 16);
+  for (std::size_t i = 0; i < tries; ++i) {
+    try {
+      const Image image = transforms_.apply(dataset_->get(i).image, rng);
+      return {image.channels, image.height, image.width};
+    } catch (const SampleError&) {
+      continue;  // reported when the loader meets it
+    }
+  }
+  throw DataError(dataset_->description() + ": none of the first " + std::to_string(tries) +
+                  " samples is readable");
 }
 
 void Loader::stop_workers() {

@@ -167,8 +167,13 @@ TEST(LoaderTest, AllSamplesUnreadableIsAnErrorNotAHang) {
   std::set<std::size_t> all{0, 1, 2, 3};
   auto ds = std::make_shared<MemoryDataset>(4, 2, 2, 1, 2, all);
   Loader loader(ds, TransformPipeline(), options(2, 2));
+  EXPECT_THROW(loader.sample_shape(), DataError);
   loader.start_epoch(0);
   EXPECT_THROW(loader.next(), DataError);
+  // The shape probe skips unreadable samples.
+  Loader partly(std::make_shared<MemoryDataset>(4, 3, 5, 1, 2, std::set<std::size_t>{0, 1}),
+                TransformPipeline(), options(0, 2));
+  EXPECT_EQ(partly.sample_shape(), (std::array<std::int64_t, 3>{1, 3, 5}));
 }
 
 TEST(LoaderTest, MixedSizesWithoutACropIsAClearError) {

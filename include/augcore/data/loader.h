@@ -61,7 +61,7 @@ class Loader {
   std::optional<Batch> next();
 
   std::size_t batches_per_epoch() const;
-  // The C×H×W of a transformed sample (runs the transforms once on sample 0).
+  // The C×H×W of a transformed sample (the first readable of the first 16). Throws DataError.
   std::array<std::int64_t, 3> sample_shape() const;
   std::size_t samples_per_epoch() const;
   // Unreadable samples replaced so far (all epochs).
