@@ -28,6 +28,13 @@ c10::IValue entry(const c10::IValue& d, const std::string& key) {
   return d.toGenericDict().at(key);
 }
 
+std::int64_t count_parameters(const torch::nn::Module& model) {
+  std::int64_t n = 0;
+  for (const auto& p : model.parameters())
+    n += p.numel();
+  return n;
+}
+
 double max_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
@@ -97,11 +104,8 @@ TEST(ModelsTest, TorchvisionParameterNamesAndCounts) {
                                                                    {"resnext50_32x4d", 25028904},
                                                                    {"wide_resnet50_2", 68883240}};
   for (const auto& [name, count] : expected) {
-    auto model = build("{name: " + name + "}", ModelShape{3, 1000, 224});
-    std::int64_t n = 0;
-    for (const auto& p : model->parameters())
-      n += p.numel();
-    EXPECT_EQ(n, count) << name;
+    EXPECT_EQ(count_parameters(*build("{name: " + name + "}", ModelShape{3, 1000, 224})), count)
+        << name;
   }
   const auto names = state_dict(*build("{name: resnet50}", ModelShape{3, 1000, 224}));
   EXPECT_EQ(names.front().first, "conv1.weight");
@@ -119,11 +123,8 @@ TEST(ModelsTest, ViTPresetsHaveTimmParameterCounts) {
       {"vit_small_patch16_224", 22050664},
       {"vit_base_patch16_224", 86567656}};
   for (const auto& [name, count] : expected) {
-    auto model = build("{name: " + name + "}", ModelShape{3, 1000, 224});
-    std::int64_t n = 0;
-    for (const auto& p : model->parameters())
-      n += p.numel();
-    EXPECT_EQ(n, count) << name;
+    EXPECT_EQ(count_parameters(*build("{name: " + name + "}", ModelShape{3, 1000, 224})), count)
+        << name;
   }
 }
 
@@ -132,10 +133,7 @@ TEST(ModelsTest, SmallImageBackbonesHaveTheirShapes) {
   // stem 144 + 32; stage 1: 3 x (2 x 2304 + 64) = 14016; stage 2: 14528 + 2 x 18560 = 51648;
   // stage 3: 57728 + 2 x 73984 = 205696; fc 650. Total 272186 (He et al.: "0.27M").
   auto r20 = build("{name: resnet20}", ModelShape{1, 10, 28});
-  std::int64_t n = 0;
-  for (const auto& p : r20->parameters())
-    n += p.numel();
-  EXPECT_EQ(n, 272186);
+  EXPECT_EQ(count_parameters(*r20), 272186);
   EXPECT_EQ(r20->forward(at::randn({2, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{2, 10}));
   auto wrn =
       build("{name: wide_resnet, depth: 16, width: 2, dropout: 0.3}", ModelShape{3, 100, 32});
