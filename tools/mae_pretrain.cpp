@@ -1,7 +1,6 @@
 // mae_pretrain: pretrains a masked autoencoder (the MRA augmentor) from a YAML recipe.
 #include <fmt/core.h>
 
-#include "augcore/core/runtime.h"
 #include "augcore/train/mae_pretrain.h"
 #include "common/cli.h"
 
@@ -14,20 +13,12 @@ int main(int argc, char** argv) {
   app.add_option("--resume", run.resume,
                  "continue from a checkpoint, or 'auto' (run dir's last.pt)");
   return cli::run_main(app, argc, argv, [&] {
-    const config::Schema schema = train::mae_recipe_schema();
-    if (cli::handle_info_flags(args, schema)) return 0;
-    const config::Config cfg = cli::load_recipe(args, schema);
-    configure_threads(cfg.root().integer("threads"));
-    run.run_dir = cli::prepare_run_dir(args, cfg);
-    fmt::print("run directory: {}\n", run.run_dir);
-    try {
-      const auto s = train::run_mae_pretraining(cfg, run);
-      fmt::print("done: {} epochs, loss {:.4f}; checkpoint {}/last.pt\n", s.epochs_done,
-                 s.last_loss, run.run_dir);
-    } catch (const train::TrainingError& e) {
-      fmt::print(stderr, "training stopped: {}\n", e.what());
-      return 1;
-    }
-    return 0;
+    return cli::run_recipe(args, train::mae_recipe_schema(),
+                           [&](const config::Config& cfg, const std::string& run_dir) {
+                             run.run_dir = run_dir;
+                             const auto s = train::run_mae_pretraining(cfg, run);
+                             fmt::print("done: {} epochs, loss {:.4f}; checkpoint {}/last.pt\n",
+                                        s.epochs_done, s.last_loss, run_dir);
+                           });
   });
 }

@@ -14,12 +14,7 @@ using testing::TempDir;
 using testing::write_text;
 
 std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no ConfigError)";
+  return testing::error_message<ConfigError>(f);
 }
 
 config::Schema small_schema() {

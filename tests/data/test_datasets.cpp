@@ -21,12 +21,7 @@ using testing::write_gzip;
 using testing::write_text;
 
 std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
+  return testing::error_message<DataError>(f);
 }
 
 // Three 2×3 grey images with pixel = 10·image + position, labels 2, 0, 1.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -10,6 +11,17 @@
 #include "augcore/data/dataset.h"
 
 namespace augcore::testing {
+
+// The message of the `Error` that `f` throws, or "(no error)" when it throws none.
+template <class Error>
+std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 // A fresh folder under the system temp dir, removed when the object dies.
 class TempDir {

@@ -8,6 +8,7 @@
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
+#include "augcore/train/trainer.h"
 
 namespace augcore::cli {
 namespace fs = std::filesystem;
@@ -83,6 +84,22 @@ std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config
   }
   write_file_atomic((fs::path(dir) / "config.yaml").string(), config.to_yaml());
   return dir;
+}
+
+int run_recipe(const RecipeArgs& args, const config::Schema& schema,
+               const std::function<void(const config::Config&, const std::string&)>& train) {
+  if (handle_info_flags(args, schema)) return 0;
+  const config::Config cfg = load_recipe(args, schema);
+  configure_threads(cfg.root().integer("threads"));
+  const std::string run_dir = prepare_run_dir(args, cfg);
+  fmt::print("run directory: {}\n", run_dir);
+  try {
+    train(cfg, run_dir);
+  } catch (const train::TrainingError& e) {
+    fmt::print(stderr, "training stopped: {}\n", e.what());
+    return 1;
+  }
+  return 0;
 }
 
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {

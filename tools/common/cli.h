@@ -32,6 +32,12 @@ config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema)
 // The run directory (created if needed): --output, else `output`, else runs/<config stem>.
 std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config);
 
+// The body of a training program: validates the recipe against `schema` (or answers --list /
+// --help-component), sets threads, prepares and prints the run directory, then calls `train`
+// with the config and run directory. A train::TrainingError exits 1 with its reason.
+int run_recipe(const RecipeArgs& args, const config::Schema& schema,
+               const std::function<void(const config::Config&, const std::string&)>& train);
+
 // Parses the command line and runs `body`, turning every error into one line on stderr:
 // usage and config/data errors exit 2, anything else exits 1.
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
