@@ -5,9 +5,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "augcore/augment/mra.h"
+#include "augcore/augment/saliency.h"
 #include "augcore/core/error.h"
+#include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/models/state_dict.h"
 #include "augcore/train/recipe.h"
 #include "common/cli.h"
 
@@ -39,8 +42,24 @@ at::Tensor heat_map(const at::Tensor& values, std::int64_t h, std::int64_t w, st
   return at::stack(out).to(at::kFloat).div(255.0);
 }
 
+// The recipe's classifier (KeepAugment's saliency needs one), with trained weights if given.
+std::shared_ptr<models::ClassifierImpl> classifier(const config::Options& root,
+                                                   const data::Loader& loader,
+                                                   const std::string& weights) {
+  const auto shape = loader.sample_shape();
+  auto model = models::make_model(root.component("model"),
+                                  {shape[0], loader.dataset().num_classes(), shape[1]});
+  if (!weights.empty()) {
+    const auto report =
+        models::load_state_dict(*model, models::find_state_dict(pth::load(weights), weights), true);
+    if (!report.ok()) throw DataError(weights + ": does not fit the model: " + report.describe());
+  }
+  model->eval();
+  return model;
+}
+
 int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
-            const std::string& out_path) {
+            const std::string& out_path, const std::string& weights) {
   const config::Schema schema = train::recipe_schema();
   if (cli::handle_info_flags(args, schema)) return 0;
   const config::Config cfg = cli::load_recipe(args, schema);
@@ -60,8 +79,14 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
   setup.height = h;
   setup.width = w;
   setup.num_classes = loader->dataset().num_classes();
+  setup.mean = data.reals("mean");
+  setup.std = data.reals("std");
+  const auto model = classifier(root, *loader, weights);
+  setup.model = model.get();
+  const auto [mean, std] = data::normalisation(data, setup.channels, at::kCPU);
   auto policies = augment::make_policies(root.components("policies"), setup);
   const auto names = root.components("policies");
+  const at::Tensor labels = batch->labels.slice(0, 0, n);
   std::vector<at::Tensor> columns{rgb(images)};
   std::vector<std::string> titles{"original"};
   for (std::size_t i = 0; i < policies.size(); ++i) {
@@ -80,8 +105,14 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
       titles.push_back(names[i].name);
       continue;
     }
-    augment::PolicyBatch pb{images.clone(), batch->labels.slice(0, 0, n), setup.num_classes};
-    augment::StepContext ctx{augment::step_generator(0, 0, 0)};
+    if (names[i].name.rfind("keep_", 0) == 0) {
+      const auto method = augment::parse_saliency_method(names[i].options().string("saliency"));
+      const at::Tensor map = augment::saliency_map(*model, images, labels, mean, std, method);
+      columns.push_back(heat_map(map.flatten(1), h, w, 1));
+      titles.push_back("saliency");
+    }
+    augment::PolicyBatch pb{images.clone(), labels, setup.num_classes};
+    augment::StepContext ctx{augment::step_generator(0, 0, 0), 0, 0, model.get()};
     policies[i]->apply(pb, ctx);
     columns.push_back(rgb(pb.images));
     titles.push_back(names[i].name);
@@ -115,10 +146,12 @@ int main(int argc, char** argv) {
   CLI::App app{"augcore_preview: what a recipe's batch policies do, as a PNG grid"};
   cli::RecipeArgs args;
   std::int64_t count = 8, scale = 4;
-  std::string out = "preview.png";
+  std::string out = "preview.png", weights;
   cli::add_recipe_options(app, args);
+  app.add_option("--weights", weights,
+                 "classifier checkpoint (mra_train's last.pt) for KeepAugment's saliency");
   app.add_option("--images,-n", count, "images (rows)")->check(CLI::Range(1, 256));
   app.add_option("--scale", scale, "enlarge each pixel this many times")->check(CLI::Range(1, 16));
   app.add_option("--png", out, "output file");
-  return cli::run_main(app, argc, argv, [&] { return preview(args, count, scale, out); });
+  return cli::run_main(app, argc, argv, [&] { return preview(args, count, scale, out, weights); });
 }

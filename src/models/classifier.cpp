@@ -10,7 +10,31 @@ ForwardResult ClassifierImpl::forward_with(const at::Tensor& x, const ForwardOpt
   if (options.keep_tokens || options.return_attention) {
     throw std::invalid_argument("this model has no patch tokens or attention");
   }
-  return {forward(x), {}};
+  if (!options.early_logits) return {forward(x), {}, {}};
+  if (!early_head_) throw std::invalid_argument("this model has no early head");
+  const at::Tensor features = first_stage(x);
+  return {after_first_stage(features),
+          {},
+          early_head_->forward(at::adaptive_avg_pool2d(features, {1, 1}).flatten(1))};
+}
+
+at::Tensor ClassifierImpl::first_stage(const at::Tensor&) {
+  throw std::invalid_argument("this model has no first stage to split at");
+}
+
+at::Tensor ClassifierImpl::after_first_stage(const at::Tensor&) {
+  throw std::invalid_argument("this model has no first stage to split at");
+}
+
+void ClassifierImpl::add_early_head() {
+  const auto channels = first_stage_channels();
+  if (channels <= 0) throw std::invalid_argument("this model has no first stage to split at");
+  early_head_ = register_module("early_head", torch::nn::Linear(channels, num_classes()));
+}
+
+at::Tensor ClassifierImpl::early_logits(const at::Tensor& x) {
+  if (!early_head_) throw std::invalid_argument("this model has no early head");
+  return early_head_->forward(at::adaptive_avg_pool2d(first_stage(x), {1, 1}).flatten(1));
 }
 
 void add_common_model_options(config::Schema& schema) {
@@ -20,6 +44,8 @@ void add_common_model_options(config::Schema& schema) {
   schema.add_string("pretrained", "", "a torch.save state_dict to start from (path)");
   schema.add_bool("pretrained_ignore_head", false,
                   "skip the classifier head's weights when loading `pretrained` (fine-tuning)");
+  schema.add_bool("early_head", false,
+                  "add KeepAugment's early-loss head after the first stage (CNNs)");
 }
 
 bool register_model(const std::string& name, const std::string& doc, config::Schema options,
@@ -45,6 +71,13 @@ std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& compon
     if (!report.ok()) {
       throw DataError(path + ": does not fit model '" + component.name + "': " + report.describe());
     }
+  }
+  if (o.boolean("early_head")) {
+    if (model->first_stage_channels() <= 0) {
+      throw ConfigError(o.path() + ".early_head: model '" + component.name +
+                        "' has no first stage to attach an early head to (ResNets only)");
+    }
+    model->add_early_head();
   }
   return model;
 }

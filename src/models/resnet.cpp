@@ -73,15 +73,22 @@ torch::nn::Sequential ResNetImpl::make_layer(int planes, int blocks, int stride)
   return layer;
 }
 
-at::Tensor ResNetImpl::forward_stem_and_first_stage(const at::Tensor& x) {
+at::Tensor ResNetImpl::first_stage(const at::Tensor& x) {
   at::Tensor y = at::relu(bn1->forward(conv1->forward(x)));
   y = at::max_pool2d(y, {3, 3}, {2, 2}, {1, 1});
   return layer1->forward(y);
 }
 
+std::int64_t ResNetImpl::first_stage_channels() const {
+  return config_.bottleneck ? 256 : 64;
+}
+
 at::Tensor ResNetImpl::forward(const at::Tensor& x) {
-  at::Tensor y = forward_stem_and_first_stage(x);
-  y = layer4->forward(layer3->forward(layer2->forward(y)));
+  return after_first_stage(first_stage(x));
+}
+
+at::Tensor ResNetImpl::after_first_stage(const at::Tensor& features) {
+  at::Tensor y = layer4->forward(layer3->forward(layer2->forward(features)));
   y = at::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
   return fc->forward(y);
 }

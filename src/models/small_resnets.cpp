@@ -47,12 +47,20 @@ CifarResNetImpl::CifarResNetImpl(int depth, std::int64_t in_chans, std::int64_t 
   zero_linear_bias(fc);
 }
 
-at::Tensor CifarResNetImpl::forward_stem_and_first_stage(const at::Tensor& x) {
+at::Tensor CifarResNetImpl::first_stage(const at::Tensor& x) {
   return layer1->forward(at::relu(bn1->forward(conv1->forward(x))));
 }
 
+std::int64_t CifarResNetImpl::first_stage_channels() const {
+  return 16;
+}
+
 at::Tensor CifarResNetImpl::forward(const at::Tensor& x) {
-  at::Tensor y = layer3->forward(layer2->forward(forward_stem_and_first_stage(x)));
+  return after_first_stage(first_stage(x));
+}
+
+at::Tensor CifarResNetImpl::after_first_stage(const at::Tensor& features) {
+  at::Tensor y = layer3->forward(layer2->forward(features));
   return fc->forward(at::adaptive_avg_pool2d(y, {1, 1}).flatten(1));
 }
 
@@ -80,7 +88,7 @@ at::Tensor PreActBlockImpl::forward(const at::Tensor& x) {
 PreActResNetImpl::PreActResNetImpl(int stem_channels, std::vector<int> widths,
                                    std::vector<int> blocks, double dropout, std::int64_t in_chans,
                                    std::int64_t num_classes)
-    : num_classes_(num_classes) {
+    : num_classes_(num_classes), first_stage_channels_(widths.at(0)) {
   conv1 = register_module("conv1", conv3x3(in_chans, stem_channels, 1));
   int in = stem_channels;
   for (std::size_t s = 0; s < widths.size(); ++s) {
@@ -97,12 +105,20 @@ PreActResNetImpl::PreActResNetImpl(int stem_channels, std::vector<int> widths,
   zero_linear_bias(fc);
 }
 
-at::Tensor PreActResNetImpl::forward_stem_and_first_stage(const at::Tensor& x) {
+at::Tensor PreActResNetImpl::first_stage(const at::Tensor& x) {
   return layers_.front()->forward(conv1->forward(x));
 }
 
+std::int64_t PreActResNetImpl::first_stage_channels() const {
+  return first_stage_channels_;
+}
+
 at::Tensor PreActResNetImpl::forward(const at::Tensor& x) {
-  at::Tensor y = forward_stem_and_first_stage(x);
+  return after_first_stage(first_stage(x));
+}
+
+at::Tensor PreActResNetImpl::after_first_stage(const at::Tensor& features) {
+  at::Tensor y = features;
   for (std::size_t s = 1; s < layers_.size(); ++s)
     y = layers_[s]->forward(y);
   y = at::relu(bn->forward(y));

@@ -11,25 +11,47 @@ std::unique_ptr<Objective> make_objective(const config::ComponentConfig& compone
 
 namespace {
 
+// criterion(model(x), y); with an early head (KeepAugment), + early_head_weight × its loss,
+// both from one pass through the first stage.
 class Standard : public Objective {
  public:
-  explicit Standard(Criterion criterion) : criterion_(std::move(criterion)) {}
+  Standard(Criterion criterion, double early_weight)
+      : criterion_(std::move(criterion)), early_weight_(early_weight) {}
   ObjectiveResult compute(models::ClassifierImpl& model, const at::Tensor& images,
                           const at::Tensor& targets) override {
     ObjectiveResult r;
-    r.logits = model.forward(images);
-    r.loss = criterion_(r.logits, targets);
+    if (!model.has_early_head()) {
+      r.logits = model.forward(images);
+      r.loss = criterion_(r.logits, targets);
+      return r;
+    }
+    models::ForwardOptions options;
+    options.early_logits = true;
+    const models::ForwardResult out = model.forward_with(images, options);
+    r.logits = out.logits;
+    const at::Tensor early = criterion_(out.early_logits, targets);
+    r.loss = criterion_(r.logits, targets) + early_weight_ * early;
+    r.metrics["train_loss_early"] = early.item<double>();
     return r;
   }
 
  private:
   Criterion criterion_;
+  double early_weight_;
 };
 
+config::Schema standard_options() {
+  config::Schema s;
+  s.add_float("early_head_weight", 0.3,
+              "weight of the early head's loss when the model has one (KeepAugment: 0.3)")
+      .range(0, 100);
+  return s;
+}
+
 const bool registered = config::register_component(
-    "objective", "standard", "the loss of one forward pass", config::Schema(),
-    ObjectiveFactory([](const config::Options&, Criterion c) -> std::unique_ptr<Objective> {
-      return std::make_unique<Standard>(std::move(c));
+    "objective", "standard", "the loss of one forward pass", standard_options(),
+    ObjectiveFactory([](const config::Options& o, Criterion c) -> std::unique_ptr<Objective> {
+      return std::make_unique<Standard>(std::move(c), o.real("early_head_weight"));
     }));
 
 }  // namespace

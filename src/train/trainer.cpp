@@ -216,6 +216,10 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   setup.height = shape[1];
   setup.width = shape[2];
   setup.num_classes = model_shape.num_classes;
+  setup.mean = data_cfg.reals("mean");
+  setup.std = data_cfg.reals("std");
+  setup.label_smoothing = root.section("loss").real("label_smoothing");
+  setup.model = model.get();
   auto policies = augment::make_policies(root.components("policies"), setup);
   const double clip = train_cfg.real("grad_clip");
   std::unique_ptr<LossScaler> scaler;

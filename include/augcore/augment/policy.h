@@ -35,6 +35,9 @@ struct PolicySetup {
   at::Device device = at::kCPU;
   std::int64_t channels = 3, height = 224, width = 224;
   std::int64_t num_classes = 1000;
+  std::vector<double> mean{0.5}, std{0.5};  // the classifier's input normalisation (pixels)
+  double label_smoothing = 0;               // the loss's, applied when policies mix labels
+  models::ClassifierImpl* model = nullptr;  // the classifier being trained, when there is one
 };
 
 class BatchPolicy {

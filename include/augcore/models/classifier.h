@@ -2,6 +2,7 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
 
 #include <functional>
 #include <memory>
@@ -18,11 +19,14 @@ struct ForwardOptions {
   std::optional<at::Tensor> keep_tokens;
   // ViT only: also return the last block's CLS attention over patches (N×L, head-averaged).
   bool return_attention = false;
+  // Models with an early head: also return its logits (one pass through the first stage).
+  bool early_logits = false;
 };
 
 struct ForwardResult {
   at::Tensor logits;
-  at::Tensor attention;  // defined when requested
+  at::Tensor attention;     // defined when requested
+  at::Tensor early_logits;  // defined when requested
 };
 
 class ClassifierImpl : public torch::nn::Module {
@@ -34,6 +38,21 @@ class ClassifierImpl : public torch::nn::Module {
   // Prefix of the classification head's parameters ("fc", "head"), for fine-tuning.
   virtual std::string head_name() const = 0;
   virtual std::int64_t num_classes() const = 0;
+
+  // CNNs split at the end of their first stage (stem + first stage, then the rest), which
+  // KeepAugment's early head reads; models without the split report 0 channels.
+  virtual at::Tensor first_stage(const at::Tensor& x);
+  virtual at::Tensor after_first_stage(const at::Tensor& features);
+  virtual std::int64_t first_stage_channels() const { return 0; }
+
+  // KeepAugment's early-loss head: average-pooled first-stage features → linear classifier
+  // (parameters "early_head.*"). Trained by the objective; a source of cheap saliency.
+  void add_early_head();
+  bool has_early_head() const { return static_cast<bool>(early_head_); }
+  at::Tensor early_logits(const at::Tensor& x);
+
+ private:
+  std::shared_ptr<torch::nn::LinearImpl> early_head_;
 };
 
 // Sizes a model is built for, known from the data rather than the model block.
@@ -48,7 +67,7 @@ using ModelFactory =
     std::function<std::shared_ptr<ClassifierImpl>(const config::Options&, const ModelShape&)>;
 
 // Options every model declares: num_classes / in_chans (0 = from the data), pretrained,
-// pretrained_ignore_head.
+// pretrained_ignore_head, early_head.
 void add_common_model_options(config::Schema& schema);
 
 // Builds the model a validated component names; `data` fills num_classes/in_chans left at 0.

@@ -27,8 +27,9 @@ class ResNetImpl : public ClassifierImpl {
  public:
   explicit ResNetImpl(const ResNetConfig& config);
   at::Tensor forward(const at::Tensor& x) override;
-  // Stem and layer1 only: the first-stage features (KeepAugment's early head uses them).
-  at::Tensor forward_stem_and_first_stage(const at::Tensor& x);
+  at::Tensor first_stage(const at::Tensor& x) override;
+  at::Tensor after_first_stage(const at::Tensor& features) override;
+  std::int64_t first_stage_channels() const override;
   std::string head_name() const override { return "fc"; }
   std::int64_t num_classes() const override { return num_classes_; }
 

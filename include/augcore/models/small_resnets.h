@@ -17,7 +17,9 @@ class CifarResNetImpl : public ClassifierImpl {
  public:
   CifarResNetImpl(int depth, std::int64_t in_chans, std::int64_t num_classes);
   at::Tensor forward(const at::Tensor& x) override;
-  at::Tensor forward_stem_and_first_stage(const at::Tensor& x);
+  at::Tensor first_stage(const at::Tensor& x) override;
+  at::Tensor after_first_stage(const at::Tensor& features) override;
+  std::int64_t first_stage_channels() const override;
   std::string head_name() const override { return "fc"; }
   std::int64_t num_classes() const override { return num_classes_; }
 
@@ -50,12 +52,15 @@ class PreActResNetImpl : public ClassifierImpl {
   PreActResNetImpl(int stem_channels, std::vector<int> widths, std::vector<int> blocks,
                    double dropout, std::int64_t in_chans, std::int64_t num_classes);
   at::Tensor forward(const at::Tensor& x) override;
-  at::Tensor forward_stem_and_first_stage(const at::Tensor& x);
+  at::Tensor first_stage(const at::Tensor& x) override;
+  at::Tensor after_first_stage(const at::Tensor& features) override;
+  std::int64_t first_stage_channels() const override;
   std::string head_name() const override { return "fc"; }
   std::int64_t num_classes() const override { return num_classes_; }
 
  private:
   std::int64_t num_classes_;
+  std::int64_t first_stage_channels_;
   torch::nn::Conv2d conv1{nullptr};
   std::vector<torch::nn::Sequential> layers_;
   torch::nn::BatchNorm2d bn{nullptr};

@@ -1,0 +1,543 @@
+#include "augcore/augment/auto_augment.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "augcore/augment/keep.h"
+#include "augcore/augment/regions.h"
+#include "augcore/core/error.h"
+
+namespace augcore::augment {
+
+const char* op_name(Op op) {
+  static const char* const names[] = {"Identity",    "ShearX",       "ShearY",     "TranslateX",
+                                      "TranslateY",  "Rotate",       "Brightness", "Color",
+                                      "Contrast",    "Sharpness",    "Posterize",  "Solarize",
+                                      "SolarizeAdd", "AutoContrast", "Equalize",   "Invert"};
+  return names[static_cast<std::int64_t>(op)];
+}
+
+namespace {
+
+constexpr std::int64_t kOpCount = static_cast<std::int64_t>(Op::kInvert) + 1;
+
+bool geometric(Op op) {
+  return op == Op::kShearX || op == Op::kShearY || op == Op::kTranslateX || op == Op::kTranslateY ||
+         op == Op::kRotate;
+}
+
+at::Tensor warp(const at::Tensor& images, const std::vector<std::int64_t>& ops,
+                const std::vector<double>& mags, const OpSettings& settings) {
+  const auto n = static_cast<std::int64_t>(ops.size());
+  const double h = static_cast<double>(images.size(2)), w = static_cast<double>(images.size(3));
+  std::vector<double> angle(n), tx(n), ty(n), sx(n), sy(n), cx(n), cy(n);
+  const double to_deg = 180.0 / M_PI;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const Op op = static_cast<Op>(ops[i]);
+    const double m = mags[i];
+    if (op == Op::kShearX || op == Op::kShearY) {
+      // torchvision shears about the top-left corner: centre (0, 0) = (-w/2, -h/2) relative.
+      (op == Op::kShearX ? sx : sy)[i] = std::atan(m) * to_deg;
+      cx[i] = -w * 0.5;
+      cy[i] = -h * 0.5;
+    } else if (op == Op::kTranslateX) {
+      tx[i] = std::trunc(m);
+    } else if (op == Op::kTranslateY) {
+      ty[i] = std::trunc(m);
+    } else {
+      angle[i] = -m;  // F.rotate turns counter-clockwise: the matrix takes -angle
+    }
+  }
+  auto t = [](const std::vector<double>& v) { return at::tensor(v, at::kDouble); };
+  const ops::Affine affine{t(angle), t(tx), t(ty), t(sx), t(sy), t(cx), t(cy)};
+  return ops::warp_affine(images, ops::inverse_affine_matrix(affine), settings.interpolation,
+                          settings.fill);
+}
+
+at::Tensor colour(Op op, const at::Tensor& images, const at::Tensor& m) {
+  switch (op) {
+    case Op::kBrightness:
+      return ops::brightness(images, m);
+    case Op::kColor:
+      return ops::saturation(images, m);
+    case Op::kContrast:
+      return ops::contrast(images, m);
+    case Op::kSharpness:
+      return ops::sharpness(images, m);
+    case Op::kPosterize:
+      return ops::posterize(images, m);
+    case Op::kSolarize:
+      return ops::solarize(images, m);
+    case Op::kSolarizeAdd:
+      return ops::solarize_add(images, m, 128.0 / 255.0);
+    case Op::kAutoContrast:
+      return ops::autocontrast(images);
+    case Op::kEqualize:
+      return ops::equalize(images);
+    case Op::kInvert:
+      return ops::invert(images);
+    default:
+      return images;
+  }
+}
+
+}  // namespace
+
+at::Tensor apply_ops(const at::Tensor& images, const at::Tensor& ops, const at::Tensor& magnitudes,
+                     const OpSettings& settings) {
+  const auto n = images.size(0);
+  const at::Tensor op_ids = ops.to(at::kLong).cpu().contiguous();
+  const at::Tensor mags = magnitudes.to(at::kDouble).cpu().contiguous();
+  const auto* op = op_ids.data_ptr<std::int64_t>();
+  const auto* mag = mags.data_ptr<double>();
+  std::vector<std::vector<std::int64_t>> rows(kOpCount);
+  std::vector<std::int64_t> warp_rows, warp_ops;
+  std::vector<double> warp_mags;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (op[i] < 0 || op[i] >= kOpCount) throw std::invalid_argument("apply_ops: unknown op id");
+    if (geometric(static_cast<Op>(op[i]))) {
+      warp_rows.push_back(i);
+      warp_ops.push_back(op[i]);
+      warp_mags.push_back(mag[i]);
+    } else {
+      rows[op[i]].push_back(i);
+    }
+  }
+  at::Tensor out = images.clone();
+  auto index = [&](const std::vector<std::int64_t>& r) {
+    return at::tensor(r, at::kLong).to(images.device());
+  };
+  if (!warp_rows.empty()) {
+    const at::Tensor idx = index(warp_rows);
+    out.index_copy_(0, idx, warp(images.index_select(0, idx), warp_ops, warp_mags, settings));
+  }
+  for (std::int64_t k = 1; k < kOpCount; ++k) {
+    if (rows[k].empty() || geometric(static_cast<Op>(k))) continue;
+    const at::Tensor idx = index(rows[k]);
+    const at::Tensor m = mags.index_select(0, at::tensor(rows[k], at::kLong));
+    out.index_copy_(0, idx, colour(static_cast<Op>(k), images.index_select(0, idx), m));
+  }
+  return out;
+}
+
+const std::vector<SubPolicy>& autoaugment_policy(const std::string& name) {
+  using O = Op;
+  // Cubuk et al. 2019, Table 9 (ImageNet) and Table 7 (CIFAR-10), magnitudes as 0–9 levels.
+  static const std::vector<SubPolicy> imagenet = {
+      {{{O::kPosterize, 0.4, 8}, {O::kRotate, 0.6, 9}}},
+      {{{O::kSolarize, 0.6, 5}, {O::kAutoContrast, 0.6, -1}}},
+      {{{O::kEqualize, 0.8, -1}, {O::kEqualize, 0.6, -1}}},
+      {{{O::kPosterize, 0.6, 7}, {O::kPosterize, 0.6, 6}}},
+      {{{O::kEqualize, 0.4, -1}, {O::kSolarize, 0.2, 4}}},
+      {{{O::kEqualize, 0.4, -1}, {O::kRotate, 0.8, 8}}},
+      {{{O::kSolarize, 0.6, 3}, {O::kEqualize, 0.6, -1}}},
+      {{{O::kPosterize, 0.8, 5}, {O::kEqualize, 1.0, -1}}},
+      {{{O::kRotate, 0.2, 3}, {O::kSolarize, 0.6, 8}}},
+      {{{O::kEqualize, 0.6, -1}, {O::kPosterize, 0.4, 6}}},
+      {{{O::kRotate, 0.8, 8}, {O::kColor, 0.4, 0}}},
+      {{{O::kRotate, 0.4, 9}, {O::kEqualize, 0.6, -1}}},
+      {{{O::kEqualize, 0.0, -1}, {O::kEqualize, 0.8, -1}}},
+      {{{O::kInvert, 0.6, -1}, {O::kEqualize, 1.0, -1}}},
+      {{{O::kColor, 0.6, 4}, {O::kContrast, 1.0, 8}}},
+      {{{O::kRotate, 0.8, 8}, {O::kColor, 1.0, 2}}},
+      {{{O::kColor, 0.8, 8}, {O::kSolarize, 0.8, 7}}},
+      {{{O::kSharpness, 0.4, 7}, {O::kInvert, 0.6, -1}}},
+      {{{O::kShearX, 0.6, 5}, {O::kEqualize, 1.0, -1}}},
+      {{{O::kColor, 0.4, 0}, {O::kEqualize, 0.6, -1}}},
+      {{{O::kEqualize, 0.4, -1}, {O::kSolarize, 0.2, 4}}},
+      {{{O::kSolarize, 0.6, 5}, {O::kAutoContrast, 0.6, -1}}},
+      {{{O::kInvert, 0.6, -1}, {O::kEqualize, 1.0, -1}}},
+      {{{O::kColor, 0.6, 4}, {O::kContrast, 1.0, 8}}},
+      {{{O::kEqualize, 0.8, -1}, {O::kEqualize, 0.6, -1}}},
+  };
+  static const std::vector<SubPolicy> cifar10 = {
+      {{{O::kInvert, 0.1, -1}, {O::kContrast, 0.2, 6}}},
+      {{{O::kRotate, 0.7, 2}, {O::kTranslateX, 0.3, 9}}},
+      {{{O::kSharpness, 0.8, 1}, {O::kSharpness, 0.9, 3}}},
+      {{{O::kShearY, 0.5, 8}, {O::kTranslateY, 0.7, 9}}},
+      {{{O::kAutoContrast, 0.5, -1}, {O::kEqualize, 0.9, -1}}},
+      {{{O::kShearY, 0.2, 7}, {O::kPosterize, 0.3, 7}}},
+      {{{O::kColor, 0.4, 3}, {O::kBrightness, 0.6, 7}}},
+      {{{O::kSharpness, 0.3, 9}, {O::kBrightness, 0.7, 9}}},
+      {{{O::kEqualize, 0.6, -1}, {O::kEqualize, 0.5, -1}}},
+      {{{O::kContrast, 0.6, 7}, {O::kSharpness, 0.6, 5}}},
+      {{{O::kColor, 0.7, 7}, {O::kTranslateX, 0.5, 8}}},
+      {{{O::kEqualize, 0.3, -1}, {O::kAutoContrast, 0.4, -1}}},
+      {{{O::kTranslateY, 0.4, 3}, {O::kSharpness, 0.2, 6}}},
+      {{{O::kBrightness, 0.9, 6}, {O::kColor, 0.2, 8}}},
+      {{{O::kSolarize, 0.5, 2}, {O::kInvert, 0.0, -1}}},
+      {{{O::kEqualize, 0.2, -1}, {O::kAutoContrast, 0.6, -1}}},
+      {{{O::kEqualize, 0.2, -1}, {O::kEqualize, 0.6, -1}}},
+      {{{O::kColor, 0.9, 9}, {O::kEqualize, 0.6, -1}}},
+      {{{O::kAutoContrast, 0.8, -1}, {O::kSolarize, 0.2, 8}}},
+      {{{O::kBrightness, 0.1, 3}, {O::kColor, 0.7, 0}}},
+      {{{O::kSolarize, 0.4, 5}, {O::kAutoContrast, 0.9, -1}}},
+      {{{O::kTranslateY, 0.9, 9}, {O::kTranslateY, 0.7, 9}}},
+      {{{O::kAutoContrast, 0.9, -1}, {O::kSolarize, 0.8, 3}}},
+      {{{O::kEqualize, 0.8, -1}, {O::kInvert, 0.1, -1}}},
+      {{{O::kTranslateY, 0.7, 9}, {O::kAutoContrast, 0.9, -1}}},
+  };
+  if (name == "imagenet") return imagenet;
+  if (name == "cifar10") return cifar10;
+  throw std::invalid_argument("unknown AutoAugment policy '" + name + "'");
+}
+
+double autoaugment_magnitude(Op op, int level, std::int64_t height, std::int64_t width) {
+  const double f = level / 9.0;  // position on torchvision's linspace over 10 bins
+  switch (op) {
+    case Op::kShearX:
+    case Op::kShearY:
+      return 0.3 * f;
+    case Op::kTranslateX:
+      return 150.0 / 331.0 * static_cast<double>(width) * f;
+    case Op::kTranslateY:
+      return 150.0 / 331.0 * static_cast<double>(height) * f;
+    case Op::kRotate:
+      return 30.0 * f;
+    case Op::kBrightness:
+    case Op::kColor:
+    case Op::kContrast:
+    case Op::kSharpness:
+      return 0.9 * f;
+    case Op::kPosterize:
+      return 8.0 - std::nearbyint(level / 2.25);
+    case Op::kSolarize:
+      return 1.0 - f;
+    default:
+      return 0.0;
+  }
+}
+
+namespace {
+
+bool signed_op(Op op) {
+  return geometric(op) || op == Op::kBrightness || op == Op::kColor || op == Op::kContrast ||
+         op == Op::kSharpness;
+}
+
+bool enhancement(Op op) {
+  return op == Op::kBrightness || op == Op::kColor || op == Op::kContrast || op == Op::kSharpness;
+}
+
+// One layer of ops for a batch: op ids and magnitudes (CPU tensors of N).
+struct Layer {
+  at::Tensor ops, magnitudes;
+};
+
+// Shared by the family: draws layers of ops, applies them, and with KeepAugment pastes an
+// important region of the clean image back (selective-paste).
+class AutoAugmentFamily : public BatchPolicy {
+ public:
+  AutoAugmentFamily(OpSettings settings, std::shared_ptr<const Keep> keep,
+                    std::int64_t paste_length)
+      : settings_(std::move(settings)), keep_(std::move(keep)), paste_length_(paste_length) {}
+
+  void apply(PolicyBatch& batch, StepContext& context) override {
+    const auto n = batch.images.size(0), h = batch.images.size(2), w = batch.images.size(3);
+    at::Tensor saliency;
+    if (keep_) saliency = keep_->saliency(batch, context);
+    const at::Tensor clean = batch.images;
+    at::Tensor images = clean;
+    for (const Layer& layer : draw(n, h, w, context.generator))
+      images = apply_ops(images, layer.ops, layer.magnitudes, settings_);
+    if (keep_) {
+      const at::Tensor sizes = at::full({n}, paste_length_, at::kLong).to(clean.device());
+      const at::Tensor pos =
+          keep_->positions(saliency, sizes, sizes, Placement::kCentered, true, context.generator);
+      const Boxes boxes =
+          boxes_at(pos.select(1, 0), pos.select(1, 1), sizes, sizes, Placement::kCentered, h, w);
+      images = at::where(box_mask(boxes, h, w), clean, images);
+    }
+    batch.images = images;
+  }
+
+ protected:
+  virtual std::vector<Layer> draw(std::int64_t n, std::int64_t h, std::int64_t w,
+                                  at::Generator& generator) const = 0;
+
+ private:
+  OpSettings settings_;
+  std::shared_ptr<const Keep> keep_;
+  std::int64_t paste_length_;
+};
+
+class AutoAugment : public AutoAugmentFamily {
+ public:
+  AutoAugment(const std::vector<SubPolicy>& policy, OpSettings settings,
+              std::shared_ptr<const Keep> keep, std::int64_t paste_length)
+      : AutoAugmentFamily(std::move(settings), std::move(keep), paste_length), policy_(policy) {}
+
+ protected:
+  std::vector<Layer> draw(std::int64_t n, std::int64_t h, std::int64_t w,
+                          at::Generator& generator) const override {
+    const at::Tensor which =
+        at::randint(static_cast<std::int64_t>(policy_.size()), {n}, generator, at::kLong);
+    const at::Tensor u = at::rand({n, 2}, generator, at::kDouble);
+    const at::Tensor sign = at::rand({n, 2}, generator, at::kDouble);
+    std::vector<Layer> layers;
+    for (int l = 0; l < 2; ++l) {
+      std::vector<std::int64_t> ops(n);
+      std::vector<double> mags(n);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const SubPolicyStep& step = policy_[which[i].item<std::int64_t>()][l];
+        const bool applied = u[i][l].item<double>() < step.probability;
+        ops[i] = static_cast<std::int64_t>(applied ? step.op : Op::kIdentity);
+        double m = step.level < 0 ? 0.0 : autoaugment_magnitude(step.op, step.level, h, w);
+        if (signed_op(step.op) && sign[i][l].item<double>() < 0.5) m = -m;
+        mags[i] = enhancement(step.op) ? 1.0 + m : m;
+      }
+      layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
+    }
+    return layers;
+  }
+
+ private:
+  const std::vector<SubPolicy>& policy_;
+};
+
+// timm's RandAugment: num_ops ops drawn with replacement, each applied with probability
+// `prob` at magnitude M (+ N(0, magnitude_std) noise, clipped to [0, magnitude_max]).
+struct RandAugmentOptions {
+  std::int64_t num_ops = 2;
+  double magnitude = 9, magnitude_std = 0.5, magnitude_max = 10, prob = 0.5;
+  bool increasing = true;
+};
+
+class RandAugment : public AutoAugmentFamily {
+ public:
+  RandAugment(RandAugmentOptions o, OpSettings settings, std::shared_ptr<const Keep> keep,
+              std::int64_t paste_length)
+      : AutoAugmentFamily(std::move(settings), std::move(keep), paste_length), o_(o) {}
+
+ protected:
+  std::vector<Layer> draw(std::int64_t n, std::int64_t h, std::int64_t w,
+                          at::Generator& generator) const override {
+    static const Op set[] = {Op::kAutoContrast, Op::kEqualize,   Op::kInvert,      Op::kRotate,
+                             Op::kPosterize,    Op::kSolarize,   Op::kSolarizeAdd, Op::kColor,
+                             Op::kContrast,     Op::kBrightness, Op::kSharpness,   Op::kShearX,
+                             Op::kShearY,       Op::kTranslateX, Op::kTranslateY};
+    const std::int64_t k = static_cast<std::int64_t>(std::size(set));
+    std::vector<Layer> layers;
+    for (std::int64_t l = 0; l < o_.num_ops; ++l) {
+      const at::Tensor which = at::randint(k, {n}, generator, at::kLong);
+      const at::Tensor u = at::rand({n}, generator, at::kDouble);
+      const at::Tensor sign = at::rand({n}, generator, at::kDouble);
+      at::Tensor m = at::full({n}, o_.magnitude, at::kDouble);
+      if (o_.magnitude_std > 0) {
+        m = m + o_.magnitude_std * at::normal(0, 1, {n}, generator).to(at::kDouble);
+      }
+      m = m.clamp(0, o_.magnitude_max);
+      std::vector<std::int64_t> ops(n);
+      std::vector<double> mags(n);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const Op op = set[which[i].item<std::int64_t>()];
+        const double f = m[i].item<double>() / 10.0;
+        const double s = sign[i].item<double>() < 0.5 ? -1.0 : 1.0;
+        double v = 0;
+        switch (op) {
+          case Op::kRotate:
+            v = s * 30.0 * f;
+            break;
+          case Op::kShearX:
+          case Op::kShearY:
+            v = s * 0.3 * f;
+            break;
+          case Op::kTranslateX:
+            v = s * 0.45 * f * static_cast<double>(w);
+            break;
+          case Op::kTranslateY:
+            v = s * 0.45 * f * static_cast<double>(h);
+            break;
+          case Op::kPosterize: {
+            const double bits = std::trunc(f * 4);
+            v = o_.increasing ? 4 - bits : bits;
+            break;
+          }
+          case Op::kSolarize: {
+            const double t = std::trunc(f * 256);
+            v = (o_.increasing ? 256 - t : t) / 255.0;
+            break;
+          }
+          case Op::kSolarizeAdd:
+            v = std::trunc(f * 110) / 255.0;
+            break;
+          case Op::kColor:
+          case Op::kContrast:
+          case Op::kBrightness:
+          case Op::kSharpness:
+            v = o_.increasing ? 1.0 + s * 0.9 * f : 1.8 * f + 0.1;
+            break;
+          default:
+            break;
+        }
+        ops[i] = static_cast<std::int64_t>(u[i].item<double>() < o_.prob ? op : Op::kIdentity);
+        mags[i] = v;
+      }
+      layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
+    }
+    return layers;
+  }
+
+ private:
+  RandAugmentOptions o_;
+};
+
+// torchvision's TrivialAugmentWide: one op of 14, one of 31 magnitude bins, random sign.
+class TrivialAugment : public AutoAugmentFamily {
+ public:
+  explicit TrivialAugment(OpSettings settings)
+      : AutoAugmentFamily(std::move(settings), nullptr, 0) {}
+
+ protected:
+  std::vector<Layer> draw(std::int64_t n, std::int64_t, std::int64_t,
+                          at::Generator& generator) const override {
+    static const Op set[] = {Op::kIdentity,     Op::kShearX,    Op::kShearY,     Op::kTranslateX,
+                             Op::kTranslateY,   Op::kRotate,    Op::kBrightness, Op::kColor,
+                             Op::kContrast,     Op::kSharpness, Op::kPosterize,  Op::kSolarize,
+                             Op::kAutoContrast, Op::kEqualize};
+    const std::int64_t k = static_cast<std::int64_t>(std::size(set));
+    const at::Tensor which = at::randint(k, {n}, generator, at::kLong);
+    const at::Tensor bin = at::randint(31, {n}, generator, at::kLong);
+    const at::Tensor sign = at::rand({n}, generator, at::kDouble);
+    std::vector<std::int64_t> ops(n);
+    std::vector<double> mags(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const Op op = set[which[i].item<std::int64_t>()];
+      const double b = static_cast<double>(bin[i].item<std::int64_t>()), f = b / 30.0;
+      double v = 0;
+      switch (op) {
+        case Op::kShearX:
+        case Op::kShearY:
+          v = 0.99 * f;
+          break;
+        case Op::kTranslateX:
+        case Op::kTranslateY:
+          v = 32.0 * f;
+          break;
+        case Op::kRotate:
+          v = 135.0 * f;
+          break;
+        case Op::kBrightness:
+        case Op::kColor:
+        case Op::kContrast:
+        case Op::kSharpness:
+          v = 0.99 * f;
+          break;
+        case Op::kPosterize:
+          v = 8.0 - std::nearbyint(b / 5.0);
+          break;
+        case Op::kSolarize:
+          v = 1.0 - f;
+          break;
+        default:
+          break;
+      }
+      if (signed_op(op) && sign[i].item<double>() < 0.5) v = -v;
+      ops[i] = static_cast<std::int64_t>(op);
+      mags[i] = enhancement(op) ? 1.0 + v : v;
+    }
+    return {{at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)}};
+  }
+};
+
+void add_op_settings(config::Schema& s, const std::string& interpolation) {
+  s.add_choice("interpolation", interpolation, {"nearest", "bilinear"},
+               "resampling of the geometric ops");
+  s.add_floats("fill", {}, "pixel value(s) for areas a geometric op uncovers; [] = dataset mean")
+      .items(0, 64)
+      .range(0, 1);
+}
+
+OpSettings op_settings(const config::Options& o, const PolicySetup& setup) {
+  OpSettings s;
+  s.interpolation = o.string("interpolation") == "bilinear" ? ops::Interpolation::kBilinear
+                                                            : ops::Interpolation::kNearest;
+  std::vector<double> fill = o.reals("fill");
+  if (fill.empty()) fill = setup.mean;
+  if (fill.size() != 1 && static_cast<std::int64_t>(fill.size()) != setup.channels) {
+    throw ConfigError(o.path() + ".fill: " + std::to_string(fill.size()) + " values for " +
+                      std::to_string(setup.channels) + "-channel images");
+  }
+  at::Tensor t = at::tensor(std::vector<float>(fill.begin(), fill.end()), at::kFloat);
+  if (t.numel() == 1) t = t.expand({setup.channels}).contiguous();
+  s.fill = t.to(setup.device);
+  return s;
+}
+
+std::int64_t paste_length(const config::Options& o, const Keep* keep) {
+  return keep != nullptr ? o.integer("paste_length") : 0;
+}
+
+config::Schema trivialaugment_schema() {
+  config::Schema s;
+  add_op_settings(s, "nearest");
+  return s;
+}
+
+const bool registered =
+    config::register_component(
+        "policy", "autoaugment", "AutoAugment's learned policy (imagenet or cifar10)",
+        autoaugment_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
+          return make_autoaugment(o, s, nullptr);
+        })) &&
+    config::register_component(
+        "policy", "randaugment", "RandAugment with timm's op set and magnitudes",
+        randaugment_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
+          return make_randaugment(o, s, nullptr);
+        })) &&
+    config::register_component(
+        "policy", "trivialaugment", "TrivialAugment (wide): one random op at a random magnitude",
+        trivialaugment_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
+          return std::unique_ptr<BatchPolicy>(std::make_unique<TrivialAugment>(op_settings(o, s)));
+        }));
+
+}  // namespace
+
+config::Schema autoaugment_schema() {
+  config::Schema s;
+  s.add_choice("policy", "imagenet", {"imagenet", "cifar10"}, "which learned policy");
+  add_op_settings(s, "nearest");
+  return s;
+}
+
+config::Schema randaugment_schema() {
+  config::Schema s;
+  s.add_int("num_ops", 2, "ops per image (N)").range(1, 16);
+  s.add_float("magnitude", 9, "magnitude M on timm's 0–10 scale").range(0, 100);
+  s.add_float("magnitude_std", 0.5, "std of the Gaussian noise added to M per op (0: none)")
+      .range(0, 100);
+  s.add_float("magnitude_max", 10, "upper clip of the noisy magnitude").range(0, 100);
+  s.add_float("prob", 0.5, "probability of applying each drawn op").range(0, 1);
+  s.add_bool("increasing", true, "timm's increasing-severity op variants (rand-…-inc1)");
+  add_op_settings(s, "bilinear");
+  return s;
+}
+
+config::Schema with_paste_length(config::Schema schema) {
+  schema.add_int("paste_length", 16, "side of the clean region pasted back (Cutout's length)")
+      .range(1, 1 << 16);
+  return schema;
+}
+
+std::unique_ptr<BatchPolicy> make_autoaugment(const config::Options& o, const PolicySetup& setup,
+                                              std::shared_ptr<const Keep> keep) {
+  const std::int64_t paste = paste_length(o, keep.get());
+  return std::make_unique<AutoAugment>(autoaugment_policy(o.string("policy")),
+                                       op_settings(o, setup), std::move(keep), paste);
+}
+
+std::unique_ptr<BatchPolicy> make_randaugment(const config::Options& o, const PolicySetup& setup,
+                                              std::shared_ptr<const Keep> keep) {
+  RandAugmentOptions r;
+  r.num_ops = o.integer("num_ops");
+  r.magnitude = o.real("magnitude");
+  r.magnitude_std = o.real("magnitude_std");
+  r.magnitude_max = o.real("magnitude_max");
+  r.prob = o.real("prob");
+  r.increasing = o.boolean("increasing");
+  const std::int64_t paste = paste_length(o, keep.get());
+  return std::make_unique<RandAugment>(r, op_settings(o, setup), std::move(keep), paste);
+}
+
+}  // namespace augcore::augment

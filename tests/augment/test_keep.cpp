@@ -1,0 +1,249 @@
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <torch/autograd.h>
+
+#include <algorithm>
+
+#include "augcore/augment/keep.h"
+#include "augcore/augment/saliency.h"
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
+#include "augcore/models/small_resnets.h"
+#include "support/fixtures.h"
+
+namespace augcore::augment {
+namespace {
+
+// Brute force: the sum of s[y0:y1, x0:x1] for the box a position defines, clipped as stated.
+double brute_score(const at::Tensor& s, std::int64_t r, std::int64_t c, std::int64_t bh,
+                   std::int64_t bw, Placement placement) {
+  const auto h = s.size(0), w = s.size(1);
+  std::int64_t y0 = r, y1 = r + bh, x0 = c, x1 = c + bw;
+  if (placement == Placement::kCentered) {
+    y0 = std::clamp<std::int64_t>(r - bh / 2, 0, h);
+    y1 = std::clamp<std::int64_t>(r + bh / 2, 0, h);
+    x0 = std::clamp<std::int64_t>(c - bw / 2, 0, w);
+    x1 = std::clamp<std::int64_t>(c + bw / 2, 0, w);
+  }
+  double sum = 0;
+  for (auto y = y0; y < y1; ++y)
+    for (auto x = x0; x < x1; ++x)
+      sum += s[y][x].item<double>();
+  return sum;
+}
+
+TEST(KeepTest, BoxScoresEqualABruteForceSumEverywhereBordersIncluded) {
+  at::manual_seed(0);
+  const at::Tensor s = at::rand({3, 9, 11});
+  const at::Tensor hs = at::tensor({4, 5, 12}, at::kLong), ws = at::tensor({6, 3, 2}, at::kLong);
+  for (Placement placement : {Placement::kCentered, Placement::kInside}) {
+    const at::Tensor inside_hs =
+        placement == Placement::kInside ? at::tensor({4, 5, 9}, at::kLong) : hs;
+    const at::Tensor scores = box_scores(s, inside_hs, ws, placement);
+    const at::Tensor valid = valid_positions(inside_hs, ws, placement, 9, 11);
+    for (std::int64_t n = 0; n < 3; ++n) {
+      for (std::int64_t r = 0; r < 9; ++r) {
+        for (std::int64_t c = 0; c < 11; ++c) {
+          if (!valid[n][r][c].item<bool>()) continue;
+          EXPECT_NEAR(scores[n][r][c].item<double>(),
+                      brute_score(s[n], r, c, inside_hs[n].item<std::int64_t>(),
+                                  ws[n].item<std::int64_t>(), placement),
+                      1e-9)
+              << n << " " << r << " " << c;
+        }
+      }
+    }
+  }
+  // Inside placement: positions where the box would leave the image are invalid.
+  const at::Tensor valid = valid_positions(at::tensor({4}, at::kLong), at::tensor({6}, at::kLong),
+                                           Placement::kInside, 9, 11);
+  EXPECT_EQ(valid.sum().item<std::int64_t>(), (9 - 4 + 1) * (11 - 6 + 1));
+}
+
+TEST(KeepTest, ThresholdIsTheLinearQuantileOfASortedBruteForce) {
+  at::manual_seed(1);
+  const at::Tensor scores = at::rand({4, 5, 6}, at::kDouble);
+  at::Tensor valid = at::rand({4, 5, 6}).gt(0.3);
+  for (double q : {0.0, 0.25, 0.6, 1.0}) {
+    const at::Tensor tau = score_threshold(scores, valid, q);
+    for (std::int64_t n = 0; n < 4; ++n) {
+      std::vector<double> v;
+      for (std::int64_t i = 0; i < 30; ++i) {
+        if (valid[n].flatten()[i].item<bool>()) v.push_back(scores[n].flatten()[i].item<double>());
+      }
+      std::sort(v.begin(), v.end());
+      const double pos = q * static_cast<double>(v.size() - 1);
+      const auto lo = static_cast<std::size_t>(std::floor(pos));
+      const auto hi = std::min(lo + 1, v.size() - 1);
+      const double expect = v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+      EXPECT_NEAR(tau[n].item<double>(), expect, 1e-12) << q << " " << n;
+    }
+  }
+}
+
+TEST(KeepTest, CutsLandBelowTauAndPastesAboveOverManySeeds) {
+  std::int64_t hits_cut = 0;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    at::manual_seed(seed);
+    const at::Tensor s = at::rand({2, 12, 10}).pow(3);
+    const at::Tensor sizes = at::tensor({5, 3}, at::kLong);
+    const Placement placement = seed % 2 ? Placement::kInside : Placement::kCentered;
+    const at::Tensor scores = box_scores(s, sizes, sizes, placement);
+    const at::Tensor valid = valid_positions(sizes, sizes, placement, 12, 10);
+    const at::Tensor tau = score_threshold(scores, valid, 0.6);
+    at::Generator gen = step_generator(seed, 0, 0);
+    const at::Tensor cut = choose_positions(scores, valid, tau, false, gen);
+    const at::Tensor paste = choose_positions(scores, valid, tau, true, gen);
+    for (std::int64_t n = 0; n < 2; ++n) {
+      const auto cr = cut[n][0].item<std::int64_t>(), cc = cut[n][1].item<std::int64_t>();
+      const auto pr = paste[n][0].item<std::int64_t>(), pc = paste[n][1].item<std::int64_t>();
+      ASSERT_TRUE(valid[n][cr][cc].item<bool>());
+      ASSERT_TRUE(valid[n][pr][pc].item<bool>());
+      EXPECT_LT(scores[n][cr][cc].item<double>(), tau[n].item<double>()) << seed;
+      EXPECT_GT(scores[n][pr][pc].item<double>(), tau[n].item<double>()) << seed;
+      hits_cut += cr * 10 + cc;
+    }
+  }
+  EXPECT_GT(hits_cut, 0);  // positions vary, not always the first allowed one
+}
+
+TEST(KeepTest, DrawsAreUniformOverTheAllowedPositions) {
+  // Scores 0..5 in a 1×6 strip: cut positions are those below the 0.6-quantile (3.0): 0, 1, 2.
+  const at::Tensor scores =
+      at::arange(6, at::kDouble).view({1, 1, 6}).expand({3000, 1, 6}).contiguous();
+  const at::Tensor valid = at::ones({3000, 1, 6}, at::kBool);
+  const at::Tensor tau = score_threshold(scores, valid, 0.6);
+  EXPECT_DOUBLE_EQ(tau[0].item<double>(), 3.0);
+  at::Generator gen = step_generator(5, 0, 0);
+  const at::Tensor cols = choose_positions(scores, valid, tau, false, gen).select(1, 1);
+  const at::Tensor counts = at::bincount(cols, {}, 6);
+  EXPECT_EQ(counts.narrow(0, 3, 3).sum().item<std::int64_t>(), 0);
+  for (int c = 0; c < 3; ++c)
+    EXPECT_NEAR(counts[c].item<double>(), 1000.0, 100.0) << c;
+}
+
+// logits = W · flatten(x): the gradient of logit y is W_y, independent of x.
+class LinearClassifier : public models::ClassifierImpl {
+ public:
+  explicit LinearClassifier(at::Tensor weight) : weight_(register_parameter("weight", weight)) {}
+  at::Tensor forward(const at::Tensor& x) override { return at::matmul(x.flatten(1), weight_.t()); }
+  std::string head_name() const override { return "weight"; }
+  std::int64_t num_classes() const override { return weight_.size(0); }
+
+ private:
+  at::Tensor weight_;
+};
+
+TEST(SaliencyTest, EqualsTheAnalyticGradientOfALinearModel) {
+  at::manual_seed(2);
+  const at::Tensor w = at::randn({4, 2 * 5 * 6});
+  LinearClassifier model(w);
+  const at::Tensor x = at::rand({3, 2, 5, 6});
+  const at::Tensor labels = at::tensor({2, 0, 3}, at::kLong);
+  const at::Tensor mean = at::full({1, 2, 1, 1}, 0.5), std = at::full({1, 2, 1, 1}, 0.25);
+  const at::Tensor map = saliency_map(model, x, labels, mean, std, SaliencyMethod::kFull);
+  for (std::int64_t n = 0; n < 3; ++n) {
+    const at::Tensor expect = w[labels[n].item<std::int64_t>()].view({2, 5, 6}).abs().amax(0);
+    EXPECT_TRUE(at::allclose(map[n], expect, 1e-6, 1e-7)) << n;
+  }
+  // Without labels: the predicted class.
+  const at::Tensor predicted = model.forward((x - mean) / std).argmax(1);
+  const at::Tensor unlabeled = saliency_map(model, x, {}, mean, std, SaliencyMethod::kFull);
+  EXPECT_TRUE(at::allclose(unlabeled[1],
+                           w[predicted[1].item<std::int64_t>()].view({2, 5, 6}).abs().amax(0)));
+}
+
+TEST(SaliencyTest, MatchesPerImageAutogradAndLeavesTrainingStateUntouched) {
+  at::manual_seed(3);
+  auto model = std::make_shared<models::CifarResNetImpl>(8, 1, 10);
+  model->add_early_head();
+  model->train();
+  const at::Tensor x = at::rand({4, 1, 16, 16});
+  const at::Tensor labels = at::tensor({1, 5, 9, 0}, at::kLong);
+  const at::Tensor mean = at::full({1, 1, 1, 1}, 0.3), std = at::full({1, 1, 1, 1}, 0.4);
+  // Give the parameters gradients and the BN layers non-trivial statistics first.
+  model->forward((x - mean) / std).sum().backward();
+  std::vector<at::Tensor> grads, buffers;
+  for (const auto& p : model->parameters())
+    grads.push_back(p.grad().defined() ? p.grad().clone() : at::Tensor());
+  for (const auto& b : model->buffers())
+    buffers.push_back(b.clone());
+
+  const at::Tensor map = saliency_map(*model, x, labels, mean, std, SaliencyMethod::kFull);
+  for (auto method : {SaliencyMethod::kLowRes, SaliencyMethod::kEarlyHead}) {
+    const at::Tensor m = saliency_map(*model, x, labels, mean, std, method);
+    EXPECT_EQ(m.sizes(), (at::IntArrayRef{4, 16, 16}));
+    EXPECT_GE(m.min().item<double>(), 0.0);
+    EXPECT_GT(m.max().item<double>(), 0.0);
+  }
+  EXPECT_TRUE(model->is_training());
+  const auto params = model->parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    // The early head had no gradient (the forward above skipped it) and still has none.
+    ASSERT_EQ(params[i].grad().defined(), grads[i].defined()) << i;
+    if (grads[i].defined()) EXPECT_TRUE(at::equal(params[i].grad(), grads[i])) << i;
+  }
+  const auto bufs = model->buffers();
+  for (std::size_t i = 0; i < bufs.size(); ++i)
+    EXPECT_TRUE(at::equal(bufs[i], buffers[i])) << i;
+
+  // Reference: each image alone, eval mode, its own logit's gradient.
+  model->eval();
+  for (std::int64_t n = 0; n < 4; ++n) {
+    const at::Tensor xi = ((x[n].unsqueeze(0) - mean) / std).detach().requires_grad_(true);
+    const at::Tensor logit = model->forward(xi)[0][labels[n].item<std::int64_t>()];
+    const at::Tensor g = torch::autograd::grad({logit}, {xi}).at(0);
+    EXPECT_TRUE(at::allclose(map[n], g[0].abs().amax(0), 1e-4, 1e-6)) << n;
+  }
+}
+
+// A policy list of one from YAML, for 1×28×28 images and `model`.
+std::unique_ptr<BatchPolicy> keep_policy(const std::string& yaml, models::ClassifierImpl* model,
+                                         std::vector<config::Config>& keep_alive) {
+  config::Schema schema;
+  schema.add_component_list("policies", "policy", "policies");
+  keep_alive.push_back(
+      config::Config::from_node(config::parse_yaml("policies: [" + yaml + "]\n", "t"), schema));
+  PolicySetup setup;
+  setup.channels = 1;
+  setup.height = setup.width = 28;
+  setup.num_classes = 3;
+  setup.mean = {0.5};
+  setup.std = {0.5};
+  setup.model = model;
+  return std::move(make_policies(keep_alive.back().root().components("policies"), setup).front());
+}
+
+TEST(KeepPolicyTest, KeepCutoutNeverTouchesTheSalientRegion) {
+  // Every class looks only at a 4×4 blob (rows 2–5, cols 20–23): boxes touching it score > 0,
+  // and they are fewer than 40% of the positions, so τ = 0 and cuts must miss the blob.
+  at::Tensor w = at::zeros({3, 1, 28, 28});
+  w.narrow(2, 2, 4).narrow(3, 20, 4).uniform_(0.5, 1.0);
+  LinearClassifier model(w.view({3, -1}));
+  std::vector<config::Config> configs;
+  auto policy = keep_policy("{name: keep_cutout, length: 8, saliency: full}", &model, configs);
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    at::manual_seed(seed);
+    PolicyBatch b{at::rand({4, 1, 28, 28}), at::tensor({0, 1, 2, 0}, at::kLong), 3};
+    const at::Tensor before = b.images.clone();
+    StepContext ctx{step_generator(seed, 0, 0), 0, 0, &model};
+    policy->apply(b, ctx);
+    const at::Tensor erased = b.images.ne(before);
+    EXPECT_GT(erased.sum().item<std::int64_t>(), 0);
+    EXPECT_EQ(erased.narrow(2, 2, 4).narrow(3, 20, 4).sum().item<std::int64_t>(), 0) << seed;
+  }
+}
+
+TEST(KeepPolicyTest, EarlyHeadSaliencyNeedsAModelWithAnEarlyHead) {
+  auto model = std::make_shared<models::CifarResNetImpl>(8, 1, 3);
+  std::vector<config::Config> configs;
+  const std::string message = testing::error_message<ConfigError>(
+      [&] { keep_policy("{name: keep_cutout, saliency: early_head}", model.get(), configs); });
+  EXPECT_NE(message.find("policies[0].saliency"), std::string::npos) << message;
+  model->add_early_head();
+  EXPECT_NO_THROW(keep_policy("{name: keep_cutout, saliency: early_head}", model.get(), configs));
+}
+
+}  // namespace
+}  // namespace augcore::augment
