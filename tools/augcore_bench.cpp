@@ -84,6 +84,56 @@ double time_steps(const config::Options& root, data::Loader& loader, models::Cla
   return seconds / steps;
 }
 
+augment::PolicySetup policy_setup(const config::Options& root, const data::Loader& loader,
+                                  models::ClassifierImpl* model) {
+  const auto shape = loader.sample_shape();
+  augment::PolicySetup setup;
+  setup.channels = shape[0];
+  setup.height = shape[1];
+  setup.width = shape[2];
+  setup.num_classes = loader.dataset().num_classes();
+  setup.mean = root.section("data").reals("mean");
+  setup.std = root.section("data").reals("std");
+  setup.label_smoothing = root.section("loss").real("label_smoothing");
+  setup.model = model;
+  return setup;
+}
+
+std::string policy_names(const config::Options& root) {
+  std::string names;
+  for (const auto& c : root.components("policies"))
+    names += (names.empty() ? "" : "+") + c.name;
+  return names.empty() ? "no policy" : names;
+}
+
+// Step time of several recipes (each with its own model and policies) on the same batches,
+// relative to the first.
+int bench_compare(const std::vector<std::string>& configs, const std::vector<std::string>& sets,
+                  std::int64_t steps) {
+  double first = 0;
+  for (const auto& path : configs) {
+    const config::Config cfg = config::Config::load(path, sets, train::recipe_schema());
+    const config::Options root = cfg.root();
+    const int threads = configure_threads(root.integer("threads"));
+    auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
+                                    static_cast<std::uint64_t>(root.integer("seed")));
+    const auto shape = loader->sample_shape();
+    auto model = models::make_model(root.component("model"),
+                                    {shape[0], loader->dataset().num_classes(), shape[1]});
+    auto policies = augment::make_policies(root.components("policies"),
+                                           policy_setup(root, *loader, model.get()));
+    const double t = time_steps(root, *loader, *model, policies, steps);
+    if (first == 0) first = t;
+    const auto batch = root.section("data").section("loader").integer("batch_size");
+    fmt::print(
+        "compare: {} | {} | model {} | batch {} | {} threads | {:.1f} ms ({:.0f} img/s) | "
+        "ratio {:.2f}x\n",
+        path, policy_names(root), root.component("model").name, batch, threads, t * 1e3, batch / t,
+        t / first);
+  }
+  return 0;
+}
+
 int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
   const config::Schema schema = train::recipe_schema();
   if (cli::handle_info_flags(args, schema)) return 0;
@@ -95,24 +145,18 @@ int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
   const auto shape = loader->sample_shape();
   auto model = models::make_model(root.component("model"),
                                   {shape[0], loader->dataset().num_classes(), shape[1]});
-  augment::PolicySetup setup;
-  setup.channels = shape[0];
-  setup.height = shape[1];
-  setup.width = shape[2];
-  setup.num_classes = loader->dataset().num_classes();
-  auto policies = augment::make_policies(root.components("policies"), setup);
+  auto policies =
+      augment::make_policies(root.components("policies"), policy_setup(root, *loader, model.get()));
   std::vector<std::unique_ptr<augment::BatchPolicy>> none;
   const double base = time_steps(root, *loader, *model, none, steps);
   const double with = time_steps(root, *loader, *model, policies, steps);
   const auto batch = root.section("data").section("loader").integer("batch_size");
-  std::string names;
-  for (const auto& c : root.components("policies"))
-    names += (names.empty() ? "" : "+") + c.name;
+  const std::string names = policy_names(root);
   fmt::print(
       "step: model {} | batch {} | {} threads | baseline {:.1f} ms ({:.0f} img/s) | with {} "
       "{:.1f} ms ({:.0f} img/s) | ratio {:.2f}x\n",
-      root.component("model").name, batch, threads, base * 1e3, batch / base,
-      names.empty() ? "no policy" : names, with * 1e3, batch / with, with / base);
+      root.component("model").name, batch, threads, base * 1e3, batch / base, names, with * 1e3,
+      batch / with, with / base);
   return 0;
 }
 
@@ -136,8 +180,17 @@ int main(int argc, char** argv) {
       "step", "training-step time of a recipe's model with and without its batch policies");
   cli::add_recipe_options(*step, step_args);
   step->add_option("--steps", steps, "timed steps per variant")->check(CLI::Range(1, 100000));
+  std::vector<std::string> compare_configs, compare_sets;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "training-step time of several recipes on the same batches, vs the first");
+  compare->add_option("configs", compare_configs, "recipe YAML files")
+      ->required()
+      ->check(CLI::ExistingFile);
+  compare->add_option("--set", compare_sets, "override one key in every recipe (repeatable)");
+  compare->add_option("--steps", steps, "timed steps per recipe")->check(CLI::Range(1, 100000));
   return cli::run_main(app, argc, argv, [&] {
     if (step->parsed()) return bench_step(step_args, steps);
+    if (compare->parsed()) return bench_compare(compare_configs, compare_sets, steps);
     return bench_loader(args, workers, batches);
   });
 }
