@@ -74,9 +74,11 @@ double time_steps(const config::Options& root, data::Loader& loader, models::Cla
     augment::StepContext ctx{augment::step_generator(0, 0, i), 0, i, &model};
     for (auto& p : policies)
       p->apply(pb, ctx);
-    auto r = objective->compute(model, (pb.images - mean) / std, pb.targets);
     optimizer->zero_grad();
-    r.loss.backward();
+    objective::ObjectiveContext octx{augment::step_generator(0, 0, i, data::Stream::kObjective),
+                                     [](const at::Tensor& part) { part.backward(); }};
+    auto r = objective->compute(model, (pb.images - mean) / std, pb.targets, octx);
+    (r.backward_loss.defined() ? r.backward_loss : r.loss).backward();
     optimizer->step();
     if (i >= 3)
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

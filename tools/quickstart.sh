@@ -24,5 +24,5 @@ cmake --build "$build" -j "$(nproc)"
 top1() { sed -n 's/.*"val_top1": \([0-9.]*\).*/\1/p' "$1/summary.json"; }
 echo
 echo "Fashion-MNIST test top-1 after $epochs epochs of ResNet-20 (run directories under $out/):"
-echo "  baseline           $(top1 "$out/baseline") %"
-echo "  MRA (augmentor $mae_epochs ep) $(top1 "$out/mra") %"
+printf '  %-34s %s %%\n' "baseline" "$(top1 "$out/baseline")"
+printf '  %-34s %s %%\n' "MRA (augmentor pretrained $mae_epochs ep)" "$(top1 "$out/mra")"

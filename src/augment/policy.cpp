@@ -16,9 +16,10 @@ std::vector<std::unique_ptr<BatchPolicy>> make_policies(
   return out;
 }
 
-at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step) {
+at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step,
+                             data::Stream stream) {
   data::Rng rng =
-      data::Rng::derive({seed, static_cast<std::uint64_t>(data::Stream::kTrainStep),
+      data::Rng::derive({seed, static_cast<std::uint64_t>(stream),
                          static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(step)});
   return at::make_generator<at::CPUGeneratorImpl>(rng.next());
 }

@@ -7,8 +7,8 @@
 namespace augcore::models {
 
 ForwardResult ClassifierImpl::forward_with(const at::Tensor& x, const ForwardOptions& options) {
-  if (options.keep_tokens || options.return_attention) {
-    throw std::invalid_argument("this model has no patch tokens or attention");
+  if (options.keep_tokens || options.return_attention || options.drop_path || options.dropout > 0) {
+    throw std::invalid_argument("this model has no patch tokens, attention or drop-path");
   }
   if (!options.early_logits) return {forward(x), {}, {}};
   if (!early_head_) throw std::invalid_argument("this model has no early head");

@@ -31,7 +31,7 @@ AttentionImpl::AttentionImpl(std::int64_t dim, std::int64_t heads, bool qkv_bias
   proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-at::Tensor AttentionImpl::forward(const at::Tensor& x, at::Tensor* cls_attention) {
+at::Tensor AttentionImpl::forward(const at::Tensor& x, at::Tensor* cls_attention, double dropout) {
   const auto n = x.size(0), t = x.size(1), d = x.size(2);
   const auto qkv_ = qkv->forward(x).reshape({n, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
   const at::Tensor q = qkv_[0], k = qkv_[1], v = qkv_[2];
@@ -44,7 +44,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, at::Tensor* cls_attention
   } else {
     out = compat::scaled_dot_product_attention(q, k, v);
   }
-  return proj->forward(out.transpose(1, 2).reshape({n, t, d}));
+  return at::dropout(proj->forward(out.transpose(1, 2).reshape({n, t, d})), dropout, is_training());
 }
 
 MlpImpl::MlpImpl(std::int64_t dim, std::int64_t hidden) {
@@ -52,8 +52,9 @@ MlpImpl::MlpImpl(std::int64_t dim, std::int64_t hidden) {
   fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  return fc2->forward(at::gelu(fc1->forward(x)));
+at::Tensor MlpImpl::forward(const at::Tensor& x, double dropout) {
+  const at::Tensor h = at::dropout(at::gelu(fc1->forward(x)), dropout, is_training());
+  return at::dropout(fc2->forward(h), dropout, is_training());
 }
 
 LayerScaleImpl::LayerScaleImpl(std::int64_t dim, double init) {
@@ -87,13 +88,15 @@ BlockImpl::BlockImpl(const ViTConfig& c, double drop_path_rate) : drop_path(drop
   if (c.layer_scale > 0) ls2 = register_module("ls2", LayerScale(c.embed_dim, c.layer_scale));
 }
 
-at::Tensor BlockImpl::forward(const at::Tensor& x, at::Tensor* cls_attention) {
-  at::Tensor a = attn->forward(norm1->forward(x), cls_attention);
+at::Tensor BlockImpl::forward(const at::Tensor& x, at::Tensor* cls_attention,
+                              std::optional<double> drop_path_rate, double dropout) {
+  const double rate = drop_path_rate.value_or(drop_path);
+  at::Tensor a = attn->forward(norm1->forward(x), cls_attention, dropout);
   if (ls1) a = ls1->forward(a);
-  at::Tensor y = x + drop_path_fn(a, drop_path, is_training());
-  at::Tensor m = mlp->forward(norm2->forward(y));
+  at::Tensor y = x + drop_path_fn(a, rate, is_training());
+  at::Tensor m = mlp->forward(norm2->forward(y), dropout);
   if (ls2) m = ls2->forward(m);
-  return y + drop_path_fn(m, drop_path, is_training());
+  return y + drop_path_fn(m, rate, is_training());
 }
 
 ViTImpl::ViTImpl(const ViTConfig& c) : config_(c) {
@@ -139,6 +142,7 @@ at::Tensor ViTImpl::forward(const at::Tensor& x) {
 }
 
 ForwardResult ViTImpl::forward_with(const at::Tensor& x, const ForwardOptions& options) {
+  if (options.early_logits) throw std::invalid_argument("a ViT has no early head");
   at::Tensor tokens = patch_embed->forward(x);
   if (tokens.size(1) != num_patches()) {
     throw std::invalid_argument("ViT built for " + std::to_string(config_.img_size) +
@@ -154,7 +158,8 @@ ForwardResult ViTImpl::forward_with(const at::Tensor& x, const ForwardOptions& o
   ForwardResult result;
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const bool last = i + 1 == blocks_.size();
-    h = blocks_[i]->forward(h, last && options.return_attention ? &result.attention : nullptr);
+    h = blocks_[i]->forward(h, last && options.return_attention ? &result.attention : nullptr,
+                            options.drop_path, options.dropout);
   }
   result.logits = head->forward(norm->forward(h).select(1, 0));
   return result;

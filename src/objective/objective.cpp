@@ -9,30 +9,36 @@ std::unique_ptr<Objective> make_objective(const config::ComponentConfig& compone
   return factory(component.options(), std::move(criterion));
 }
 
+ObjectiveResult main_pass(models::ClassifierImpl& model, const at::Tensor& images,
+                          const at::Tensor& targets, const Criterion& criterion,
+                          double early_weight) {
+  ObjectiveResult r;
+  if (!model.has_early_head()) {
+    r.logits = model.forward(images);
+    r.loss = criterion(r.logits, targets);
+    return r;
+  }
+  models::ForwardOptions options;
+  options.early_logits = true;
+  const models::ForwardResult out = model.forward_with(images, options);
+  r.logits = out.logits;
+  const at::Tensor early = criterion(out.early_logits, targets);
+  r.loss = criterion(r.logits, targets) + early_weight * early;
+  r.metrics["train_loss_early"] = early.item<double>();
+  return r;
+}
+
+void Objective::check(const models::ClassifierImpl&, std::int64_t, std::int64_t) const {}
+
 namespace {
 
-// criterion(model(x), y); with an early head (KeepAugment), + early_head_weight × its loss,
-// both from one pass through the first stage.
 class Standard : public Objective {
  public:
   Standard(Criterion criterion, double early_weight)
       : criterion_(std::move(criterion)), early_weight_(early_weight) {}
   ObjectiveResult compute(models::ClassifierImpl& model, const at::Tensor& images,
-                          const at::Tensor& targets) override {
-    ObjectiveResult r;
-    if (!model.has_early_head()) {
-      r.logits = model.forward(images);
-      r.loss = criterion_(r.logits, targets);
-      return r;
-    }
-    models::ForwardOptions options;
-    options.early_logits = true;
-    const models::ForwardResult out = model.forward_with(images, options);
-    r.logits = out.logits;
-    const at::Tensor early = criterion_(out.early_logits, targets);
-    r.loss = criterion_(r.logits, targets) + early_weight_ * early;
-    r.metrics["train_loss_early"] = early.item<double>();
-    return r;
+                          const at::Tensor& targets, ObjectiveContext&) override {
+    return main_pass(model, images, targets, criterion_, early_weight_);
   }
 
  private:

@@ -221,6 +221,7 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   setup.label_smoothing = root.section("loss").real("label_smoothing");
   setup.model = model.get();
   auto policies = augment::make_policies(root.components("policies"), setup);
+  objective->check(*model, shape[1], shape[2]);
   const double clip = train_cfg.real("grad_clip");
   std::unique_ptr<LossScaler> scaler;
   if (amp == "fp16") scaler = std::make_unique<LossScaler>();
@@ -249,10 +250,16 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       at::Tensor x = (pb.images - mean).div_(std);
       if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       const at::Tensor& y = pb.targets;
+      objective::ObjectiveContext objective_context{
+          augment::step_generator(seed, epoch, b->index, data::Stream::kObjective),
+          [&](const at::Tensor& part) {
+            const at::Tensor l = accum > 1 ? part / static_cast<double>(accum) : part;
+            (scaler ? scaler->scale(l) : l).backward();
+          }};
       objective::ObjectiveResult r;
       {
         AutocastGuard autocast(amp != "none", amp == "fp16" ? at::kHalf : at::kBFloat16);
-        r = objective->compute(*model, x, y);
+        r = objective->compute(*model, x, y, objective_context);
       }
       const double loss_value = r.loss.item<double>();
       if (!std::isfinite(loss_value)) {
@@ -260,8 +267,7 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
             "non-finite loss ({}) at step {} (epoch {}); stopping. The last good checkpoint is {}",
             loss_value, step, epoch + 1, fs::exists(last_path) ? last_path : "(none yet)"));
       }
-      at::Tensor loss = accum > 1 ? r.loss / static_cast<double>(accum) : r.loss;
-      (scaler ? scaler->scale(loss) : loss).backward();
+      objective_context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
       loss_sum += loss_value * x.size(0);
       for (const auto& [k, v] : r.metrics)
         extra_sums[k] += v * x.size(0);

@@ -182,7 +182,9 @@ TEST(SaliencyTest, MatchesPerImageAutogradAndLeavesTrainingStateUntouched) {
   for (std::size_t i = 0; i < params.size(); ++i) {
     // The early head had no gradient (the forward above skipped it) and still has none.
     ASSERT_EQ(params[i].grad().defined(), grads[i].defined()) << i;
-    if (grads[i].defined()) EXPECT_TRUE(at::equal(params[i].grad(), grads[i])) << i;
+    if (grads[i].defined()) {
+      EXPECT_TRUE(at::equal(params[i].grad(), grads[i])) << i;
+    }
   }
   const auto bufs = model->buffers();
   for (std::size_t i = 0; i < bufs.size(); ++i)

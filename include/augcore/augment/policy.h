@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "augcore/config/config.h"
+#include "augcore/data/rng.h"
 #include "augcore/models/classifier.h"
 
 namespace augcore::augment {
@@ -53,7 +54,9 @@ using PolicyFactory =
 std::vector<std::unique_ptr<BatchPolicy>> make_policies(
     const std::vector<config::ComponentConfig>& components, const PolicySetup& setup);
 
-// A CPU generator for one training step, derived from (seed, epoch, step).
-at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step);
+// A CPU generator for one training step, derived from (seed, stream, epoch, step): policies
+// use the kTrainStep stream, objectives kObjective.
+at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step,
+                             data::Stream stream = data::Stream::kTrainStep);
 
 }  // namespace augcore::augment

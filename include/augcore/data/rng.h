@@ -32,6 +32,7 @@ enum class Stream : std::uint64_t {
   kSampler = 2,
   kReplacement = 3,
   kTrainStep = 4,
+  kObjective = 5,
 };
 
 }  // namespace augcore::data

@@ -21,6 +21,10 @@ struct ForwardOptions {
   bool return_attention = false;
   // Models with an early head: also return its logits (one pass through the first stage).
   bool early_logits = false;
+  // ViT only, for this pass: every block's drop-path rate (MaskSub's PathSub), and dropout
+  // after the attention projection and in the MLP (DropSub).
+  std::optional<double> drop_path;
+  double dropout = 0;
 };
 
 struct ForwardResult {

@@ -39,7 +39,7 @@ class AttentionImpl : public torch::nn::Module {
   AttentionImpl(std::int64_t dim, std::int64_t heads, bool qkv_bias);
   // Also fills `cls_attention` (N×(T-1), head-averaged CLS row over the other tokens) when
   // it is non-null.
-  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr);
+  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr, double dropout = 0);
   torch::nn::Linear qkv{nullptr}, proj{nullptr};
 
  private:
@@ -50,7 +50,8 @@ TORCH_MODULE(Attention);
 class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(std::int64_t dim, std::int64_t hidden);
-  at::Tensor forward(const at::Tensor& x);
+  // timm's Mlp: dropout after the activation and after fc2.
+  at::Tensor forward(const at::Tensor& x, double dropout = 0);
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(Mlp);
@@ -66,13 +67,14 @@ TORCH_MODULE(LayerScale);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const ViTConfig& c, double drop_path);
-  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr);
+  // `drop_path_rate` (when set) and `dropout` apply to this pass only.
+  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr,
+                     std::optional<double> drop_path_rate = std::nullopt, double dropout = 0);
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   Attention attn{nullptr};
   Mlp mlp{nullptr};
   LayerScale ls1{nullptr}, ls2{nullptr};
-  // Drop-path rate; the MaskSub PathSub variant overrides it for one pass.
-  double drop_path;
+  double drop_path;  // stochastic-depth rate of this block
 };
 TORCH_MODULE(Block);
 

@@ -2,6 +2,8 @@
 // for a batch. The standard objective is criterion(model(x), targets).
 #pragma once
 
+#include <ATen/core/Generator.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,9 +16,18 @@
 namespace augcore::objective {
 
 struct ObjectiveResult {
-  at::Tensor loss;                        // what backward() runs on
-  at::Tensor logits;                      // the main model's logits (for accuracy)
+  at::Tensor loss;           // the whole loss (logged, checked for finiteness)
+  at::Tensor backward_loss;  // what the trainer still backpropagates; undefined = `loss`
+  at::Tensor logits;         // the main model's logits (for accuracy)
   std::map<std::string, double> metrics;  // extra scalars to log, e.g. train_loss_sub
+};
+
+// What an objective may use in one step besides the batch.
+struct ObjectiveContext {
+  at::Generator generator;  // CPU generator for random masks, seeded per step
+  // Runs backward on part of the loss, scaled as the trainer scales its own backward
+  // (gradient accumulation, fp16 loss scaling): for objectives that backpropagate in parts.
+  std::function<void(const at::Tensor&)> backward;
 };
 
 class Objective {
@@ -24,12 +35,22 @@ class Objective {
   virtual ~Objective() = default;
   // `images` are normalised; `targets` int64 N or float N×K.
   virtual ObjectiveResult compute(models::ClassifierImpl& model, const at::Tensor& images,
-                                  const at::Tensor& targets) = 0;
+                                  const at::Tensor& targets, ObjectiveContext& context) = 0;
+  // Rejects (ConfigError) a model or input size the objective cannot train.
+  virtual void check(const models::ClassifierImpl& model, std::int64_t height,
+                     std::int64_t width) const;
 };
 
 // The factory signature of registered objectives (kind "objective").
 using ObjectiveFactory =
     std::function<std::unique_ptr<Objective>(const config::Options&, Criterion criterion)>;
+
+// criterion(model(x), y), plus early_weight × the early head's loss when the model has one
+// (logged as train_loss_early), from one forward pass: the `standard` objective, and the
+// main pass of others.
+ObjectiveResult main_pass(models::ClassifierImpl& model, const at::Tensor& images,
+                          const at::Tensor& targets, const Criterion& criterion,
+                          double early_weight);
 
 std::unique_ptr<Objective> make_objective(const config::ComponentConfig& component,
                                           Criterion criterion);
