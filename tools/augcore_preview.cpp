@@ -4,6 +4,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <set>
+
 #include "augcore/augment/mra.h"
 #include "augcore/augment/saliency.h"
 #include "augcore/core/error.h"
@@ -87,6 +89,7 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
   auto policies = augment::make_policies(root.components("policies"), setup);
   const auto names = root.components("policies");
   const at::Tensor labels = batch->labels.slice(0, 0, n);
+  std::set<std::string> shown_saliency;  // one saliency column per method
   std::vector<at::Tensor> columns{rgb(images)};
   std::vector<std::string> titles{"original"};
   for (std::size_t i = 0; i < policies.size(); ++i) {
@@ -105,7 +108,8 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
       titles.push_back(names[i].name);
       continue;
     }
-    if (names[i].name.rfind("keep_", 0) == 0) {
+    if (names[i].name.rfind("keep_", 0) == 0 &&
+        shown_saliency.insert(names[i].options().string("saliency")).second) {
       const auto method = augment::parse_saliency_method(names[i].options().string("saliency"));
       const at::Tensor map = augment::saliency_map(*model, images, labels, mean, std, method);
       columns.push_back(heat_map(map.flatten(1), h, w, 1));
