@@ -108,6 +108,27 @@ std::string policy_names(const config::Options& root) {
   return names.empty() ? "no policy" : names;
 }
 
+// What a recipe's step benchmark runs: its training loader, model and batch policies.
+struct BenchSetup {
+  int threads = 0;
+  std::unique_ptr<data::Loader> loader;
+  std::shared_ptr<models::ClassifierImpl> model;
+  std::vector<std::unique_ptr<augment::BatchPolicy>> policies;
+};
+
+BenchSetup prepare(const config::Options& root) {
+  BenchSetup b;
+  b.threads = configure_threads(root.integer("threads"));
+  b.loader = data::make_loader(root.section("data"), data::Split::kTrain,
+                               static_cast<std::uint64_t>(root.integer("seed")));
+  const auto shape = b.loader->sample_shape();
+  b.model = models::make_model(root.component("model"),
+                               {shape[0], b.loader->dataset().num_classes(), shape[1]});
+  b.policies = augment::make_policies(root.components("policies"),
+                                      policy_setup(root, *b.loader, b.model.get()));
+  return b;
+}
+
 // Step time of several recipes (each with its own model and policies) on the same batches,
 // relative to the first.
 int bench_compare(const std::vector<std::string>& configs, const std::vector<std::string>& sets,
@@ -116,22 +137,15 @@ int bench_compare(const std::vector<std::string>& configs, const std::vector<std
   for (const auto& path : configs) {
     const config::Config cfg = config::Config::load(path, sets, train::recipe_schema());
     const config::Options root = cfg.root();
-    const int threads = configure_threads(root.integer("threads"));
-    auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
-                                    static_cast<std::uint64_t>(root.integer("seed")));
-    const auto shape = loader->sample_shape();
-    auto model = models::make_model(root.component("model"),
-                                    {shape[0], loader->dataset().num_classes(), shape[1]});
-    auto policies = augment::make_policies(root.components("policies"),
-                                           policy_setup(root, *loader, model.get()));
-    const double t = time_steps(root, *loader, *model, policies, steps);
+    BenchSetup b = prepare(root);
+    const double t = time_steps(root, *b.loader, *b.model, b.policies, steps);
     if (first == 0) first = t;
     const auto batch = root.section("data").section("loader").integer("batch_size");
     fmt::print(
         "compare: {} | {} | model {} | batch {} | {} threads | {:.1f} ms ({:.0f} img/s) | "
         "ratio {:.2f}x\n",
-        path, policy_names(root), root.component("model").name, batch, threads, t * 1e3, batch / t,
-        t / first);
+        path, policy_names(root), root.component("model").name, batch, b.threads, t * 1e3,
+        batch / t, t / first);
   }
   return 0;
 }
@@ -141,23 +155,16 @@ int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
   if (cli::handle_info_flags(args, schema)) return 0;
   const config::Config cfg = cli::load_recipe(args, schema);
   const config::Options root = cfg.root();
-  const int threads = configure_threads(root.integer("threads"));
-  auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
-                                  static_cast<std::uint64_t>(root.integer("seed")));
-  const auto shape = loader->sample_shape();
-  auto model = models::make_model(root.component("model"),
-                                  {shape[0], loader->dataset().num_classes(), shape[1]});
-  auto policies =
-      augment::make_policies(root.components("policies"), policy_setup(root, *loader, model.get()));
+  BenchSetup b = prepare(root);
   std::vector<std::unique_ptr<augment::BatchPolicy>> none;
-  const double base = time_steps(root, *loader, *model, none, steps);
-  const double with = time_steps(root, *loader, *model, policies, steps);
+  const double base = time_steps(root, *b.loader, *b.model, none, steps);
+  const double with = time_steps(root, *b.loader, *b.model, b.policies, steps);
   const auto batch = root.section("data").section("loader").integer("batch_size");
   const std::string names = policy_names(root);
   fmt::print(
       "step: model {} | batch {} | {} threads | baseline {:.1f} ms ({:.0f} img/s) | with {} "
       "{:.1f} ms ({:.0f} img/s) | ratio {:.2f}x\n",
-      root.component("model").name, batch, threads, base * 1e3, batch / base, names, with * 1e3,
+      root.component("model").name, batch, b.threads, base * 1e3, batch / base, names, with * 1e3,
       batch / with, with / base);
   return 0;
 }

@@ -123,22 +123,10 @@ TEST(KeepTest, DrawsAreUniformOverTheAllowedPositions) {
     EXPECT_NEAR(counts[c].item<double>(), 1000.0, 100.0) << c;
 }
 
-// logits = W · flatten(x): the gradient of logit y is W_y, independent of x.
-class LinearClassifier : public models::ClassifierImpl {
- public:
-  explicit LinearClassifier(at::Tensor weight) : weight_(register_parameter("weight", weight)) {}
-  at::Tensor forward(const at::Tensor& x) override { return at::matmul(x.flatten(1), weight_.t()); }
-  std::string head_name() const override { return "weight"; }
-  std::int64_t num_classes() const override { return weight_.size(0); }
-
- private:
-  at::Tensor weight_;
-};
-
 TEST(SaliencyTest, EqualsTheAnalyticGradientOfALinearModel) {
   at::manual_seed(2);
   const at::Tensor w = at::randn({4, 2 * 5 * 6});
-  LinearClassifier model(w);
+  testing::LinearClassifier model(w);
   const at::Tensor x = at::rand({3, 2, 5, 6});
   const at::Tensor labels = at::tensor({2, 0, 3}, at::kLong);
   const at::Tensor mean = at::full({1, 2, 1, 1}, 0.5), std = at::full({1, 2, 1, 1}, 0.25);
@@ -222,7 +210,7 @@ TEST(KeepPolicyTest, KeepCutoutNeverTouchesTheSalientRegion) {
   // and they are fewer than 40% of the positions, so τ = 0 and cuts must miss the blob.
   at::Tensor w = at::zeros({3, 1, 28, 28});
   w.narrow(2, 2, 4).narrow(3, 20, 4).uniform_(0.5, 1.0);
-  LinearClassifier model(w.view({3, -1}));
+  testing::LinearClassifier model(w.view({3, -1}));
   std::vector<config::Config> configs;
   auto policy = keep_policy("{name: keep_cutout, length: 8, saliency: full}", &model, configs);
   for (std::uint64_t seed = 0; seed < 40; ++seed) {

@@ -36,15 +36,19 @@ ObjectiveContext context(std::uint64_t seed) {
           [](const at::Tensor& part) { part.backward(); }};
 }
 
-// logits = W · flatten(x).
-class LinearClassifier : public models::ClassifierImpl {
- public:
-  explicit LinearClassifier(at::Tensor weight) : weight_(register_parameter("weight", weight)) {}
-  at::Tensor forward(const at::Tensor& x) override { return at::matmul(x.flatten(1), weight_.t()); }
-  std::string head_name() const override { return "weight"; }
-  std::int64_t num_classes() const override { return weight_.size(0); }
-  at::Tensor weight_;
-};
+// A ViT with 4-px patches on grey images.
+models::ViTConfig grey_vit(std::int64_t side, std::int64_t classes, std::int64_t dim,
+                           std::int64_t depth, std::int64_t heads) {
+  models::ViTConfig c;
+  c.img_size = side;
+  c.patch_size = 4;
+  c.in_chans = 1;
+  c.num_classes = classes;
+  c.embed_dim = dim;
+  c.depth = depth;
+  c.num_heads = heads;
+  return c;
+}
 
 std::vector<at::Tensor> gradients(models::ClassifierImpl& model, Objective& objective,
                                   const at::Tensor& x, const at::Tensor& y) {
@@ -62,15 +66,7 @@ std::vector<at::Tensor> gradients(models::ClassifierImpl& model, Objective& obje
 
 TEST(MaskSubTest, JointAndSplitBackwardGiveTheSameGradients) {
   at::manual_seed(0);
-  models::ViTConfig c;
-  c.img_size = 16;
-  c.patch_size = 4;
-  c.in_chans = 1;
-  c.num_classes = 5;
-  c.embed_dim = 32;
-  c.depth = 2;
-  c.num_heads = 4;
-  auto vit = std::make_shared<models::ViTImpl>(c);
+  auto vit = std::make_shared<models::ViTImpl>(grey_vit(16, 5, 32, 2, 4));
   auto cnn = std::make_shared<models::CifarResNetImpl>(8, 1, 5);
   const at::Tensor x = at::randn({6, 1, 16, 16});
   const at::Tensor y = at::tensor({0, 1, 2, 3, 4, 0}, at::kLong);
@@ -97,7 +93,7 @@ TEST(MaskSubTest, JointAndSplitBackwardGiveTheSameGradients) {
 
 TEST(MaskSubTest, NoGradientReachesTheMainLogitsThroughTheSubLoss) {
   at::manual_seed(1);
-  LinearClassifier model(at::randn({3, 16}));
+  testing::LinearClassifier model(at::randn({3, 16}));
   const at::Tensor x = at::randn({4, 1, 4, 4});
   const at::Tensor y = at::tensor({0, 2, 1, 1}, at::kLong);
   auto objective = masksub(", cell: 2");
@@ -115,7 +111,7 @@ TEST(MaskSubTest, LossEqualsAHandComputedValueForSoftTargetCeAndBce) {
   const at::Tensor w =
       at::tensor({0.5f, -1.0f, 0.25f, 2.0f, -0.5f, 1.5f, 1.0f, 0.0f, 0.75f, 0.25f, -2.0f, 1.0f})
           .view({3, 4});
-  LinearClassifier model(w.clone());
+  testing::LinearClassifier model(w.clone());
   const at::Tensor x = at::tensor({1.0f, 2.0f, -1.0f, 0.5f}).view({1, 1, 2, 2});
   const at::Tensor y = at::tensor({2}, at::kLong);
   at::Generator g = augment::step_generator(3, 0, 0, data::Stream::kObjective);
@@ -166,15 +162,7 @@ TEST(MaskSubTest, ViTSubPassSeesExactlyHalfThePatchTokens) {
     EXPECT_GE(*s.begin(), 0);
     EXPECT_LT(*s.rbegin(), 49);
   }
-  models::ViTConfig c;
-  c.img_size = 28;
-  c.patch_size = 4;
-  c.in_chans = 1;
-  c.num_classes = 3;
-  c.embed_dim = 16;
-  c.depth = 1;
-  c.num_heads = 2;
-  models::ViTImpl vit(c);
+  models::ViTImpl vit(grey_vit(28, 3, 16, 1, 2));
   models::ForwardOptions o;
   o.keep_tokens = keep;
   o.return_attention = true;

@@ -1,5 +1,7 @@
 #include "support/fixtures.h"
 
+#include <ATen/ATen.h>
+
 #include <zlib.h>
 
 #include <fstream>
@@ -83,6 +85,13 @@ data::Sample MemoryDataset::get(std::size_t index) const {
     }
   }
   return s;
+}
+
+LinearClassifier::LinearClassifier(const at::Tensor& weight)
+    : weight_(register_parameter("weight", weight)) {}
+
+at::Tensor LinearClassifier::forward(const at::Tensor& x) {
+  return at::matmul(x.flatten(1), weight_.t());
 }
 
 }  // namespace augcore::testing

@@ -1,4 +1,4 @@
-// Helpers for tests: temporary folders, file writers, and an in-memory dataset.
+// Helpers for tests: temporary folders, file writers, an in-memory dataset, a linear model.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "augcore/data/dataset.h"
+#include "augcore/models/classifier.h"
 
 namespace augcore::testing {
 
@@ -64,6 +65,18 @@ class MemoryDataset : public data::Dataset {
   int height_ = 8, width_ = 8, channels_ = 1;
   std::int64_t classes_;
   std::set<std::size_t> broken_;
+};
+
+// logits = W · flatten(x): its input gradient for class y is W_y whatever x is.
+class LinearClassifier : public models::ClassifierImpl {
+ public:
+  explicit LinearClassifier(const at::Tensor& weight);
+  at::Tensor forward(const at::Tensor& x) override;
+  std::string head_name() const override { return "weight"; }
+  std::int64_t num_classes() const override { return weight_.size(0); }
+
+ private:
+  at::Tensor weight_;
 };
 
 }  // namespace augcore::testing
