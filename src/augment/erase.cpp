@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <fmt/core.h>
+
 #include <cmath>
 
 #include "augcore/augment/keep.h"
@@ -111,8 +113,8 @@ class RandomErasing : public BatchPolicy {
 std::pair<double, double> range_of(const config::Options& o, const std::string& key) {
   const auto v = o.reals(key);
   if (v[0] > v[1]) {
-    throw ConfigError(o.path() + "." + key + ": [" + std::to_string(v[0]) + ", " +
-                      std::to_string(v[1]) + "] is not a range (min > max)");
+    throw ConfigError(fmt::format("{}.{}: [{}, {}] is not a range (min > max)", o.path(), key,
+                                  v[0], v[1]));
   }
   return {v[0], v[1]};
 }

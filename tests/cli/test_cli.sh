@@ -61,5 +61,22 @@ expect 0 "columns: original | attention | masked (blue) | mra" -- "$bin/augcore_
   --set "policies.0.checkpoint=$tmp/mae/last.pt" -n 3 --png "$tmp/preview.png"
 [[ -s "$tmp/preview.png" ]] || { echo "FAIL: no preview.png"; fails=$((fails + 1)); }
 
-echo "$((24 - fails)) passed, $fails failed"
+# Impossible combinations of policies, models and objectives are config errors.
+configs="$(dirname "$0")/../../configs/fashion_mnist"
+expect 2 "config error: objective.cell: 32-pixel cells do not tile 28x28 images" -- \
+  "$bin/mra_train" -o "$tmp/c1" "${small[@]}" --set objective.name=masksub --set objective.cell=32
+expect 2 "config error: objective.variant: dropout and droppath sub-models need a ViT model" -- \
+  "$bin/mra_train" -o "$tmp/c2" "${small[@]}" --set objective.name=masksub --set objective.variant=dropout
+expect 2 "policies[0].saliency: early_head needs a model with \`early_head: true\`" -- \
+  "$bin/mra_train" -o "$tmp/c3" -c "$configs/resnet20_keep_cutout_early.yaml" "${small[@]}" \
+  --set model.early_head=false
+expect 2 "model.early_head: model 'vit_mini_patch4_28' has no first stage" -- \
+  "$bin/mra_train" -o "$tmp/c4" "${small[@]}" --set model.name=vit_mini_patch4_28 --set model.early_head=true
+expect 2 "policies[0].area: [0.5, 0.1] is not a range (min > max)" -- \
+  "$bin/mra_train" -o "$tmp/c5" "${small[@]}" --set 'policies=[{name: random_erasing, area: [0.5, 0.1]}]'
+expect 0 "columns: original | cutout | saliency | keep_cutout | autoaugment | keep_autoaugment" -- \
+  "$bin/augcore_preview" -c "$configs/keep_preview.yaml" --weights "$tmp/run/last.pt" -n 3 \
+  --png "$tmp/keep.png"
+
+echo "$((30 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]
