@@ -459,9 +459,7 @@ OpSettings op_settings(const config::Options& o, const PolicySetup& setup) {
     throw ConfigError(o.path() + ".fill: " + std::to_string(fill.size()) + " values for " +
                       std::to_string(setup.channels) + "-channel images");
   }
-  at::Tensor t = at::tensor(std::vector<float>(fill.begin(), fill.end()), at::kFloat);
-  if (t.numel() == 1) t = t.expand({setup.channels}).contiguous();
-  s.fill = t.to(setup.device);
+  s.fill = channel_values(fill, setup.channels, setup.device);
   return s;
 }
 

@@ -13,12 +13,6 @@
 namespace augcore::augment {
 namespace {
 
-at::Tensor pixel_stats(const std::vector<double>& v, const PolicySetup& setup) {
-  at::Tensor t = at::tensor(std::vector<float>(v.begin(), v.end()), at::kFloat);
-  if (t.numel() == 1) t = t.expand({setup.channels}).contiguous();
-  return t.view({1, setup.channels, 1, 1}).to(setup.device);
-}
-
 // Cutout: one length×length square per chosen image, centred at a uniform pixel and clipped
 // to the image, filled with the dataset mean (zero after normalisation).
 class Cutout : public BatchPolicy {
@@ -113,8 +107,8 @@ class RandomErasing : public BatchPolicy {
 std::pair<double, double> range_of(const config::Options& o, const std::string& key) {
   const auto v = o.reals(key);
   if (v[0] > v[1]) {
-    throw ConfigError(fmt::format("{}.{}: [{}, {}] is not a range (min > max)", o.path(), key,
-                                  v[0], v[1]));
+    throw ConfigError(
+        fmt::format("{}.{}: [{}, {}] is not a range (min > max)", o.path(), key, v[0], v[1]));
   }
   return {v[0], v[1]};
 }
@@ -181,7 +175,8 @@ config::Schema random_erasing_schema() {
 
 std::unique_ptr<BatchPolicy> make_cutout(const config::Options& o, const PolicySetup& setup,
                                          std::shared_ptr<const Keep> keep) {
-  return std::make_unique<Cutout>(o.integer("length"), o.real("p"), pixel_stats(setup.mean, setup),
+  return std::make_unique<Cutout>(o.integer("length"), o.real("p"),
+                                  channel_values(setup.mean, setup.channels, setup.device),
                                   std::move(keep));
 }
 
@@ -199,7 +194,8 @@ std::unique_ptr<BatchPolicy> make_random_erasing(const config::Options& o, const
   return std::make_unique<RandomErasing>(
       o.real("probability"), range_of(o, "area"), range_of(o, "aspect"), fill,
       std::pair<int, int>(static_cast<int>(counts[0]), static_cast<int>(counts[1])),
-      pixel_stats(setup.mean, setup), pixel_stats(setup.std, setup), std::move(keep));
+      channel_values(setup.mean, setup.channels, setup.device),
+      channel_values(setup.std, setup.channels, setup.device), std::move(keep));
 }
 
 }  // namespace augcore::augment

@@ -70,14 +70,8 @@ at::Tensor choose_positions(const at::Tensor& scores, const at::Tensor& valid,
 }
 
 Keep::Keep(KeepOptions options, const PolicySetup& setup) : options_(options) {
-  const auto c = setup.channels;
-  auto stats = [&](const std::vector<double>& v) {
-    at::Tensor t = at::tensor(std::vector<float>(v.begin(), v.end()), at::kFloat);
-    if (t.numel() == 1) t = t.expand({c}).contiguous();
-    return t.view({1, c, 1, 1}).to(setup.device);
-  };
-  mean_ = stats(setup.mean);
-  std_ = stats(setup.std);
+  mean_ = channel_values(setup.mean, setup.channels, setup.device);
+  std_ = channel_values(setup.std, setup.channels, setup.device);
 }
 
 at::Tensor Keep::saliency(const PolicyBatch& batch, StepContext& context) const {

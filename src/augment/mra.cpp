@@ -20,15 +20,8 @@ MraPolicy::MraPolicy(models::MaskedAutoencoder mae, MraOptions options, at::Devi
   mae_->eval();
   for (auto& p : mae_->parameters())
     p.set_requires_grad(false);
-  const auto c = mae_->config().in_chans;
-  auto stats = [&](const std::vector<double>& v) {
-    std::vector<float> f(v.begin(), v.end());
-    at::Tensor t = at::tensor(f, at::kFloat);
-    if (t.numel() == 1) t = t.expand({c}).contiguous();
-    return t.reshape({1, c, 1, 1}).to(device);
-  };
-  mean_ = stats(options_.mean);
-  std_ = stats(options_.std);
+  mean_ = channel_values(options_.mean, mae_->config().in_chans, device);
+  std_ = channel_values(options_.std, mae_->config().in_chans, device);
 }
 
 std::pair<at::Tensor, at::Tensor> MraPolicy::prepare(const at::Tensor& images,

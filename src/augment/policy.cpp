@@ -1,5 +1,6 @@
 #include "augcore/augment/policy.h"
 
+#include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "augcore/data/rng.h"
@@ -14,6 +15,13 @@ std::vector<std::unique_ptr<BatchPolicy>> make_policies(
         config::Registry::global().factory<PolicyFactory>("policy", c.name)(c.options(), setup));
   }
   return out;
+}
+
+at::Tensor channel_values(const std::vector<double>& values, std::int64_t channels,
+                          at::Device device) {
+  at::Tensor t = at::tensor(std::vector<float>(values.begin(), values.end()), at::kFloat);
+  if (t.numel() == 1) t = t.expand({channels}).contiguous();
+  return t.view({1, channels, 1, 1}).to(device);
 }
 
 at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step,

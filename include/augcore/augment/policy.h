@@ -54,6 +54,10 @@ using PolicyFactory =
 std::vector<std::unique_ptr<BatchPolicy>> make_policies(
     const std::vector<config::ComponentConfig>& components, const PolicySetup& setup);
 
+// Per-channel pixel values (a single value serves every channel) as a float 1×C×1×1 tensor.
+at::Tensor channel_values(const std::vector<double>& values, std::int64_t channels,
+                          at::Device device);
+
 // A CPU generator for one training step, derived from (seed, stream, epoch, step): policies
 // use the kTrainStep stream, objectives kObjective.
 at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step,
