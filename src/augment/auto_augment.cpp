@@ -271,20 +271,23 @@ class AutoAugment : public AutoAugmentFamily {
  protected:
   std::vector<Layer> draw(std::int64_t n, std::int64_t h, std::int64_t w,
                           at::Generator& generator) const override {
-    const at::Tensor which =
+    const at::Tensor which_t =
         at::randint(static_cast<std::int64_t>(policy_.size()), {n}, generator, at::kLong);
-    const at::Tensor u = at::rand({n, 2}, generator, at::kDouble);
-    const at::Tensor sign = at::rand({n, 2}, generator, at::kDouble);
+    const at::Tensor u_t = at::rand({n, 2}, generator, at::kDouble);
+    const at::Tensor sign_t = at::rand({n, 2}, generator, at::kDouble);
+    const auto which = which_t.accessor<std::int64_t, 1>();
+    const auto u = u_t.accessor<double, 2>();
+    const auto sign = sign_t.accessor<double, 2>();
     std::vector<Layer> layers;
     for (int l = 0; l < 2; ++l) {
       std::vector<std::int64_t> ops(n);
       std::vector<double> mags(n);
       for (std::int64_t i = 0; i < n; ++i) {
-        const SubPolicyStep& step = policy_[which[i].item<std::int64_t>()][l];
-        const bool applied = u[i][l].item<double>() < step.probability;
+        const SubPolicyStep& step = policy_[which[i]][l];
+        const bool applied = u[i][l] < step.probability;
         ops[i] = static_cast<std::int64_t>(applied ? step.op : Op::kIdentity);
         double m = step.level < 0 ? 0.0 : autoaugment_magnitude(step.op, step.level, h, w);
-        if (signed_op(step.op) && sign[i][l].item<double>() < 0.5) m = -m;
+        if (signed_op(step.op) && sign[i][l] < 0.5) m = -m;
         mags[i] = enhancement(step.op) ? 1.0 + m : m;
       }
       layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
@@ -320,20 +323,24 @@ class RandAugment : public AutoAugmentFamily {
     const std::int64_t k = static_cast<std::int64_t>(std::size(set));
     std::vector<Layer> layers;
     for (std::int64_t l = 0; l < o_.num_ops; ++l) {
-      const at::Tensor which = at::randint(k, {n}, generator, at::kLong);
-      const at::Tensor u = at::rand({n}, generator, at::kDouble);
-      const at::Tensor sign = at::rand({n}, generator, at::kDouble);
-      at::Tensor m = at::full({n}, o_.magnitude, at::kDouble);
+      const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
+      const at::Tensor u_t = at::rand({n}, generator, at::kDouble);
+      const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
+      at::Tensor m_t = at::full({n}, o_.magnitude, at::kDouble);
       if (o_.magnitude_std > 0) {
-        m = m + o_.magnitude_std * at::normal(0, 1, {n}, generator).to(at::kDouble);
+        m_t = m_t + o_.magnitude_std * at::normal(0, 1, {n}, generator).to(at::kDouble);
       }
-      m = m.clamp(0, o_.magnitude_max);
+      m_t = m_t.clamp(0, o_.magnitude_max).contiguous();
+      const auto which = which_t.accessor<std::int64_t, 1>();
+      const auto u = u_t.accessor<double, 1>();
+      const auto sign = sign_t.accessor<double, 1>();
+      const auto m = m_t.accessor<double, 1>();
       std::vector<std::int64_t> ops(n);
       std::vector<double> mags(n);
       for (std::int64_t i = 0; i < n; ++i) {
-        const Op op = set[which[i].item<std::int64_t>()];
-        const double f = m[i].item<double>() / 10.0;
-        const double s = sign[i].item<double>() < 0.5 ? -1.0 : 1.0;
+        const Op op = set[which[i]];
+        const double f = m[i] / 10.0;
+        const double s = sign[i] < 0.5 ? -1.0 : 1.0;
         double v = 0;
         switch (op) {
           case Op::kRotate:
@@ -371,7 +378,7 @@ class RandAugment : public AutoAugmentFamily {
           default:
             break;
         }
-        ops[i] = static_cast<std::int64_t>(u[i].item<double>() < o_.prob ? op : Op::kIdentity);
+        ops[i] = static_cast<std::int64_t>(u[i] < o_.prob ? op : Op::kIdentity);
         mags[i] = v;
       }
       layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
@@ -397,14 +404,17 @@ class TrivialAugment : public AutoAugmentFamily {
                              Op::kContrast,     Op::kSharpness, Op::kPosterize,  Op::kSolarize,
                              Op::kAutoContrast, Op::kEqualize};
     const std::int64_t k = static_cast<std::int64_t>(std::size(set));
-    const at::Tensor which = at::randint(k, {n}, generator, at::kLong);
-    const at::Tensor bin = at::randint(31, {n}, generator, at::kLong);
-    const at::Tensor sign = at::rand({n}, generator, at::kDouble);
+    const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
+    const at::Tensor bin_t = at::randint(31, {n}, generator, at::kLong);
+    const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
+    const auto which = which_t.accessor<std::int64_t, 1>();
+    const auto bin = bin_t.accessor<std::int64_t, 1>();
+    const auto sign = sign_t.accessor<double, 1>();
     std::vector<std::int64_t> ops(n);
     std::vector<double> mags(n);
     for (std::int64_t i = 0; i < n; ++i) {
-      const Op op = set[which[i].item<std::int64_t>()];
-      const double b = static_cast<double>(bin[i].item<std::int64_t>()), f = b / 30.0;
+      const Op op = set[which[i]];
+      const double b = static_cast<double>(bin[i]), f = b / 30.0;
       double v = 0;
       switch (op) {
         case Op::kShearX:
@@ -433,7 +443,7 @@ class TrivialAugment : public AutoAugmentFamily {
         default:
           break;
       }
-      if (signed_op(op) && sign[i].item<double>() < 0.5) v = -v;
+      if (signed_op(op) && sign[i] < 0.5) v = -v;
       ops[i] = static_cast<std::int64_t>(op);
       mags[i] = enhancement(op) ? 1.0 + v : v;
     }

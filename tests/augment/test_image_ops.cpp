@@ -6,6 +6,7 @@
 
 #include "augcore/augment/auto_augment.h"
 #include "augcore/augment/image_ops.h"
+#include "augcore/config/yaml_io.h"
 #include "augcore/core/pth.h"
 #include "support/fixtures.h"
 #include "support/python.h"
@@ -140,6 +141,42 @@ TEST(AutoAugmentTest, MagnitudeLevelsFollowTorchvisionsBins) {
     EXPECT_EQ(autoaugment_magnitude(Op::kPosterize, l, 8, 8), bits[l]) << l;
   EXPECT_NEAR(autoaugment_magnitude(Op::kSolarize, 0, 8, 8), 1.0, 1e-12);
   EXPECT_NEAR(autoaugment_magnitude(Op::kSolarize, 9, 8, 8), 0.0, 1e-12);
+}
+
+TEST(AutoAugmentTest, PoliciesAreReproducibleBoundedAndHonourTheirProbability) {
+  config::Schema schema;
+  schema.add_component_list("policies", "policy", "policies");
+  PolicySetup setup;
+  setup.channels = 3;
+  setup.height = setup.width = 24;
+  setup.mean = {0.5};
+  setup.std = {0.25};
+  const at::Tensor images = at::rand({16, 3, 24, 24});
+  for (const std::string yaml :
+       {"{name: autoaugment, policy: imagenet}", "{name: autoaugment, policy: cifar10}",
+        "{name: randaugment}", "{name: trivialaugment}", "{name: randaugment, prob: 0.0}"}) {
+    const config::Config cfg =
+        config::Config::from_node(config::parse_yaml("policies: [" + yaml + "]\n", "t"), schema);
+    auto policy = std::move(make_policies(cfg.root().components("policies"), setup).front());
+    auto run = [&](std::uint64_t seed) {
+      PolicyBatch b{images.clone(), at::zeros({16}, at::kLong), 10};
+      StepContext ctx{step_generator(seed, 0, 0)};
+      policy->apply(b, ctx);
+      return b.images;
+    };
+    const at::Tensor a = run(1), again = run(1), other = run(2);
+    EXPECT_TRUE(at::equal(a, again)) << yaml;
+    EXPECT_EQ(a.sizes(), images.sizes());
+    EXPECT_GE(a.min().item<double>(), 0.0) << yaml;
+    EXPECT_LE(a.max().item<double>(), 1.0) << yaml;
+    const auto changed = a.ne(images).flatten(1).any(1).sum().item<std::int64_t>();
+    if (yaml.find("prob: 0.0") != std::string::npos) {
+      EXPECT_EQ(changed, 0);  // every drawn op skipped
+    } else {
+      EXPECT_GT(changed, 4) << yaml;
+      EXPECT_FALSE(at::equal(a, other)) << yaml;
+    }
+  }
 }
 
 }  // namespace

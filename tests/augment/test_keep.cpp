@@ -225,6 +225,59 @@ TEST(KeepPolicyTest, KeepCutoutNeverTouchesTheSalientRegion) {
   }
 }
 
+TEST(KeepPolicyTest, KeepRandomErasingNeverTouchesTheSalientRegion) {
+  // Small boxes (2–5 % of the image): under 40 % of their positions touch the blob, so τ = 0.
+  at::Tensor w = at::zeros({3, 1, 28, 28});
+  w.narrow(2, 2, 4).narrow(3, 20, 4).uniform_(0.5, 1.0);
+  testing::LinearClassifier model(w.view({3, -1}));
+  std::vector<config::Config> configs;
+  auto policy = keep_policy(
+      "{name: keep_random_erasing, probability: 1.0, area: [0.02, 0.05], saliency: full}", &model,
+      configs);
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    at::manual_seed(seed);
+    PolicyBatch b{at::rand({4, 1, 28, 28}), at::tensor({0, 1, 2, 0}, at::kLong), 3};
+    const at::Tensor before = b.images.clone();
+    StepContext ctx{step_generator(seed, 0, 0), 0, 0, &model};
+    policy->apply(b, ctx);
+    const at::Tensor erased = b.images.ne(before);
+    EXPECT_GT(erased.sum().item<std::int64_t>(), 0);
+    EXPECT_EQ(erased.narrow(2, 2, 4).narrow(3, 20, 4).sum().item<std::int64_t>(), 0) << seed;
+  }
+}
+
+TEST(KeepPolicyTest, KeepRandAugmentPastesACleanSquareTouchingTheSalientRegion) {
+  at::Tensor w = at::zeros({3, 1, 28, 28});
+  w.narrow(2, 2, 4).narrow(3, 20, 4).uniform_(0.5, 1.0);
+  testing::LinearClassifier model(w.view({3, -1}));
+  std::vector<config::Config> configs;
+  auto policy = keep_policy(
+      "{name: keep_randaugment, num_ops: 2, magnitude: 9, prob: 1.0, paste_length: 8, "
+      "saliency: full}",
+      &model, configs);
+  for (std::uint64_t seed = 0; seed < 10; ++seed) {
+    at::manual_seed(seed);
+    PolicyBatch b{at::rand({4, 1, 28, 28}), at::tensor({0, 1, 2, 0}, at::kLong), 3};
+    const at::Tensor clean = b.images.clone();
+    StepContext ctx{step_generator(seed, 0, 0), 0, 0, &model};
+    policy->apply(b, ctx);
+    const at::Tensor same = b.images.eq(clean).select(1, 0);
+    for (std::int64_t n = 0; n < 4; ++n) {
+      // Some centred, clipped 8×8 square is wholly clean and overlaps the blob's rows/cols.
+      bool found = false;
+      for (std::int64_t r = 0; r < 28 && !found; ++r) {
+        for (std::int64_t c = 0; c < 28 && !found; ++c) {
+          const auto y0 = std::max<std::int64_t>(r - 4, 0), y1 = std::min<std::int64_t>(r + 4, 28);
+          const auto x0 = std::max<std::int64_t>(c - 4, 0), x1 = std::min<std::int64_t>(c + 4, 28);
+          const bool touches = y0 < 6 && y1 > 2 && x0 < 24 && x1 > 20;
+          found = touches && same[n].slice(0, y0, y1).slice(1, x0, x1).all().item<bool>();
+        }
+      }
+      EXPECT_TRUE(found) << seed << " " << n;
+    }
+  }
+}
+
 TEST(KeepPolicyTest, EarlyHeadSaliencyNeedsAModelWithAnEarlyHead) {
   auto model = std::make_shared<models::CifarResNetImpl>(8, 1, 3);
   std::vector<config::Config> configs;
