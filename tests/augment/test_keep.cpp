@@ -205,14 +205,19 @@ std::unique_ptr<BatchPolicy> keep_policy(const std::string& yaml, models::Classi
   return std::move(make_policies(keep_alive.back().root().components("policies"), setup).front());
 }
 
-TEST(KeepPolicyTest, KeepCutoutNeverTouchesTheSalientRegion) {
-  // Every class looks only at a 4×4 blob (rows 2–5, cols 20–23): boxes touching it score > 0,
-  // and they are fewer than 40% of the positions, so τ = 0 and cuts must miss the blob.
+// A linear model whose every class looks only at a 4×4 blob (rows 2–5, cols 20–23) of a
+// 28×28 image: boxes touching the blob score > 0, all others 0.
+testing::LinearClassifier blob_model() {
   at::Tensor w = at::zeros({3, 1, 28, 28});
   w.narrow(2, 2, 4).narrow(3, 20, 4).uniform_(0.5, 1.0);
-  testing::LinearClassifier model(w.view({3, -1}));
+  return testing::LinearClassifier(w.view({3, -1}));
+}
+
+// Over 40 seeds, `yaml`'s cuts erase something and never a pixel of the blob.
+void expect_cuts_miss_the_blob(const std::string& yaml) {
+  testing::LinearClassifier model = blob_model();
   std::vector<config::Config> configs;
-  auto policy = keep_policy("{name: keep_cutout, length: 8, saliency: full}", &model, configs);
+  auto policy = keep_policy(yaml, &model, configs);
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
     at::manual_seed(seed);
     PolicyBatch b{at::rand({4, 1, 28, 28}), at::tensor({0, 1, 2, 0}, at::kLong), 3};
@@ -220,36 +225,25 @@ TEST(KeepPolicyTest, KeepCutoutNeverTouchesTheSalientRegion) {
     StepContext ctx{step_generator(seed, 0, 0), 0, 0, &model};
     policy->apply(b, ctx);
     const at::Tensor erased = b.images.ne(before);
-    EXPECT_GT(erased.sum().item<std::int64_t>(), 0);
-    EXPECT_EQ(erased.narrow(2, 2, 4).narrow(3, 20, 4).sum().item<std::int64_t>(), 0) << seed;
+    EXPECT_GT(erased.sum().item<std::int64_t>(), 0) << yaml;
+    EXPECT_EQ(erased.narrow(2, 2, 4).narrow(3, 20, 4).sum().item<std::int64_t>(), 0)
+        << yaml << " seed " << seed;
   }
+}
+
+TEST(KeepPolicyTest, KeepCutoutNeverTouchesTheSalientRegion) {
+  // Boxes touching the blob are fewer than 40% of the positions, so τ = 0.
+  expect_cuts_miss_the_blob("{name: keep_cutout, length: 8, saliency: full}");
 }
 
 TEST(KeepPolicyTest, KeepRandomErasingNeverTouchesTheSalientRegion) {
   // Small boxes (2–5 % of the image): under 40 % of their positions touch the blob, so τ = 0.
-  at::Tensor w = at::zeros({3, 1, 28, 28});
-  w.narrow(2, 2, 4).narrow(3, 20, 4).uniform_(0.5, 1.0);
-  testing::LinearClassifier model(w.view({3, -1}));
-  std::vector<config::Config> configs;
-  auto policy = keep_policy(
-      "{name: keep_random_erasing, probability: 1.0, area: [0.02, 0.05], saliency: full}", &model,
-      configs);
-  for (std::uint64_t seed = 0; seed < 40; ++seed) {
-    at::manual_seed(seed);
-    PolicyBatch b{at::rand({4, 1, 28, 28}), at::tensor({0, 1, 2, 0}, at::kLong), 3};
-    const at::Tensor before = b.images.clone();
-    StepContext ctx{step_generator(seed, 0, 0), 0, 0, &model};
-    policy->apply(b, ctx);
-    const at::Tensor erased = b.images.ne(before);
-    EXPECT_GT(erased.sum().item<std::int64_t>(), 0);
-    EXPECT_EQ(erased.narrow(2, 2, 4).narrow(3, 20, 4).sum().item<std::int64_t>(), 0) << seed;
-  }
+  expect_cuts_miss_the_blob(
+      "{name: keep_random_erasing, probability: 1.0, area: [0.02, 0.05], saliency: full}");
 }
 
 TEST(KeepPolicyTest, KeepRandAugmentPastesACleanSquareTouchingTheSalientRegion) {
-  at::Tensor w = at::zeros({3, 1, 28, 28});
-  w.narrow(2, 2, 4).narrow(3, 20, 4).uniform_(0.5, 1.0);
-  testing::LinearClassifier model(w.view({3, -1}));
+  testing::LinearClassifier model = blob_model();
   std::vector<config::Config> configs;
   auto policy = keep_policy(
       "{name: keep_randaugment, num_ops: 2, magnitude: 9, prob: 1.0, paste_length: 8, "
