@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   train::RunOptions run;
   cli::add_recipe_options(app, args);
   app.add_option("--resume", run.resume,
-                 "continue from a checkpoint, or 'auto' (run dir's last.pt)");
+                 "continue from a checkpoint, or 'auto' (the run directory's newest)");
+  app.add_flag("--overwrite", run.overwrite,
+               "replace the run already in the run directory (refused otherwise)");
   app.add_flag("--eval-only", run.eval_only,
                "evaluate the --resume checkpoint (or model.pretrained) and stop");
   return cli::run_main(app, argc, argv, [&] {

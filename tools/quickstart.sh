@@ -15,10 +15,10 @@ cd "$root"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$(nproc)"
 
-"$build/bin/mae_pretrain" -c configs/fashion_mnist/mae_small.yaml --output "$out/mae" \
+"$build/bin/mae_pretrain" -c configs/fashion_mnist/mae_small.yaml --output "$out/mae" --overwrite \
   --set "train.epochs=$mae_epochs"
-"$build/bin/mra_train" --output "$out/baseline" --set "train.epochs=$epochs"
-"$build/bin/mra_train" -c configs/fashion_mnist/resnet20_mra.yaml --output "$out/mra" \
+"$build/bin/mra_train" --output "$out/baseline" --overwrite --set "train.epochs=$epochs"
+"$build/bin/mra_train" -c configs/fashion_mnist/resnet20_mra.yaml --output "$out/mra" --overwrite \
   --set "train.epochs=$epochs" --set "policies.0.checkpoint=$out/mae/last.pt"
 
 top1() { sed -n 's/.*"val_top1": \([0-9.]*\).*/\1/p' "$1/summary.json"; }

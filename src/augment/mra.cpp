@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "augcore/core/error.h"
+#include "augcore/core/fingerprint.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/state_dict.h"
 
@@ -169,6 +170,7 @@ const bool registered = config::register_component(
       m.p = o.real("p");
       m.paste_visible = o.boolean("paste_visible");
       m.norm_pix = o.boolean("norm_pix");
+      m.source = path + " " + file_fingerprint(path);
       m.mean = normalisation_of(o, payload, "mean");
       m.std = normalisation_of(o, payload, "std");
       for (const auto* v : {&m.mean, &m.std}) {

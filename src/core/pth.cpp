@@ -2,7 +2,9 @@
 
 #include <ATen/ops/empty.h>
 #include <caffe2/serialize/inline_container.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -48,6 +50,61 @@ bool storage_dtype(const std::string& name, at::ScalarType& out) {
   return true;
 }
 
+// The CRC-32 of every record in a zip archive's central directory, keyed by the name after
+// the archive's top folder ("data.pkl", "data/0"). LibTorch's reader skips CRC checks, so a
+// damaged tensor would otherwise load silently.
+class ZipCrcs {
+ public:
+  explicit ZipCrcs(const std::vector<char>& bytes) {
+    const std::size_t n = bytes.size();
+    auto u16 = [&](std::size_t at) {
+      return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at])) |
+             static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 8;
+    };
+    auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
+    if (n < 22) return;
+    // The end-of-central-directory record: within the last 64 KiB (its comment is shorter).
+    std::size_t eocd = n - 22;
+    const std::size_t lowest = n > 22 + 65535 ? n - 22 - 65535 : 0;
+    while (u32(eocd) != 0x06054b50u) {
+      if (eocd == lowest) return;
+      --eocd;
+    }
+    std::size_t at = u32(eocd + 16);
+    const std::size_t entries = u16(eocd + 10);
+    for (std::size_t i = 0; i < entries; ++i) {
+      if (at + 46 > n || u32(at) != 0x02014b50u) return;
+      const std::size_t name_len = u16(at + 28), extra = u16(at + 30), comment = u16(at + 32);
+      if (at + 46 + name_len > n) return;
+      const std::string full(bytes.data() + at + 46, name_len);
+      const auto slash = full.find('/');
+      crcs_[slash == std::string::npos ? full : full.substr(slash + 1)] = u32(at + 16);
+      at += 46 + name_len + extra + comment;
+    }
+  }
+
+  // Throws DataError when `record`'s bytes do not match its CRC-32.
+  void check(const std::string& name, const std::string& record, const void* data,
+             std::size_t size) const {
+    const auto it = crcs_.find(record);
+    if (it == crcs_.end()) return;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const auto* p = static_cast<const Bytef*>(data);
+    for (std::size_t done = 0; done < size;) {
+      const auto chunk = static_cast<uInt>(std::min<std::size_t>(size - done, 1u << 30));
+      crc = crc32(crc, p + done, chunk);
+      done += chunk;
+    }
+    if (static_cast<std::uint32_t>(crc) != it->second) {
+      throw DataError(name + ": record '" + record +
+                      "' fails its CRC-32 check (the file is damaged)");
+    }
+  }
+
+ private:
+  std::unordered_map<std::string, std::uint32_t> crcs_;
+};
+
 // A class used as a plain value (e.g. the storage type in a tensor's persistent id).
 const std::string kGlobalTag = "\x01global:";
 
@@ -62,8 +119,8 @@ struct Item {
 class Unpickler {
  public:
   Unpickler(const std::string& name, const std::string& pickle,
-            caffe2::serialize::PyTorchStreamReader& reader)
-      : name_(name), data_(pickle), reader_(reader) {}
+            caffe2::serialize::PyTorchStreamReader& reader, const ZipCrcs& crcs)
+      : name_(name), data_(pickle), reader_(reader), crcs_(crcs) {}
 
   c10::IValue run() {
     for (;;) {
@@ -410,6 +467,7 @@ class Unpickler {
     const std::string record = "data/" + key;
     if (!reader_.hasRecord(record)) fail(at, "missing tensor data record '" + record + "'");
     auto [ptr, size] = reader_.getRecord(record);
+    crcs_.check(name_, record, ptr.get(), size);
     const std::size_t element = c10::elementSize(dtype);
     if (size < static_cast<std::size_t>(numel) * element) {
       fail(at, "record '" + record + "' holds " + std::to_string(size) + " bytes, expected " +
@@ -483,6 +541,7 @@ class Unpickler {
   std::string name_;
   const std::string& data_;
   caffe2::serialize::PyTorchStreamReader& reader_;
+  const ZipCrcs& crcs_;
   std::size_t pos_ = 0;
   std::vector<Item> stack_;
   std::vector<std::size_t> marks_;
@@ -519,8 +578,10 @@ c10::IValue load_bytes(const std::vector<char>& bytes, const std::string& name) 
     caffe2::serialize::PyTorchStreamReader reader(stream.get());
     if (!reader.hasRecord("data.pkl")) throw DataError(name + ": archive has no data.pkl record");
     auto [ptr, size] = reader.getRecord("data.pkl");
+    const ZipCrcs crcs(bytes);
+    crcs.check(name, "data.pkl", ptr.get(), size);
     const std::string pickle(static_cast<const char*>(ptr.get()), size);
-    return Unpickler(name, pickle, reader).run();
+    return Unpickler(name, pickle, reader, crcs).run();
   } catch (const DataError&) {
     throw;
   } catch (const std::exception& e) {

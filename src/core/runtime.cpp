@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "augcore/core/error.h"
@@ -67,6 +69,35 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     ::unlink(tmp.c_str());
     throw DataError("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(err));
   }
+}
+
+void copy_file_atomic(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  const std::string tmp = to + ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  fs::create_hard_link(from, tmp, ec);
+  if (ec) fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw DataError("cannot copy '" + from + "' to '" + tmp + "': " + ec.message());
+  if (std::rename(tmp.c_str(), to.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw DataError("cannot rename '" + tmp + "' to '" + to + "': " + std::strerror(err));
+  }
+}
+
+double resident_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      double kb = 0;
+      status >> kb;
+      return kb / 1024.0;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return 0;
 }
 
 }  // namespace augcore

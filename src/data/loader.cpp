@@ -63,13 +63,14 @@ void Loader::stop_workers() {
   threads_.clear();
 }
 
-void Loader::start_epoch(std::int64_t epoch) {
+void Loader::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   stop_workers();
   epoch_ = epoch;
   order_ = epoch_indices(*dataset_, options_.sampler, options_.seed, epoch, options_.shard);
   num_batches_ = batches_per_epoch();
-  next_claim_ = 0;
-  next_deliver_ = 0;
+  if (first_batch < 0) throw std::invalid_argument("first_batch must not be negative");
+  next_claim_ = std::min(static_cast<std::size_t>(first_batch), num_batches_);
+  next_deliver_ = next_claim_;
   ready_.clear();
   stopping_ = false;
   for (int i = 0; i < options_.workers; ++i)

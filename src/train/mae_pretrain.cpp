@@ -20,9 +20,12 @@
 #include "augcore/data/pipeline.h"
 #include "augcore/models/mae.h"
 #include "augcore/models/state_dict.h"
+#include "augcore/train/checkpoint.h"
 #include "augcore/train/optimizer.h"
+#include "augcore/train/run_dir.h"
 #include "augcore/train/run_log.h"
 #include "augcore/train/schedule.h"
+#include "augcore/train/stop_signal.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;
@@ -44,6 +47,9 @@ config::Schema mae_recipe_schema() {
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
   train.add_int("recon_images", 8, "validation images in each recon_epochNNN.png").range(1, 64);
+  train.add_int("checkpoint_every_steps", 0,
+                "also write last.pt every N steps (0: at epoch ends only)")
+      .range(0, 1 << 30);
 
   config::Schema data = data::data_schema();
   data.at("train_transforms").default_value = config::parse_yaml_value(
@@ -114,7 +120,11 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
   configure_threads(root.integer("threads"));
-  RunLog log((fs::path(options.run_dir) / "train.log").string());
+  const bool resume_here = options.resume == "auto" ||
+                           (!options.resume.empty() &&
+                            fs::weakly_canonical(fs::absolute(options.resume).parent_path()) ==
+                                fs::weakly_canonical(fs::absolute(options.run_dir)));
+  const std::string free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
 
   auto loader = data::make_loader(data_cfg, data::Split::kTrain, seed);
   const auto shape = loader->sample_shape();
@@ -155,42 +165,103 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
   auto optimizer = make_optimizer(root.component("optimizer"), *mae, base_lr);
   auto schedule = make_schedule(root.component("schedule"), {base_lr, steps_per_epoch, epochs});
 
-  std::int64_t start_epoch = 0, step = 0;
+  const std::string preset = root.section("mae").string("preset");
+  const fs::path dir(options.run_dir);
+  const std::string last_path = (dir / "last.pt").string();
+  auto save = [&](const Progress& progress) {
+    auto ckpt = pth::new_dict();
+    ckpt.insert("model", models::state_dict_ivalue(*mae));
+    ckpt.insert("optimizer", optimizer_state(*optimizer));
+    put_progress(ckpt, progress);
+    ckpt.insert("preset", preset);
+    ckpt.insert("norm_pix_loss", mc.norm_pix_loss);
+    c10::impl::GenericList mean_list(c10::AnyType::get()), std_list(c10::AnyType::get());
+    for (double v : data_cfg.reals("mean"))
+      mean_list.push_back(v);
+    for (double v : data_cfg.reals("std"))
+      std_list.push_back(v);
+    ckpt.insert("mean", mean_list);
+    ckpt.insert("std", std_list);
+    ckpt.insert("config", config.to_yaml());
+    ckpt.insert("format", std::string("augcore-mae-2"));
+    pth::save(ckpt, last_path);
+  };
+
+  Progress progress;
   std::string resume = options.resume;
-  const std::string last_path = (fs::path(options.run_dir) / "last.pt").string();
-  if (resume == "auto") resume = fs::exists(last_path) ? last_path : "";
+  std::vector<std::string> skipped;
+  if (resume == "auto") resume = newest_checkpoint(options.run_dir, skipped);
   if (!resume.empty()) {
-    const c10::IValue payload = pth::load(resume);
-    const auto report =
-        models::load_state_dict(*mae, models::find_state_dict(payload, resume), true);
-    if (!report.ok()) throw DataError(resume + ": does not fit the MAE: " + report.describe());
-    const auto d = payload.toGenericDict();
-    if (!d.contains("optimizer") || !d.contains("epoch") || !d.contains("step")) {
-      throw DataError(resume + ": not an mae_pretrain checkpoint (no optimizer/epoch/step)");
+    try {
+      const auto d = load_checkpoint(resume);
+      if (!d.contains("optimizer") || !d.contains("epoch") || !d.contains("step")) {
+        throw DataError(resume + ": not an mae_pretrain checkpoint (no optimizer/epoch/step)");
+      }
+      if (d.contains("config")) check_resumable(string_entry(d, "config", resume), config, resume);
+      const auto report =
+          models::load_state_dict(*mae, models::find_state_dict(c10::IValue(d), resume), true);
+      if (!report.ok()) throw DataError(resume + ": does not fit the MAE: " + report.describe());
+      try {
+        load_optimizer_state(*optimizer, d.at("optimizer"));
+      } catch (const DataError& e) {
+        throw DataError(resume + ": " + e.what());
+      }
+      progress = read_progress(d, resume);
+      if (progress.batch > steps_per_epoch) {
+        throw DataError(resume + ": checkpoint is at batch " + std::to_string(progress.batch) +
+                        " of an epoch that has " + std::to_string(steps_per_epoch));
+      }
+    } catch (const c10::Error& e) {
+      throw DataError(resume + ": damaged checkpoint (" + e.what_without_backtrace() + ")");
     }
-    load_optimizer_state(*optimizer, d.at("optimizer"));
-    start_epoch = d.at("epoch").toInt();
-    step = d.at("step").toInt();
-    log.line(fmt::format("resumed from {} at epoch {}, step {}", resume, start_epoch, step));
+  }
+
+  // Every input is valid: from here on the run directory is written.
+  if (options.overwrite) clear_run_dir(options.run_dir);
+  const auto stale = remove_stale_temporaries(options.run_dir);
+  if (resume_here && !resume.empty()) {
+    truncate_jsonl((dir / "metrics.jsonl").string(), "epoch", progress.epoch);
+  } else {
+    for (const char* f : {"metrics.jsonl", "train.log"})
+      fs::remove(dir / f);
+  }
+  write_file_atomic((dir / "config.yaml").string(), config.to_yaml());
+  RunLog log((dir / "train.log").string());
+  for (const auto& note : skipped)
+    log.line("note: skipped an unreadable checkpoint: " + note);
+  for (const auto& f : stale)
+    log.line("note: removed " + f + ", an incomplete write of a killed run");
+  if (!resume.empty()) {
+    log.line(fmt::format("resumed from {} at epoch {}, batch {} (step {})", resume,
+                         progress.epoch + 1, progress.batch, progress.step));
   }
   std::int64_t params = 0;
   for (const auto& p : mae->parameters())
     params += p.requires_grad() ? p.numel() : 0;
-  log.line(fmt::format("mae {} ({:.2f}M trainable parameters, {} patches, keep {}) on {}; data {}",
-                       root.section("mae").string("preset"), params / 1e6, patches, keep,
-                       device.str(), loader->dataset().description()));
+  log.line(fmt::format(
+      "mae {} ({:.2f}M trainable parameters, {} patches, keep {}) on {}; data {}; {} ({})",
+      preset, params / 1e6, patches, keep, device.str(), loader->dataset().description(),
+      options.run_dir, free_space));
 
-  std::ofstream metrics((fs::path(options.run_dir) / "metrics.jsonl").string(), std::ios::app);
+  std::ofstream metrics((dir / "metrics.jsonl").string(), std::ios::app);
   const double clip = train_cfg.real("grad_clip");
+  const std::int64_t checkpoint_every = train_cfg.integer("checkpoint_every_steps");
   MaeSummary summary;
-  summary.epochs_done = start_epoch;
+  summary.epochs_done = progress.epoch;
   double total_images = 0, total_seconds = 0;
-  for (std::int64_t epoch = start_epoch; epoch < epochs; ++epoch) {
+  std::int64_t step = progress.step;
+  StopSignal stop;
+  for (std::int64_t epoch = progress.epoch; epoch < epochs; ++epoch) {
     mae->train();
-    loader->start_epoch(epoch);
+    const bool continuing = epoch == progress.epoch && progress.batch > 0;
+    std::int64_t epoch_step = continuing ? progress.batch : 0;
+    loader->start_epoch(epoch, epoch_step);
     const auto t0 = std::chrono::steady_clock::now();
-    double loss_sum = 0, seen = 0;
-    std::int64_t epoch_step = 0;
+    std::map<std::string, double> sums;
+    if (continuing) sums = progress.sums;
+    double& loss_sum = sums["loss"];
+    double& seen = sums["seen"];
+    double seen_here = 0;
     while (auto b = loader->next()) {
       set_lr(*optimizer, schedule->lr(step));
       const at::Tensor x = ((b->images.to(device, true).to(at::kFloat) / 255.0) - mean) / std;
@@ -214,47 +285,52 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
       ++epoch_step;
       loss_sum += value * x.size(0);
       seen += x.size(0);
+      seen_here += x.size(0);
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       log.progress(fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s",
                                epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
-                               schedule->lr(step - 1), seen / elapsed),
+                               schedule->lr(step - 1), seen_here / elapsed),
                    epoch_step, train_cfg.integer("log_every"));
+      const int signal = stop.requested();
+      if (signal != 0 || (checkpoint_every > 0 && step % checkpoint_every == 0 &&
+                          epoch_step < steps_per_epoch)) {
+        save(Progress{epoch, epoch_step, step, -1, sums});
+      }
+      if (signal != 0) {
+        const std::string message = fmt::format(
+            "stopped by {} at epoch {} step {}/{} (global step {}); {} holds the run, "
+            "continue it with --resume auto",
+            signal_name(signal), epoch + 1, epoch_step, steps_per_epoch, step, last_path);
+        log.line(message);
+        throw Interrupted(signal, message);
+      }
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    total_images += seen;
+    total_images += seen_here;
     total_seconds += seconds;
     summary.last_loss = loss_sum / seen;
     metrics << fmt::format(
         "{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"images_per_s\": {}, "
-        "\"epoch_seconds\": {}}}\n",
+        "\"epoch_seconds\": {}, \"rss_mb\": {}}}\n",
         epoch + 1, json_number(schedule->lr(step - 1)), json_number(summary.last_loss),
-        json_number(seen / seconds), json_number(seconds));
+        json_number(seen_here / seconds), json_number(seconds), json_number(resident_mb()));
     metrics.flush();
-    const std::string png =
-        (fs::path(options.run_dir) / fmt::format("recon_epoch{:03d}.png", epoch + 1)).string();
+    const std::string png = (dir / fmt::format("recon_epoch{:03d}.png", epoch + 1)).string();
     write_recon_png(*mae, figure, ratio, mean, std, png);
     log.line(fmt::format("epoch {}/{}: loss {:.4f} | {:.0f} img/s, {:.1f}s | {}", epoch + 1, epochs,
-                         summary.last_loss, seen / seconds, seconds, png));
-    auto ckpt = pth::new_dict();
-    ckpt.insert("model", models::state_dict_ivalue(*mae));
-    ckpt.insert("optimizer", optimizer_state(*optimizer));
-    ckpt.insert("epoch", epoch + 1);
-    ckpt.insert("step", step);
-    ckpt.insert("preset", root.section("mae").string("preset"));
-    ckpt.insert("norm_pix_loss", mc.norm_pix_loss);
-    c10::impl::GenericList mean_list(c10::AnyType::get()), std_list(c10::AnyType::get());
-    for (double v : data_cfg.reals("mean"))
-      mean_list.push_back(v);
-    for (double v : data_cfg.reals("std"))
-      std_list.push_back(v);
-    ckpt.insert("mean", mean_list);
-    ckpt.insert("std", std_list);
-    ckpt.insert("config", config.to_yaml());
-    ckpt.insert("format", std::string("augcore-mae-1"));
-    pth::save(ckpt, last_path);
+                         summary.last_loss, seen_here / seconds, seconds, png));
+    save(Progress{epoch + 1, 0, step, -1, {}});
     summary.epochs_done = epoch + 1;
+    if (const int signal = stop.requested()) {
+      const std::string message =
+          fmt::format("stopped by {} after epoch {}; {} holds the run, continue it with "
+                      "--resume auto",
+                      signal_name(signal), epoch + 1, last_path);
+      log.line(message);
+      throw Interrupted(signal, message);
+    }
   }
   summary.steps = step;
   summary.images_per_s = total_seconds > 0 ? total_images / total_seconds : 0;

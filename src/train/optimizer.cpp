@@ -93,6 +93,10 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const c10::IValue&
     for (auto& p : group.params()) {
       const auto it = state.find(index++);
       if (it == state.end()) continue;
+      if (!it->value().isGenericDict()) {
+        throw DataError("checkpoint: optimizer state of parameter " + std::to_string(index - 1) +
+                        " is not a dict");
+      }
       const auto s = it->value().toGenericDict();
       auto check = [&](const char* name) {
         if (!s.contains(name) || !s.at(name).isTensor() ||
@@ -108,6 +112,10 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const c10::IValue&
         optimizer.state()[key_of(p)] = std::move(ps);
       } else if (dynamic_cast<torch::optim::AdamW*>(&optimizer)) {
         auto ps = std::make_unique<torch::optim::AdamWParamState>();
+        if (!s.contains("step") || !s.at("step").isTensor() || s.at("step").toTensor().numel() != 1) {
+          throw DataError("checkpoint: optimizer state 'step' of parameter " +
+                          std::to_string(index - 1) + " is not a number");
+        }
         ps->step(static_cast<std::int64_t>(s.at("step").toTensor().item<double>()));
         ps->exp_avg(check("exp_avg"));
         ps->exp_avg_sq(check("exp_avg_sq"));
@@ -117,8 +125,10 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const c10::IValue&
   }
   if (index != static_cast<std::int64_t>(state.size()) && state.size() > 0) {
     std::int64_t max_saved = 0;
-    for (const auto& kv : state)
+    for (const auto& kv : state) {
+      if (!kv.key().isInt()) throw DataError("checkpoint: optimizer state keys are not indices");
       max_saved = std::max(max_saved, kv.key().toInt());
+    }
     if (max_saved >= index) throw DataError("checkpoint: optimizer state is for more parameters");
   }
 }

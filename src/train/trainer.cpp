@@ -18,10 +18,13 @@
 #include "augcore/models/state_dict.h"
 #include "augcore/objective/objective.h"
 #include "augcore/train/amp.h"
+#include "augcore/train/checkpoint.h"
 #include "augcore/train/ema.h"
 #include "augcore/train/optimizer.h"
+#include "augcore/train/run_dir.h"
 #include "augcore/train/run_log.h"
 #include "augcore/train/schedule.h"
+#include "augcore/train/stop_signal.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;
@@ -64,29 +67,98 @@ EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const a
   return r;
 }
 
-void save_checkpoint(const std::string& path, models::ClassifierImpl& model,
-                     torch::optim::Optimizer& optimizer, ModelEma* ema, std::int64_t epoch,
-                     std::int64_t step, double best_top1, const config::Config& config) {
+// Everything a resumed run needs to continue exactly where this one stands.
+struct TrainState {
+  models::ClassifierImpl* model;
+  torch::optim::Optimizer* optimizer;
+  ModelEma* ema;
+  LossScaler* scaler;
+  const std::vector<std::unique_ptr<augment::BatchPolicy>>* policies;
+  const config::Config* config;
+  std::uint64_t seed;
+};
+
+void save_checkpoint(const std::string& path, const TrainState& s, const Progress& progress) {
   auto ckpt = pth::new_dict();
-  ckpt.insert("model", models::state_dict_ivalue(model));
-  ckpt.insert("optimizer", optimizer_state(optimizer));
+  ckpt.insert("model", models::state_dict_ivalue(*s.model));
+  ckpt.insert("optimizer", optimizer_state(*s.optimizer));
   auto scheduler = pth::new_dict();
-  scheduler.insert("step", step);
+  scheduler.insert("step", progress.step);
   ckpt.insert("scheduler", scheduler);
-  if (ema) ckpt.insert("ema", models::state_dict_ivalue(ema->model()));
-  ckpt.insert("epoch", epoch);
-  ckpt.insert("step", step);
-  ckpt.insert("best_top1", best_top1);
-  ckpt.insert("config", config.to_yaml());
-  ckpt.insert("format", std::string("augcore-checkpoint-1"));
+  if (s.ema) ckpt.insert("ema", models::state_dict_ivalue(s.ema->model()));
+  if (s.scaler) {
+    auto scaler = pth::new_dict();
+    scaler.insert("scale", s.scaler->value());
+    scaler.insert("clean_steps", s.scaler->clean_steps());
+    ckpt.insert("scaler", scaler);
+  }
+  put_progress(ckpt, progress);
+  auto rng = pth::new_dict();
+  rng.insert("seed", static_cast<std::int64_t>(s.seed));
+  rng.insert("scheme", std::string("every stream derives from (seed, stream, epoch, batch)"));
+  ckpt.insert("rng", rng);
+  c10::impl::GenericList augmentors(c10::StringType::get());
+  for (const auto& p : *s.policies)
+    augmentors.push_back(p->identity());
+  ckpt.insert("policy_inputs", augmentors);
+  ckpt.insert("config", s.config->to_yaml());
+  ckpt.insert("format", std::string("augcore-checkpoint-2"));
   pth::save(ckpt, path);
 }
 
-c10::IValue entry(const c10::impl::GenericDict& d, const std::string& key,
-                  const std::string& path) {
-  const auto it = d.find(key);
-  if (it == d.end()) throw DataError(path + ": checkpoint has no '" + key + "' entry");
-  return it->value();
+// Whether file `path` lies in directory `dir`.
+bool same_directory(const std::string& path, const std::string& dir) {
+  return fs::weakly_canonical(fs::absolute(path).parent_path()) ==
+         fs::weakly_canonical(fs::absolute(dir));
+}
+
+// The fingerprint part of a policy identity ("path fingerprint").
+std::string fingerprint_of(const std::string& identity) {
+  const auto space = identity.rfind(' ');
+  return space == std::string::npos ? identity : identity.substr(space + 1);
+}
+
+// Restores what save_checkpoint wrote; throws DataError/ConfigError when the checkpoint does
+// not belong to this recipe.
+Progress restore_checkpoint(const std::string& path, const c10::impl::GenericDict& ckpt,
+                            const TrainState& s) {
+  if (ckpt.contains("config")) check_resumable(string_entry(ckpt, "config", path), *s.config, path);
+  const auto seed = ckpt.contains("rng") ? int_entry(dict_entry(ckpt, "rng", path), "seed", path)
+                                         : static_cast<std::int64_t>(s.seed);
+  if (seed != static_cast<std::int64_t>(s.seed)) {
+    throw ConfigError("seed: the config has " + std::to_string(s.seed) + " but checkpoint " +
+                      path + " was trained with " + std::to_string(seed));
+  }
+  if (ckpt.contains("policy_inputs")) {
+    const c10::IValue inputs = entry(ckpt, "policy_inputs", path);
+    if (!inputs.isList() || inputs.toListRef().size() != s.policies->size()) {
+      throw DataError(path + ": checkpoint entry 'policy_inputs' does not match the policies");
+    }
+    for (std::size_t i = 0; i < s.policies->size(); ++i) {
+      const c10::IValue& saved = inputs.toListRef()[i];
+      const std::string now = (*s.policies)[i]->identity();
+      if (!saved.isString()) throw DataError(path + ": damaged 'policy_inputs' entry");
+      if (fingerprint_of(saved.toStringRef()) != fingerprint_of(now)) {
+        throw ConfigError("policies[" + std::to_string(i) + "].checkpoint: " + now +
+                          " differs from the augmentor the run was trained with (" +
+                          saved.toStringRef() + " in " + path + ")");
+      }
+    }
+  }
+  try {
+    load_optimizer_state(*s.optimizer, entry(ckpt, "optimizer", path));
+  } catch (const DataError& e) {
+    throw DataError(path + ": " + e.what());
+  }
+  if (s.ema && ckpt.contains("ema")) {
+    const auto r = models::load_state_dict(s.ema->model(), dict_entry(ckpt, "ema", path), true);
+    if (!r.ok()) throw DataError(path + ": EMA weights do not fit: " + r.describe());
+  }
+  if (s.scaler && ckpt.contains("scaler")) {
+    const auto d = dict_entry(ckpt, "scaler", path);
+    s.scaler->restore(real_entry(d, "scale", path), int_entry(d, "clean_steps", path));
+  }
+  return read_progress(ckpt, path);
 }
 
 }  // namespace
@@ -106,20 +178,27 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
   configure_threads(root.integer("threads"));
+  // Resuming this directory's own run continues its logs; anything else starts them anew.
+  const bool resume_here = options.resume == "auto" ||
+                           (!options.resume.empty() && same_directory(options.resume, options.run_dir));
+  std::string free_space;
+  if (!options.eval_only) {
+    free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
+  }
 
-  RunLog log((fs::path(options.run_dir) / "train.log").string());
+  std::vector<std::string> notes;
   auto train_loader = data::make_loader(data_cfg, data::Split::kTrain, seed);
   std::unique_ptr<data::Loader> val_loader;
   if (!data_cfg.is_null("val")) val_loader = data::make_loader(data_cfg, data::Split::kVal, seed);
   const auto shape = train_loader->sample_shape();
   if (shape[1] != shape[2]) {
-    log.line(fmt::format("note: training images are {}x{} (not square)", shape[1], shape[2]));
+    notes.push_back(fmt::format("note: training images are {}x{} (not square)", shape[1], shape[2]));
   }
   models::ModelShape model_shape{shape[0], train_loader->dataset().num_classes(), shape[1]};
   auto model = models::make_model(root.component("model"), model_shape);
   model->to(device);
   if (channels_last && !cuda) {
-    log.line("note: train.channels_last only applies on CUDA; ignored on CPU");
+    notes.push_back("note: train.channels_last only applies on CUDA; ignored on CPU");
     channels_last = false;
   }
   if (channels_last) {
@@ -157,59 +236,6 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
     shadow->to(device);
     ema = std::make_unique<ModelEma>(shadow, *model, train_cfg.section("ema").real("decay"));
   }
-
-  std::int64_t start_epoch = 0, step = 0;
-  double best_top1 = -1;
-  std::string resume = options.resume;
-  if (resume == "auto") {
-    const fs::path last = fs::path(options.run_dir) / "last.pt";
-    resume = fs::exists(last) ? last.string() : "";
-    if (resume.empty())
-      log.line("resume auto: no checkpoint in " + options.run_dir + ", starting fresh");
-  }
-  if (!resume.empty()) {
-    const c10::IValue payload = pth::load(resume);
-    if (!payload.isGenericDict()) throw DataError(resume + ": not an augcore checkpoint");
-    const auto ckpt = payload.toGenericDict();
-    const auto report =
-        models::load_state_dict(*model, models::find_state_dict(payload, resume), true);
-    if (!report.ok()) throw DataError(resume + ": does not fit the model: " + report.describe());
-    if (!options.eval_only) {
-      load_optimizer_state(*optimizer, entry(ckpt, "optimizer", resume));
-      start_epoch = entry(ckpt, "epoch", resume).toInt();
-      step = entry(ckpt, "step", resume).toInt();
-      best_top1 = entry(ckpt, "best_top1", resume).toDouble();
-    }
-    if (ema && ckpt.contains("ema")) {
-      const auto r = models::load_state_dict(ema->model(), ckpt.at("ema").toGenericDict(), true);
-      if (!r.ok()) throw DataError(resume + ": EMA weights do not fit: " + r.describe());
-    }
-    log.line(fmt::format("resumed from {} at epoch {}, step {}", resume, start_epoch, step));
-  }
-
-  std::int64_t params = 0;
-  for (const auto& p : model->parameters())
-    params += p.numel();
-  log.line(fmt::format("model {} ({:.2f}M parameters) on {}, {} threads; data {}; {} steps/epoch",
-                       root.component("model").name, params / 1e6, device.str(),
-                       at::get_num_threads(), train_loader->dataset().description(),
-                       steps_per_epoch));
-
-  RunSummary summary;
-  summary.best_top1 = best_top1;
-  summary.epochs_done = start_epoch;
-  if (options.eval_only) {
-    if (!val_loader) throw ConfigError("data.val: --eval-only needs a validation dataset");
-    summary.last = evaluate(*model, *val_loader, mean, std, device, channels_last);
-    log.line(fmt::format("eval: loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% ({} images)",
-                         summary.last.loss, summary.last.top1, summary.last.top5,
-                         summary.last.images));
-    return summary;
-  }
-
-  std::ofstream metrics((fs::path(options.run_dir) / "metrics.jsonl").string(), std::ios::app);
-  const std::string last_path = (fs::path(options.run_dir) / "last.pt").string();
-  const std::string best_path = (fs::path(options.run_dir) / "best.pt").string();
   augment::PolicySetup setup;
   setup.device = device;
   setup.channels = shape[0];
@@ -222,23 +248,115 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   setup.model = model.get();
   auto policies = augment::make_policies(root.components("policies"), setup);
   objective->check(*model, shape[1], shape[2]);
-  const double clip = train_cfg.real("grad_clip");
   std::unique_ptr<LossScaler> scaler;
   if (amp == "fp16") scaler = std::make_unique<LossScaler>();
-  const std::int64_t log_every = train_cfg.integer("log_every");
-  double total_images = 0, total_seconds = 0;
+  const TrainState state{model.get(), optimizer.get(), ema.get(), scaler.get(),
+                         &policies,   &config,         seed};
 
-  for (std::int64_t epoch = start_epoch; epoch < epochs; ++epoch) {
+  Progress progress;
+  std::string resume = options.resume;
+  if (resume == "auto") {
+    std::vector<std::string> skipped;
+    resume = newest_checkpoint(options.run_dir, skipped);
+    for (const auto& s : skipped)
+      notes.push_back("note: skipped an unreadable checkpoint: " + s);
+    notes.push_back(resume.empty() ? "resume auto: no checkpoint in " + options.run_dir +
+                                         ", starting fresh"
+                                   : "resume auto: newest checkpoint is " + resume);
+  }
+  if (!resume.empty()) {
+    try {
+      const auto ckpt = load_checkpoint(resume);
+      const auto report = models::load_state_dict(
+          *model, models::find_state_dict(c10::IValue(ckpt), resume), true);
+      if (!report.ok()) throw DataError(resume + ": does not fit the model: " + report.describe());
+      if (!options.eval_only) {
+        progress = restore_checkpoint(resume, ckpt, state);
+        if (progress.batch > steps_per_epoch * accum) {
+          throw DataError(resume + ": checkpoint is at batch " + std::to_string(progress.batch) +
+                          " of an epoch that has " + std::to_string(batches));
+        }
+      }
+    } catch (const c10::Error& e) {
+      throw DataError(resume + ": damaged checkpoint (" + e.what_without_backtrace() + ")");
+    }
+  }
+
+  RunSummary summary;
+  summary.best_top1 = progress.best_top1;
+  summary.epochs_done = progress.epoch;
+  if (options.eval_only) {
+    if (!val_loader) throw ConfigError("data.val: --eval-only needs a validation dataset");
+    summary.last = evaluate(*model, *val_loader, mean, std, device, channels_last);
+    fmt::print("eval: loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% ({} images)\n", summary.last.loss,
+               summary.last.top1, summary.last.top5, summary.last.images);
+    return summary;
+  }
+
+  // Every input is valid: from here on the run directory is written.
+  const fs::path dir(options.run_dir);
+  if (options.overwrite) clear_run_dir(options.run_dir);
+  const auto stale = remove_stale_temporaries(options.run_dir);
+  if (resume_here && !resume.empty()) {
+    truncate_jsonl((dir / "metrics.jsonl").string(), "epoch", progress.epoch);
+    truncate_jsonl((dir / "steps.jsonl").string(), "step", progress.step);
+  } else {
+    for (const char* f : {"metrics.jsonl", "steps.jsonl", "train.log"})
+      fs::remove(dir / f);
+  }
+  write_file_atomic((dir / "config.yaml").string(), config.to_yaml());
+  RunLog log((dir / "train.log").string());
+  for (const auto& n : notes)
+    log.line(n);
+  for (const auto& f : stale)
+    log.line("note: removed " + f + ", an incomplete write of a killed run");
+  if (!resume.empty()) {
+    log.line(fmt::format("resumed from {} at epoch {}, batch {} (step {})", resume,
+                         progress.epoch + 1, progress.batch, progress.step));
+  }
+  std::int64_t params = 0;
+  for (const auto& p : model->parameters())
+    params += p.numel();
+  log.line(fmt::format(
+      "model {} ({:.2f}M parameters) on {}, {} threads; data {}; {} steps/epoch; {} ({})",
+      root.component("model").name, params / 1e6, device.str(), at::get_num_threads(),
+      train_loader->dataset().description(), steps_per_epoch, options.run_dir, free_space));
+
+  std::ofstream metrics((dir / "metrics.jsonl").string(), std::ios::app);
+  std::ofstream steps_log;
+  if (train_cfg.boolean("step_log")) steps_log.open((dir / "steps.jsonl").string(), std::ios::app);
+  const std::string last_path = (dir / "last.pt").string();
+  const std::string best_path = (dir / "best.pt").string();
+  const double clip = train_cfg.real("grad_clip");
+  const std::int64_t log_every = train_cfg.integer("log_every");
+  const std::int64_t checkpoint_every = train_cfg.integer("checkpoint_every_steps");
+  double total_images = 0, total_seconds = 0;
+  StopSignal stop;
+  std::int64_t step = progress.step;
+  double best_top1 = progress.best_top1;
+
+  for (std::int64_t epoch = progress.epoch; epoch < epochs; ++epoch) {
     model->train();
-    train_loader->start_epoch(epoch);
+    const bool continuing = epoch == progress.epoch && progress.batch > 0;
+    const std::int64_t first_batch = continuing ? progress.batch : 0;
+    train_loader->start_epoch(epoch, first_batch);
     const auto t0 = Clock::now();
-    double loss_sum = 0, correct = 0, seen = 0;
-    std::map<std::string, double> extra_sums;
-    std::int64_t epoch_step = 0, micro = 0;
+    std::map<std::string, double> sums;
+    if (continuing) sums = progress.sums;
+    double& loss_sum = sums["loss"];
+    double& correct = sums["correct"];
+    double& seen = sums["seen"];
+    double seen_here = 0, step_loss = 0;
+    std::int64_t epoch_step = first_batch / accum, micro = 0;
     optimizer->zero_grad();
-    while (auto b = train_loader->next()) {
-      if (epoch_step >= steps_per_epoch) break;
+    while (epoch_step < steps_per_epoch) {
+      auto b = train_loader->next();
+      if (!b) break;
       set_lr(*optimizer, schedule->lr(step));
+      at::manual_seed(data::Rng::derive({seed, static_cast<std::uint64_t>(data::Stream::kModel),
+                                         static_cast<std::uint64_t>(epoch),
+                                         static_cast<std::uint64_t>(b->index)})
+                          .next());
       augment::PolicyBatch pb{to_pixels(b->images.to(device, true)), b->labels.to(device, true),
                               model_shape.num_classes};
       if (!policies.empty()) {
@@ -269,11 +387,13 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       }
       objective_context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
       loss_sum += loss_value * x.size(0);
+      step_loss += loss_value / static_cast<double>(accum);
       for (const auto& [k, v] : r.metrics)
-        extra_sums[k] += v * x.size(0);
+        sums["metric:" + k] += v * x.size(0);
       const at::Tensor labels = y.dim() == 1 ? y : y.argmax(1);
       correct += r.logits.argmax(1).eq(labels).sum().item<double>();
       seen += x.size(0);
+      seen_here += x.size(0);
       if (++micro < accum) continue;
       micro = 0;
       const bool finite = !scaler || scaler->unscale(model->parameters());
@@ -284,23 +404,45 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       if (ema) ema->update(*model);
       ++step;
       ++epoch_step;
+      if (steps_log.is_open()) {
+        steps_log << fmt::format("{{\"step\": {}, \"epoch\": {}, \"loss\": {:.17g}, \"lr\": {:.17g}}}\n",
+                                 step, epoch + 1, step_loss, schedule->lr(step - 1));
+        steps_log.flush();
+      }
+      step_loss = 0;
       const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-      const double eta = elapsed / epoch_step * (steps_per_epoch - epoch_step);
+      const double eta = elapsed / (epoch_step - first_batch / accum) * (steps_per_epoch - epoch_step);
       log.progress(
           fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s ETA {:.0f}s",
                       epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
-                      schedule->lr(step - 1), seen / elapsed, eta),
+                      schedule->lr(step - 1), seen_here / elapsed, eta),
           epoch_step, log_every);
+      const int signal = stop.requested();
+      const bool periodic = checkpoint_every > 0 && step % checkpoint_every == 0;
+      if (signal != 0 || (periodic && epoch_step < steps_per_epoch)) {
+        save_checkpoint(last_path, state,
+                        Progress{epoch, epoch_step * accum, step, best_top1, sums});
+      }
+      if (signal != 0) {
+        const std::string message = fmt::format(
+            "stopped by {} at epoch {} step {}/{} (global step {}); {} holds the run, "
+            "continue it with --resume auto",
+            signal_name(signal), epoch + 1, epoch_step, steps_per_epoch, step, last_path);
+        log.line(message);
+        throw Interrupted(signal, message);
+      }
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    total_images += seen;
+    total_images += seen_here;
     total_seconds += seconds;
     std::string line =
         fmt::format("{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"train_top1\": {}",
                     epoch + 1, json_number(schedule->lr(step - 1)), json_number(loss_sum / seen),
                     json_number(100.0 * correct / seen));
-    for (const auto& [k, v] : extra_sums)
-      line += fmt::format(", \"{}\": {}", k, json_number(v / seen));
+    for (const auto& [k, v] : sums) {
+      if (k.rfind("metric:", 0) == 0)
+        line += fmt::format(", \"{}\": {}", k.substr(7), json_number(v / seen));
+    }
     std::string summary_line =
         fmt::format("epoch {}/{}: train loss {:.4f} top-1 {:.2f}%", epoch + 1, epochs,
                     loss_sum / seen, 100.0 * correct / seen);
@@ -317,16 +459,24 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
         summary_line += fmt::format(" | EMA top-1 {:.2f}%", summary.last_ema->top1);
       }
     }
-    line += fmt::format(", \"images_per_s\": {}, \"epoch_seconds\": {}}}",
-                        json_number(seen / seconds), json_number(seconds));
+    line += fmt::format(", \"images_per_s\": {}, \"epoch_seconds\": {}, \"rss_mb\": {}}}",
+                        json_number(seen_here / seconds), json_number(seconds),
+                        json_number(resident_mb()));
     metrics << line << "\n";
     metrics.flush();
-    log.line(summary_line + fmt::format(" | {:.0f} img/s, {:.1f}s", seen / seconds, seconds));
+    log.line(summary_line + fmt::format(" | {:.0f} img/s, {:.1f}s", seen_here / seconds, seconds));
     const bool improved = val_loader && summary.last.top1 > best_top1;
     if (improved) best_top1 = summary.last.top1;
-    save_checkpoint(last_path, *model, *optimizer, ema.get(), epoch + 1, step, best_top1, config);
-    if (improved) fs::copy_file(last_path, best_path, fs::copy_options::overwrite_existing);
+    save_checkpoint(last_path, state, Progress{epoch + 1, 0, step, best_top1, {}});
+    if (improved) copy_file_atomic(last_path, best_path);
     summary.epochs_done = epoch + 1;
+    if (const int signal = stop.requested()) {
+      const std::string message =
+          fmt::format("stopped by {} after epoch {}; {} holds the run, continue it with --resume auto",
+                      signal_name(signal), epoch + 1, last_path);
+      log.line(message);
+      throw Interrupted(signal, message);
+    }
   }
   summary.steps = step;
   summary.best_top1 = best_top1;
@@ -340,7 +490,7 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   if (summary.last_ema)
     json += fmt::format(",\n  \"ema_val_top1\": {}", json_number(summary.last_ema->top1));
   json += "\n}\n";
-  write_file_atomic((fs::path(options.run_dir) / "summary.json").string(), json);
+  write_file_atomic((dir / "summary.json").string(), json);
   return summary;
 }
 

@@ -65,6 +65,24 @@ TEST(LoaderTest, SameBatchesWhateverTheNumberOfWorkers) {
   EXPECT_NE(epoch(one, 0)[0].indices, epoch(one, 1)[0].indices);
 }
 
+TEST(LoaderTest, StartingInsideAnEpochGivesTheRemainingBatchesOfAWholeEpoch) {
+  auto ds = std::make_shared<MemoryDataset>(61, 10, 9, 3, 5);
+  Loader loader(ds, random_transforms(), options(2));
+  const auto whole = epoch(loader, 3);
+  for (std::int64_t first : {1, 5, 8}) {
+    loader.start_epoch(3, first);
+    std::vector<Batch> rest;
+    while (auto b = loader.next())
+      rest.push_back(std::move(*b));
+    ASSERT_EQ(rest.size(), whole.size() - static_cast<std::size_t>(first));
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      EXPECT_EQ(rest[i].index, first + static_cast<std::int64_t>(i));
+      EXPECT_EQ(rest[i].indices, whole[first + i].indices);
+      EXPECT_TRUE(at::equal(rest[i].images, whole[first + i].images));
+    }
+  }
+}
+
 TEST(LoaderTest, CollatesUint8NchwInSamplerOrder) {
   auto ds = std::make_shared<MemoryDataset>(10, 3, 4, 3, 4);
   LoaderOptions o = options(2, 4);

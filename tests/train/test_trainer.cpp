@@ -53,9 +53,17 @@ TEST(TrainerTest, SmokeRunOnAFewHundredFashionMnistImagesBeatsChance) {
   EXPECT_TRUE(std::filesystem::exists(dir.file("best.pt")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("summary.json")));
 
-  // Resuming a finished run trains nothing more.
+  // A config that would change the trajectory cannot resume the run; nothing is written.
   run.resume = "auto";
-  const RunSummary again = run_training(small_recipe({"train.ema.enabled=true"}), run);
+  const auto before = std::filesystem::last_write_time(dir.file("last.pt"));
+  const std::string message = testing::error_message<ConfigError>(
+      [&] { run_training(small_recipe({"train.ema.enabled=true"}), run); });
+  EXPECT_EQ(message.rfind("train.ema.decay: the config has '0.9998' but checkpoint ", 0), 0u)
+      << message;
+  EXPECT_EQ(std::filesystem::last_write_time(dir.file("last.pt")), before);
+  // Resuming a finished run trains nothing more.
+  const RunSummary again = run_training(
+      small_recipe({"train.ema.enabled=true", "train.ema.decay=0.9", "threads=1"}), run);
   EXPECT_EQ(again.epochs_done, 3);
   EXPECT_EQ(again.steps, 60);
   run.eval_only = true;

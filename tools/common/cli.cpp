@@ -8,6 +8,7 @@
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
+#include "augcore/train/stop_signal.h"
 #include "augcore/train/trainer.h"
 
 namespace augcore::cli {
@@ -77,12 +78,6 @@ std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config
     dir = "runs/" +
           (args.config.empty() ? std::string("default") : fs::path(args.config).stem().string());
   }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) {
-    throw ConfigError("output: cannot create run directory '" + dir + "': " + ec.message());
-  }
-  write_file_atomic((fs::path(dir) / "config.yaml").string(), config.to_yaml());
   return dir;
 }
 
@@ -98,6 +93,9 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
   } catch (const train::TrainingError& e) {
     fmt::print(stderr, "training stopped: {}\n", e.what());
     return 1;
+  } catch (const train::Interrupted& e) {
+    fmt::print(stderr, "interrupted: {}\n", e.what());
+    return e.exit_code();
   }
   return 0;
 }

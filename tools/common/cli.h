@@ -29,12 +29,13 @@ bool handle_info_flags(const RecipeArgs& args, const config::Schema& schema);
 // The validated recipe: the config file (or built-in defaults) with the overrides applied.
 config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema);
 
-// The run directory (created if needed): --output, else `output`, else runs/<config stem>.
+// The run directory: --output, else `output`, else runs/<config stem>.
 std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config);
 
 // The body of a training program: validates the recipe against `schema` (or answers --list /
 // --help-component), sets threads, prepares and prints the run directory, then calls `train`
-// with the config and run directory. A train::TrainingError exits 1 with its reason.
+// with the config and run directory. A train::TrainingError exits 1 with its reason, a
+// train::Interrupted 128 + its signal.
 int run_recipe(const RecipeArgs& args, const config::Schema& schema,
                const std::function<void(const config::Config&, const std::string&)>& train);
 

@@ -17,6 +17,7 @@ struct MraOptions {
   bool norm_pix = false;                          // the augmentor was trained with norm_pix_loss
   std::vector<double> mean{0.485, 0.456, 0.406};  // the augmentor's input normalisation
   std::vector<double> std{0.229, 0.224, 0.225};
+  std::string source;  // "path fingerprint" of the augmentor checkpoint, when loaded from one
 };
 
 // Patches kept when augmenting: k = L - floor(L·ratio).
@@ -26,6 +27,7 @@ class MraPolicy : public BatchPolicy {
  public:
   MraPolicy(models::MaskedAutoencoder mae, MraOptions options, at::Device device);
   void apply(PolicyBatch& batch, StepContext& context) override;
+  std::string identity() const override { return options_.source; }
   // The augmentation of `images` (pixels in [0,1]) with `noise` used only in random mode.
   at::Tensor augment(const at::Tensor& images, const at::Tensor& random_noise);
   // What augment() decides, for inspection: the CLS attention over patches (N×L) and the

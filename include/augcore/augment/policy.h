@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "augcore/config/config.h"
@@ -45,6 +46,9 @@ class BatchPolicy {
  public:
   virtual ~BatchPolicy() = default;
   virtual void apply(PolicyBatch& batch, StepContext& context) = 0;
+  // The files the policy was built from, as "path fingerprint" (empty when none), so that a
+  // resumed run can check that they have not changed.
+  virtual std::string identity() const { return {}; }
 };
 
 // The factory signature of registered policies (kind "policy").

@@ -1,4 +1,5 @@
-// Process-wide runtime settings: intra-op threads, and atomic file writes.
+// Process-wide runtime facts and settings: intra-op threads, devices, resident memory, and
+// atomic file writes.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -18,5 +19,12 @@ c10::Device select_device(const std::string& text);
 // Writes `content` to `path` through a temporary file in the same folder, flushed and
 // renamed over the target, so a crash never leaves a half-written file. Throws DataError.
 void write_file_atomic(const std::string& path, const std::string& content);
+
+// Makes `to` a copy of `from` atomically: a hard link (no bytes copied) where the file system
+// allows one, else a copy, under a temporary name renamed over `to`. Throws DataError.
+void copy_file_atomic(const std::string& from, const std::string& to);
+
+// This process's resident memory in MiB (VmRSS), or 0 where /proc is unavailable.
+double resident_mb();
 
 }  // namespace augcore

@@ -55,8 +55,9 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Starts (or restarts) an epoch; workers begin loading immediately.
-  void start_epoch(std::int64_t epoch);
+  // Starts (or restarts) an epoch at batch `first_batch` (to resume inside it); workers begin
+  // loading immediately. The batches delivered are those an uninterrupted epoch would give.
+  void start_epoch(std::int64_t epoch, std::int64_t first_batch = 0);
   // The next batch of the current epoch, or nullopt at its end. Rethrows a loading error.
   std::optional<Batch> next();
 

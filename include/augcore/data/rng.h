@@ -33,6 +33,7 @@ enum class Stream : std::uint64_t {
   kReplacement = 3,
   kTrainStep = 4,
   kObjective = 5,
+  kModel = 6,  // LibTorch's default generators (dropout, drop-path), reseeded every step
 };
 
 }  // namespace augcore::data

@@ -31,6 +31,12 @@ class LossScaler {
   // Adjusts S after a step attempt.
   void update(bool finite);
   double value() const { return scale_; }
+  std::int64_t clean_steps() const { return clean_steps_; }
+  // Continues from a checkpointed state.
+  void restore(double scale, std::int64_t clean_steps) {
+    scale_ = scale;
+    clean_steps_ = clean_steps;
+  }
 
  private:
   double scale_;

@@ -19,7 +19,8 @@ struct MaeSummary {
   double images_per_s = 0;
 };
 
-// Writes config.yaml (by the caller), train.log, metrics.jsonl, last.pt ({"model": the MAE
+// Checks the run directory and the checkpoint to resume first (as run_training does), then
+// writes config.yaml, train.log, metrics.jsonl, last.pt ({"model": the MAE
 // state_dict with facebookresearch/mae names, "optimizer", "epoch", "step", "config", ...})
 // and recon_epochNNN.png (rows of original | masked input | reconstruction) every epoch.
 MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& options);

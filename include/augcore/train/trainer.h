@@ -10,7 +10,8 @@ namespace augcore::train {
 
 struct RunOptions {
   std::string run_dir;
-  std::string resume;      // "", "auto" (the run directory's last.pt) or a checkpoint path
+  std::string resume;      // "", "auto" (the run directory's newest checkpoint) or a path
+  bool overwrite = false;  // replace an earlier run in run_dir (otherwise refused)
   bool eval_only = false;  // evaluate the resumed or pretrained weights and stop
 };
 
@@ -34,9 +35,11 @@ class TrainingError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Runs the recipe. Writes config.yaml, train.log, metrics.jsonl, last.pt, best.pt and
-// summary.json into run_dir. Throws ConfigError/DataError for bad input, TrainingError when
-// training cannot go on.
+// Runs the recipe. Writes config.yaml, train.log, metrics.jsonl, last.pt, best.pt,
+// summary.json (and steps.jsonl with train.step_log) into run_dir. Checks every input, the run
+// directory and the checkpoint to resume before writing anything. SIGINT/SIGTERM finish the
+// step, write last.pt and throw Interrupted. Throws ConfigError/DataError for bad input,
+// TrainingError when training cannot go on.
 RunSummary run_training(const config::Config& config, const RunOptions& options);
 
 }  // namespace augcore::train

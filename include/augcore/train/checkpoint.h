@@ -1,0 +1,63 @@
+// Training checkpoints: the run's position, typed reads that reject damaged files, the newest
+// complete checkpoint of a run directory, and whether a config may resume a checkpoint.
+#pragma once
+
+#include <ATen/core/Dict.h>
+#include <ATen/core/ivalue.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "augcore/config/config.h"
+
+namespace augcore::train {
+
+// Where a run stands. With the seed it determines every random draw that follows: the loader,
+// policies, objectives and the default generators all derive from (seed, epoch, batch).
+struct Progress {
+  std::int64_t epoch = 0;  // the epoch to continue in (0-based)
+  std::int64_t batch = 0;  // batches of that epoch already trained on
+  std::int64_t step = 0;   // optimizer steps so far
+  double best_top1 = -1;
+  std::map<std::string, double> sums;  // the epoch's running sums (loss, correct, seen, ...)
+};
+
+void put_progress(c10::impl::GenericDict& checkpoint, const Progress& progress);
+// Reads what put_progress wrote (older checkpoints without "batch" resume at an epoch start).
+Progress read_progress(const c10::impl::GenericDict& checkpoint, const std::string& path);
+
+// Loads a checkpoint that must be a dict. Throws DataError naming the file otherwise.
+c10::impl::GenericDict load_checkpoint(const std::string& path);
+
+// Typed entries of a checkpoint dict; DataError naming the file and key when missing or of
+// another type.
+c10::IValue entry(const c10::impl::GenericDict& d, const std::string& key,
+                  const std::string& path);
+std::int64_t int_entry(const c10::impl::GenericDict& d, const std::string& key,
+                       const std::string& path);
+double real_entry(const c10::impl::GenericDict& d, const std::string& key,
+                  const std::string& path);
+std::string string_entry(const c10::impl::GenericDict& d, const std::string& key,
+                         const std::string& path);
+c10::impl::GenericDict dict_entry(const c10::impl::GenericDict& d, const std::string& key,
+                                  const std::string& path);
+
+// The newest complete checkpoint (highest step) among the run directory's last.pt and
+// best.pt, or "" when there is none. Unreadable ones are skipped and described in `skipped`;
+// DataError when every one present is unreadable.
+std::string newest_checkpoint(const std::string& run_dir, std::vector<std::string>& skipped);
+
+// Throws ConfigError naming the first key whose value differs between the config a
+// checkpoint was written with (`saved_yaml`) and `config`, ignoring keys that do not change
+// the training trajectory: epochs, logging, checkpoint frequency, threads, device, workers,
+// prefetch, output and the validation data.
+void check_resumable(const std::string& saved_yaml, const config::Config& config,
+                     const std::string& path);
+
+// Keeps the lines of a JSON-lines log whose integer `key` is at most `max`, dropping what a
+// resumed run will redo. Rewrites the file atomically; nothing happens when it is absent.
+void truncate_jsonl(const std::string& path, const std::string& key, std::int64_t max);
+
+}  // namespace augcore::train

@@ -1,0 +1,39 @@
+// Graceful stops: SIGINT/SIGTERM ask a training loop to finish its step, checkpoint and exit;
+// a second signal exits at once.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace augcore::train {
+
+// Installs the SIGINT/SIGTERM handlers for its lifetime and restores the previous ones after.
+// The handlers only record the signal; the loop polls requested() between steps.
+class StopSignal {
+ public:
+  StopSignal();
+  ~StopSignal();
+  StopSignal(const StopSignal&) = delete;
+  StopSignal& operator=(const StopSignal&) = delete;
+
+  // The signal that asked to stop (SIGINT or SIGTERM), or 0.
+  int requested() const;
+};
+
+// A run stopped by a signal after writing its checkpoint; programs exit with exit_code().
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted(int signal, const std::string& message)
+      : std::runtime_error(message), signal_(signal) {}
+  int signal() const { return signal_; }
+  // 128 + the signal number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+  int exit_code() const { return 128 + signal_; }
+
+ private:
+  int signal_;
+};
+
+// "SIGINT", "SIGTERM", or "signal N".
+std::string signal_name(int signal);
+
+}  // namespace augcore::train

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Exact resume: runs killed (SIGKILL, SIGTERM, SIGINT, twice SIGTERM, SIGKILL during a
+# checkpoint write) and resumed with --resume auto end bitwise equal to an uninterrupted run.
+set -u
+bin="$1"
+configs="$(cd "$(dirname "$0")/../../configs/fashion_mnist" && pwd)"
+tmp=$(mktemp -d)
+trap 'pkill -9 -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
+fails=0
+fail() {
+  echo "FAIL: $*"
+  fails=$((fails + 1))
+}
+
+# An augmentor for MRA, pretrained briefly.
+"$bin/mae_pretrain" -o "$tmp/mae" --set data.train.limit=128 --set data.val.limit=8 \
+  --set train.epochs=1 --set data.loader.batch_size=64 >/dev/null 2>&1 || fail "mae_pretrain"
+
+# MRA + RandAugment + KeepCutMix + MaskSub on ResNet-20, 12 steps per epoch, 2 epochs.
+recipe=(-c "$configs/resnet20_all_three.yaml"
+  --set "policies=[{name: randaugment, num_ops: 2, magnitude: 9},
+    {name: mra, checkpoint: $tmp/mae/last.pt, preset: mae_tiny_patch4_28, in_chans: 1, p: 0.5},
+    {name: keep_cutmix, saliency: low_res}]"
+  --set data.train.limit=384 --set data.val.limit=64 --set data.loader.batch_size=32
+  --set train.epochs=2 --set train.checkpoint_every_steps=2 --set train.step_log=true
+  --set threads=2)
+
+"$bin/mra_train" -o "$tmp/ref" "${recipe[@]}" >"$tmp/ref.out" 2>&1 || fail "reference run: $(tail -2 "$tmp/ref.out")"
+[[ $(wc -l <"$tmp/ref/steps.jsonl") -eq 24 ]] || fail "reference run logged $(wc -l <"$tmp/ref/steps.jsonl") steps, not 24"
+
+# Starts a run in the background and waits until it has logged at least $2 steps.
+start_until() {
+  local dir="$1" steps="$2"
+  "$bin/mra_train" -o "$dir" "${recipe[@]}" >"$dir.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    [[ -f "$dir/steps.jsonl" && $(wc -l <"$dir/steps.jsonl") -ge $steps ]] && return 0
+    sleep 0.05
+  done
+  fail "$dir never reached step $steps"
+}
+
+same_as_reference() {
+  local dir="$1" what="$2"
+  cmp -s "$tmp/ref/last.pt" "$dir/last.pt" || fail "$what: final checkpoint differs from the uninterrupted run"
+  cmp -s "$tmp/ref/steps.jsonl" "$dir/steps.jsonl" || fail "$what: per-step losses differ from the uninterrupted run"
+}
+
+resume() {
+  local dir="$1" what="$2"
+  "$bin/mra_train" -o "$dir" "${recipe[@]}" --resume auto >"$dir.resume.out" 2>&1 ||
+    fail "$what: resume failed: $(tail -2 "$dir.resume.out")"
+  same_as_reference "$dir" "$what"
+}
+
+# SIGKILL at an arbitrary step (the 3rd to the 21st).
+k=$((3 + RANDOM % 19))
+start_until "$tmp/kill" "$k"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+resume "$tmp/kill" "SIGKILL after step $k"
+grep -q "resumed from $tmp/kill/last.pt" "$tmp/kill.resume.out" || fail "SIGKILL: no resume line"
+
+# SIGTERM and SIGINT: finish the step, checkpoint, one line, exit 143 / 130.
+for sig in TERM INT; do
+  start_until "$tmp/$sig" 7
+  kill -$sig "$pid"
+  wait "$pid"
+  rc=$?
+  want=$([[ $sig == TERM ]] && echo 143 || echo 130)
+  [[ $rc -eq $want ]] || fail "SIG$sig exit code $rc, want $want"
+  grep -q "interrupted: stopped by SIG$sig at epoch 1 step" "$tmp/$sig.out" || fail "SIG$sig message: $(tail -1 "$tmp/$sig.out")"
+  resume "$tmp/$sig" "SIG$sig"
+done
+
+# A second SIGTERM exits at once; the previous checkpoint stays loadable.
+start_until "$tmp/twice" 5
+kill -TERM "$pid"
+sleep 0.02
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[[ $rc -eq 143 ]] || fail "second SIGTERM exit code $rc, want 143"
+grep -q "second signal: exiting now without a checkpoint" "$tmp/twice.out" ||
+  fail "second SIGTERM did not exit at once: $(tail -1 "$tmp/twice.out")"
+resume "$tmp/twice" "two SIGTERMs"
+
+# No silent overwrite: a run directory that holds a run needs --resume or --overwrite.
+out=$("$bin/mra_train" -o "$tmp/ref" "${recipe[@]}" 2>&1)
+[[ $? -eq 2 && $out == *"already holds a run; pass --resume auto to continue it or --overwrite"* ]] ||
+  fail "a second run into $tmp/ref was not refused: $out"
+cmp -s "$tmp/ref/last.pt" "$tmp/kill/last.pt" || fail "the refused run damaged $tmp/ref"
+out=$("$bin/mra_train" -o "$tmp/ref" "${recipe[@]}" --resume auto --overwrite 2>&1)
+[[ $? -eq 2 && $out == *"--overwrite: cannot be combined with resuming"* ]] || fail "--resume with --overwrite: $out"
+
+# SIGKILL in the middle of a checkpoint write (a 90 MB one, every step) leaves the previous
+# checkpoint loadable, and the next start removes the partial file.
+big=(--set model.name=resnet18 --set data.train.limit=4000 --set data.val.limit=32
+  --set data.loader.batch_size=8 --set train.checkpoint_every_steps=1 --set train.epochs=1)
+hit=0
+for attempt in $(seq 8); do
+  rm -rf "$tmp/write"
+  "$bin/mra_train" -o "$tmp/write" "${big[@]}" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 4000); do
+    [[ -f "$tmp/write/last.pt" ]] && compgen -G "$tmp/write/last.pt.tmp.*" >/dev/null && break
+    sleep 0.005
+  done
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  compgen -G "$tmp/write/last.pt.tmp.*" >/dev/null || continue
+  hit=1
+  out=$("$bin/mra_train" -o "$tmp/write" "${big[@]}" --resume auto --eval-only 2>&1) ||
+    fail "checkpoint unreadable after a kill during its write: $out"
+  # Resuming removes the partial file; SIGTERM then stops it after one step.
+  "$bin/mra_train" -o "$tmp/write" "${big[@]}" --resume auto >"$tmp/write.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    grep -q "resumed from" "$tmp/write.out" && break
+    sleep 0.05
+  done
+  kill -TERM "$pid"
+  wait "$pid"
+  grep -q "note: removed last.pt.tmp" "$tmp/write.out" || fail "the partial write was not removed: $(head -3 "$tmp/write.out")"
+  compgen -G "$tmp/write/last.pt.tmp.*" >/dev/null && fail "a partial write is left"
+  break
+done
+[[ $hit -eq 1 ]] || fail "no SIGKILL landed during a checkpoint write in 8 attempts"
+
+echo "resume checks: $fails failed"
+[[ $fails -eq 0 ]]
