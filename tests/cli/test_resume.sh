@@ -85,6 +85,36 @@ grep -q "second signal: exiting now without a checkpoint" "$tmp/twice.out" ||
   fail "second SIGTERM did not exit at once: $(tail -1 "$tmp/twice.out")"
 resume "$tmp/twice" "two SIGTERMs"
 
+# Dropout and drop-path draw from LibTorch's default generator: a ViT with drop-path and a
+# drop-path MaskSub sub-model, stopped by SIGTERM and resumed, also ends bitwise equal.
+recipe=(-c "$configs/vit_mini_masksub.yaml" --set model.drop_path=0.2
+  --set objective.variant=droppath --set data.train.limit=256 --set data.val.limit=32
+  --set data.loader.batch_size=32 --set train.epochs=1 --set train.step_log=true --set threads=2)
+"$bin/mra_train" -o "$tmp/vit_ref" "${recipe[@]}" >/dev/null 2>&1 || fail "ViT reference run"
+start_until "$tmp/vit" 3
+kill -TERM "$pid"
+wait "$pid"
+"$bin/mra_train" -o "$tmp/vit" "${recipe[@]}" --resume auto >/dev/null 2>&1 || fail "ViT resume"
+cmp -s "$tmp/vit_ref/last.pt" "$tmp/vit/last.pt" || fail "ViT drop-path: final checkpoint differs"
+cmp -s "$tmp/vit_ref/steps.jsonl" "$tmp/vit/steps.jsonl" || fail "ViT drop-path: losses differ"
+
+# mae_pretrain: SIGTERM inside its second epoch, then --resume auto, ends bitwise equal.
+mae=(--set data.train.limit=512 --set data.val.limit=8 --set train.epochs=2
+  --set data.loader.batch_size=32 --set threads=2)
+"$bin/mae_pretrain" -o "$tmp/mae_ref" "${mae[@]}" >/dev/null 2>&1 || fail "mae reference run"
+"$bin/mae_pretrain" -o "$tmp/mae_stop" "${mae[@]}" >"$tmp/mae_stop.out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [[ -f "$tmp/mae_stop/recon_epoch001.png" ]] && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[[ $rc -eq 143 ]] || fail "mae_pretrain SIGTERM exit code $rc: $(tail -1 "$tmp/mae_stop.out")"
+"$bin/mae_pretrain" -o "$tmp/mae_stop" "${mae[@]}" --resume auto >/dev/null 2>&1 || fail "mae resume"
+cmp -s "$tmp/mae_ref/last.pt" "$tmp/mae_stop/last.pt" || fail "mae_pretrain: resumed checkpoint differs"
+
 # No silent overwrite: a run directory that holds a run needs --resume or --overwrite.
 out=$("$bin/mra_train" -o "$tmp/ref" "${recipe[@]}" 2>&1)
 [[ $? -eq 2 && $out == *"already holds a run; pass --resume auto to continue it or --overwrite"* ]] ||
