@@ -1,4 +1,5 @@
-# Build helpers: ccache, warnings for project code, the Torch precompiled header, CUDA detection.
+# Build helpers: ccache, sanitizers, warnings for project code, the Torch precompiled header,
+# CUDA detection.
 
 find_program(AUGCORE_CCACHE ccache)
 if(AUGCORE_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
@@ -29,3 +30,21 @@ function(augcore_detect_torch_cuda out)
     set(${out} OFF PARENT_SCOPE)
   endif()
 endfunction()
+
+# AUGCORE_SANITIZE: ASan + UBSan on every target; AUGCORE_FUZZ adds libFuzzer's coverage
+# instrumentation (clang only) so that the fuzz targets can be built as libFuzzer programs.
+macro(augcore_sanitizers)
+  if(AUGCORE_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+      message(FATAL_ERROR "AUGCORE_FUZZ needs clang (configure with -DCMAKE_CXX_COMPILER=clang++)")
+    endif()
+    set(AUGCORE_SANITIZE ON)
+    add_compile_options(-fsanitize=fuzzer-no-link)
+  endif()
+  if(AUGCORE_SANITIZE)
+    add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+                        -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined)
+    message(STATUS "augcore: AddressSanitizer + UndefinedBehaviorSanitizer build")
+  endif()
+endmacro()

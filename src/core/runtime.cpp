@@ -1,5 +1,6 @@
 #include "augcore/core/runtime.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -84,6 +85,13 @@ void copy_file_atomic(const std::string& from, const std::string& to) {
     ::unlink(tmp.c_str());
     throw DataError("cannot rename '" + tmp + "' to '" + to + "': " + std::strerror(err));
   }
+}
+
+void use_deterministic_algorithms() {
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+  at::globalContext().setDeterministicCuDNN(true);
+  at::globalContext().setBenchmarkCuDNN(false);
+  at::globalContext().setDeterministicAlgorithms(true, false);
 }
 
 double resident_mb() {

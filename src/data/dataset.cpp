@@ -1,6 +1,9 @@
 #include "augcore/data/dataset.h"
 
 #include <algorithm>
+#include <vector>
+
+#include "augcore/core/error.h"
 
 namespace augcore::data {
 namespace {
@@ -31,6 +34,18 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
   const auto& factory =
       config::Registry::global().factory<DatasetFactory>("dataset", component.name);
   auto dataset = factory(o);
+  if (dataset->size() == 0) throw DataError(dataset->description() + ": holds no samples");
+  std::vector<std::size_t> per_class(static_cast<std::size_t>(dataset->num_classes()), 0);
+  for (std::size_t i = 0; i < dataset->size(); ++i) {
+    const std::int64_t label = dataset->label(i);
+    if (label >= 0 && label < dataset->num_classes()) ++per_class[static_cast<std::size_t>(label)];
+  }
+  const auto empty = std::find(per_class.begin(), per_class.end(), 0u);
+  if (empty != per_class.end()) {
+    throw DataError(
+        dataset->description() + ": class " + std::to_string(empty - per_class.begin()) + " of " +
+        std::to_string(per_class.size()) + " has no samples (every class needs at least one)");
+  }
   const auto limit = static_cast<std::size_t>(o.integer("limit"));
   if (limit > 0 && limit < dataset->size()) {
     dataset = std::make_shared<EvenSubset>(std::move(dataset), limit);

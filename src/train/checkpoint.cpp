@@ -20,12 +20,20 @@ std::string type_error(const std::string& path, const std::string& key, const ch
 
 // Keys whose value may change between a run and its resumption.
 bool ignored_on_resume(const std::string& key) {
-  static const char* const kIgnored[] = {
-      "threads",          "device",         "output",
-      "data.val",         "data.val_transforms", "data.loader.workers",
-      "data.loader.prefetch", "data.loader.pin_memory", "train.epochs",
-      "train.log_every",  "train.eval_ema", "train.checkpoint_every_steps",
-      "train.step_log",   "train.recon_images"};
+  static const char* const kIgnored[] = {"threads",
+                                         "device",
+                                         "output",
+                                         "data.val",
+                                         "data.val_transforms",
+                                         "data.loader.workers",
+                                         "data.loader.prefetch",
+                                         "data.loader.pin_memory",
+                                         "train.epochs",
+                                         "train.log_every",
+                                         "train.eval_ema",
+                                         "train.checkpoint_every_steps",
+                                         "train.step_log",
+                                         "train.recon_images"};
   for (const char* k : kIgnored) {
     const std::string prefix(k);
     if (key == prefix || key.rfind(prefix + ".", 0) == 0) return true;
@@ -78,8 +86,8 @@ Progress read_progress(const c10::impl::GenericDict& checkpoint, const std::stri
     }
   }
   if (p.epoch < 0 || p.batch < 0 || p.step < 0) {
-    throw DataError(path + ": checkpoint position (epoch " + std::to_string(p.epoch) +
-                    ", batch " + std::to_string(p.batch) + ", step " + std::to_string(p.step) +
+    throw DataError(path + ": checkpoint position (epoch " + std::to_string(p.epoch) + ", batch " +
+                    std::to_string(p.batch) + ", step " + std::to_string(p.step) +
                     ") is negative (damaged file)");
   }
   return p;

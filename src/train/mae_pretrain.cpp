@@ -47,8 +47,9 @@ config::Schema mae_recipe_schema() {
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
   train.add_int("recon_images", 8, "validation images in each recon_epochNNN.png").range(1, 64);
-  train.add_int("checkpoint_every_steps", 0,
-                "also write last.pt every N steps (0: at epoch ends only)")
+  train
+      .add_int("checkpoint_every_steps", 0,
+               "also write last.pt every N steps (0: at epoch ends only)")
       .range(0, 1 << 30);
 
   config::Schema data = data::data_schema();
@@ -239,9 +240,9 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
   for (const auto& p : mae->parameters())
     params += p.requires_grad() ? p.numel() : 0;
   log.line(fmt::format(
-      "mae {} ({:.2f}M trainable parameters, {} patches, keep {}) on {}; data {}; {} ({})",
-      preset, params / 1e6, patches, keep, device.str(), loader->dataset().description(),
-      options.run_dir, free_space));
+      "mae {} ({:.2f}M trainable parameters, {} patches, keep {}) on {}; data {}; {} ({})", preset,
+      params / 1e6, patches, keep, device.str(), loader->dataset().description(), options.run_dir,
+      free_space));
 
   std::ofstream metrics((dir / "metrics.jsonl").string(), std::ios::app);
   const double clip = train_cfg.real("grad_clip");
@@ -293,8 +294,8 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
                                schedule->lr(step - 1), seen_here / elapsed),
                    epoch_step, train_cfg.integer("log_every"));
       const int signal = stop.requested();
-      if (signal != 0 || (checkpoint_every > 0 && step % checkpoint_every == 0 &&
-                          epoch_step < steps_per_epoch)) {
+      if (signal != 0 ||
+          (checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch)) {
         save(Progress{epoch, epoch_step, step, -1, sums});
       }
       if (signal != 0) {
@@ -324,10 +325,10 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     save(Progress{epoch + 1, 0, step, -1, {}});
     summary.epochs_done = epoch + 1;
     if (const int signal = stop.requested()) {
-      const std::string message =
-          fmt::format("stopped by {} after epoch {}; {} holds the run, continue it with "
-                      "--resume auto",
-                      signal_name(signal), epoch + 1, last_path);
+      const std::string message = fmt::format(
+          "stopped by {} after epoch {}; {} holds the run, continue it with "
+          "--resume auto",
+          signal_name(signal), epoch + 1, last_path);
       log.line(message);
       throw Interrupted(signal, message);
     }

@@ -112,7 +112,8 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const c10::IValue&
         optimizer.state()[key_of(p)] = std::move(ps);
       } else if (dynamic_cast<torch::optim::AdamW*>(&optimizer)) {
         auto ps = std::make_unique<torch::optim::AdamWParamState>();
-        if (!s.contains("step") || !s.at("step").isTensor() || s.at("step").toTensor().numel() != 1) {
+        if (!s.contains("step") || !s.at("step").isTensor() ||
+            s.at("step").toTensor().numel() != 1) {
           throw DataError("checkpoint: optimizer state 'step' of parameter " +
                           std::to_string(index - 1) + " is not a number");
         }

@@ -24,10 +24,14 @@ config::Schema recipe_schema() {
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
   train.add_bool("eval_ema", true, "also evaluate the EMA weights when EMA is on");
-  train.add_int("checkpoint_every_steps", 0,
-                "also write last.pt every N optimizer steps (0: at epoch ends only)")
+  train
+      .add_int("checkpoint_every_steps", 0,
+               "also write last.pt every N optimizer steps (0: at epoch ends only)")
       .range(0, 1 << 30);
   train.add_bool("step_log", false, "write every step's loss and lr to steps.jsonl");
+  train.add_bool("deterministic", false,
+                 "deterministic kernels only (cuDNN, cuBLAS, scatter): CUDA runs then resume "
+                 "bitwise, more slowly; CPU runs are deterministic either way");
 
   config::Schema s;
   s.add_int("seed", 0, "seed of every random stream (loader, transforms, policies)")

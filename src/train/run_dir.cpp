@@ -17,9 +17,8 @@ namespace {
 
 // Files a training program writes into its run directory.
 bool is_run_file(const std::string& name) {
-  static const char* const kFiles[] = {"last.pt",      "best.pt",    "metrics.jsonl",
-                                       "steps.jsonl",  "train.log",  "summary.json",
-                                       "config.yaml"};
+  static const char* const kFiles[] = {"last.pt",   "best.pt",      "metrics.jsonl", "steps.jsonl",
+                                       "train.log", "summary.json", "config.yaml"};
   for (const char* f : kFiles) {
     if (name == f) return true;
   }

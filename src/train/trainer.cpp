@@ -126,8 +126,8 @@ Progress restore_checkpoint(const std::string& path, const c10::impl::GenericDic
   const auto seed = ckpt.contains("rng") ? int_entry(dict_entry(ckpt, "rng", path), "seed", path)
                                          : static_cast<std::int64_t>(s.seed);
   if (seed != static_cast<std::int64_t>(s.seed)) {
-    throw ConfigError("seed: the config has " + std::to_string(s.seed) + " but checkpoint " +
-                      path + " was trained with " + std::to_string(seed));
+    throw ConfigError("seed: the config has " + std::to_string(s.seed) + " but checkpoint " + path +
+                      " was trained with " + std::to_string(seed));
   }
   if (ckpt.contains("policy_inputs")) {
     const c10::IValue inputs = entry(ckpt, "policy_inputs", path);
@@ -175,12 +175,14 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
                       "' mixed precision needs a CUDA device; use none on CPU");
   }
   bool channels_last = train_cfg.boolean("channels_last");
+  if (train_cfg.boolean("deterministic")) use_deterministic_algorithms();
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
   configure_threads(root.integer("threads"));
   // Resuming this directory's own run continues its logs; anything else starts them anew.
-  const bool resume_here = options.resume == "auto" ||
-                           (!options.resume.empty() && same_directory(options.resume, options.run_dir));
+  const bool resume_here =
+      options.resume == "auto" ||
+      (!options.resume.empty() && same_directory(options.resume, options.run_dir));
   std::string free_space;
   if (!options.eval_only) {
     free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
@@ -192,7 +194,8 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   if (!data_cfg.is_null("val")) val_loader = data::make_loader(data_cfg, data::Split::kVal, seed);
   const auto shape = train_loader->sample_shape();
   if (shape[1] != shape[2]) {
-    notes.push_back(fmt::format("note: training images are {}x{} (not square)", shape[1], shape[2]));
+    notes.push_back(
+        fmt::format("note: training images are {}x{} (not square)", shape[1], shape[2]));
   }
   models::ModelShape model_shape{shape[0], train_loader->dataset().num_classes(), shape[1]};
   auto model = models::make_model(root.component("model"), model_shape);
@@ -260,15 +263,15 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
     resume = newest_checkpoint(options.run_dir, skipped);
     for (const auto& s : skipped)
       notes.push_back("note: skipped an unreadable checkpoint: " + s);
-    notes.push_back(resume.empty() ? "resume auto: no checkpoint in " + options.run_dir +
-                                         ", starting fresh"
-                                   : "resume auto: newest checkpoint is " + resume);
+    notes.push_back(resume.empty()
+                        ? "resume auto: no checkpoint in " + options.run_dir + ", starting fresh"
+                        : "resume auto: newest checkpoint is " + resume);
   }
   if (!resume.empty()) {
     try {
       const auto ckpt = load_checkpoint(resume);
-      const auto report = models::load_state_dict(
-          *model, models::find_state_dict(c10::IValue(ckpt), resume), true);
+      const auto report =
+          models::load_state_dict(*model, models::find_state_dict(c10::IValue(ckpt), resume), true);
       if (!report.ok()) throw DataError(resume + ": does not fit the model: " + report.describe());
       if (!options.eval_only) {
         progress = restore_checkpoint(resume, ckpt, state);
@@ -405,13 +408,15 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       ++step;
       ++epoch_step;
       if (steps_log.is_open()) {
-        steps_log << fmt::format("{{\"step\": {}, \"epoch\": {}, \"loss\": {:.17g}, \"lr\": {:.17g}}}\n",
-                                 step, epoch + 1, step_loss, schedule->lr(step - 1));
+        steps_log << fmt::format(
+            "{{\"step\": {}, \"epoch\": {}, \"loss\": {:.17g}, \"lr\": {:.17g}}}\n", step,
+            epoch + 1, step_loss, schedule->lr(step - 1));
         steps_log.flush();
       }
       step_loss = 0;
       const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-      const double eta = elapsed / (epoch_step - first_batch / accum) * (steps_per_epoch - epoch_step);
+      const double eta =
+          elapsed / (epoch_step - first_batch / accum) * (steps_per_epoch - epoch_step);
       log.progress(
           fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s ETA {:.0f}s",
                       epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
@@ -471,9 +476,9 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
     if (improved) copy_file_atomic(last_path, best_path);
     summary.epochs_done = epoch + 1;
     if (const int signal = stop.requested()) {
-      const std::string message =
-          fmt::format("stopped by {} after epoch {}; {} holds the run, continue it with --resume auto",
-                      signal_name(signal), epoch + 1, last_path);
+      const std::string message = fmt::format(
+          "stopped by {} after epoch {}; {} holds the run, continue it with --resume auto",
+          signal_name(signal), epoch + 1, last_path);
       log.line(message);
       throw Interrupted(signal, message);
     }

@@ -78,5 +78,42 @@ expect 0 "columns: original | cutout | saliency | keep_cutout | autoaugment | ke
   "$bin/augcore_preview" -c "$configs/keep_preview.yaml" --weights "$tmp/run/last.pt" -n 3 \
   --png "$tmp/keep.png"
 
-echo "$((30 - fails)) passed, $fails failed"
+# Bad inputs exit 2 with one line naming the file or key, and damage nothing already written.
+sum_before=$(cksum <"$tmp/run/last.pt")
+head -c 1000 "$tmp/run/last.pt" >"$tmp/truncated.pt"
+expect 2 "data error: $tmp/truncated.pt: not a readable torch.save archive" -- \
+  "$bin/mra_train" -o "$tmp/b1" "${small[@]}" --resume "$tmp/truncated.pt"
+expect 2 "$tmp/run/last.pt: does not fit the model" -- \
+  "$bin/mra_train" -o "$tmp/b2" "${small[@]}" --set model.name=preact_resnet18 --resume "$tmp/run/last.pt"
+expect 2 "config error: train.lr: the config has '0.5' but checkpoint $tmp/run/last.pt was trained with '0.1'" -- \
+  "$bin/mra_train" -o "$tmp/run" "${small[@]}" --set train.lr=0.5 --resume auto
+expect 2 "config error: output: '$tmp/run' already holds a run" -- "$bin/mra_train" -o "$tmp/run" "${small[@]}"
+[[ $(cksum <"$tmp/run/last.pt") == "$sum_before" ]] || { echo "FAIL: a refused run changed last.pt"; fails=$((fails + 1)); }
+expect 2 "patch size 16 does not divide the 28x28 training images" -- "$bin/mra_train" -o "$tmp/b3" \
+  "${small[@]}" --set "policies=[{name: mra, checkpoint: $tmp/mae/last.pt, preset: mae_mini, in_chans: 1}]"
+expect 2 "does not fit MAE preset 'mae_tiny_patch4_32'" -- "$bin/mra_train" -o "$tmp/b4" "${small[@]}" \
+  --set "policies=[{name: mra, checkpoint: $tmp/mae/last.pt, preset: mae_tiny_patch4_32, in_chans: 1}]"
+mkdir -p "$tmp/empty" "$tmp/gap"
+printf '\x00\x00\x08\x03\x00\x00\x00\x00\x00\x00\x00\x1c\x00\x00\x00\x1c' >"$tmp/empty/train-images-idx3-ubyte"
+printf '\x00\x00\x08\x01\x00\x00\x00\x00' >"$tmp/empty/train-labels-idx1-ubyte"
+expect 2 "data error: $tmp/empty/train-images-idx3-ubyte: holds no images" -- \
+  "$bin/mra_train" -o "$tmp/b5" --set data.train.root="$tmp/empty" --set data.val=null
+{ printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02'; printf '\x07%.0s' 1 2 3 4 5 6 7 8; } \
+  >"$tmp/gap/train-images-idx3-ubyte"
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x00\x02' >"$tmp/gap/train-labels-idx1-ubyte"
+expect 2 "class 1 of 3 has no samples" -- \
+  "$bin/mra_train" -o "$tmp/b6" --set data.train.root="$tmp/gap" --set data.val=null
+mkdir -p "$tmp/folder/cat" "$tmp/folder/dog"
+printf 'x' >"$tmp/folder/cat/a.png"
+expect 2 "class folder '$tmp/folder/dog' holds no image files" -- "$bin/mra_train" -o "$tmp/b7" \
+  --set "data.train={name: image_folder, root: $tmp/folder}" --set data.val=null
+head -c 3000 "$tmp/run/last.pt" >"$tmp/binary.yaml"
+out=$("$bin/mra_train" -c "$tmp/binary.yaml" -o "$tmp/b8" 2>&1)
+rc=$?
+if [[ $rc -ne 2 || $(wc -l <<<"$out") -ne 1 || $out != "config error: $tmp/binary.yaml"* ]]; then
+  echo "FAIL: a binary file as config -> rc=$rc: $out"
+  fails=$((fails + 1))
+fi
+
+echo "$((42 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

@@ -45,23 +45,21 @@ std::string read(const std::string& path) {
 TEST(ResumeTest, ConfigsThatChangeTheTrajectoryCannotResume) {
   const std::string saved = recipe({"train.lr=0.2"}).to_yaml();
   // Epochs, logging, checkpointing, threads, workers, output and validation may change.
-  EXPECT_NO_THROW(check_resumable(
-      saved,
-      recipe({"train.lr=0.2", "train.epochs=9", "train.log_every=3", "threads=1",
-              "data.loader.workers=0", "train.checkpoint_every_steps=5", "output=elsewhere",
-              "data.val.limit=10", "train.step_log=true"}),
-      "c.pt"));
+  EXPECT_NO_THROW(
+      check_resumable(saved,
+                      recipe({"train.lr=0.2", "train.epochs=9", "train.log_every=3", "threads=1",
+                              "data.loader.workers=0", "train.checkpoint_every_steps=5",
+                              "output=elsewhere", "data.val.limit=10", "train.step_log=true"}),
+                      "c.pt"));
   EXPECT_EQ(error_message<ConfigError>([&] { check_resumable(saved, recipe({}), "c.pt"); }),
             "train.lr: the config has '0.1' but checkpoint c.pt was trained with '0.2'; "
             "resuming would not continue that run (use --overwrite to start over)");
-  EXPECT_EQ(
-      error_message<ConfigError>([&] {
-        check_resumable(saved, recipe({"train.lr=0.2", "policies=[{name: cutout}]"}), "c.pt");
-      }).rfind("policies", 0),
-      0u);
+  EXPECT_EQ(error_message<ConfigError>([&] {
+              check_resumable(saved, recipe({"train.lr=0.2", "policies=[{name: cutout}]"}), "c.pt");
+            }).rfind("policies", 0),
+            0u);
   EXPECT_NE(error_message<ConfigError>([&] {
-              check_resumable(saved, recipe({"train.lr=0.2", "data.loader.batch_size=64"}),
-                              "c.pt");
+              check_resumable(saved, recipe({"train.lr=0.2", "data.loader.batch_size=64"}), "c.pt");
             }).find("data.loader.batch_size"),
             std::string::npos);
 }
@@ -80,8 +78,9 @@ TEST(ResumeTest, NewestCheckpointSkipsDamagedFilesAndFailsWhenAllAre) {
   ASSERT_EQ(skipped.size(), 1u);
   EXPECT_NE(skipped[0].find(dir.file("last.pt")), std::string::npos);
   testing::write_text(dir.file("best.pt"), "not a checkpoint");
-  EXPECT_NE(error_message<DataError>([&] { newest_checkpoint(dir.path().string(), skipped); })
-                .find("--resume auto: no readable checkpoint in"),
+  EXPECT_NE(error_message<DataError>([&] {
+              newest_checkpoint(dir.path().string(), skipped);
+            }).find("--resume auto: no readable checkpoint in"),
             std::string::npos);
 }
 
@@ -129,8 +128,9 @@ TEST(RunDirTest, AnEarlierRunNeedsResumeOrOverwrite) {
                 "replace it");
   EXPECT_NO_THROW(check_run_dir(d, true, false));
   EXPECT_NO_THROW(check_run_dir(d, false, true));
-  EXPECT_NE(error_message<ConfigError>([&] { check_run_dir(d, true, true); })
-                .find("--overwrite: cannot be combined with resuming"),
+  EXPECT_NE(error_message<ConfigError>([&] {
+              check_run_dir(d, true, true);
+            }).find("--overwrite: cannot be combined with resuming"),
             std::string::npos);
   // Only the run's own files go with --overwrite.
   testing::write_text(dir.file("notes.txt"), "mine");
@@ -139,11 +139,13 @@ TEST(RunDirTest, AnEarlierRunNeedsResumeOrOverwrite) {
   EXPECT_FALSE(fs::exists(dir.file("metrics.jsonl")));
   EXPECT_FALSE(fs::exists(dir.file("recon_epoch001.png")));
   EXPECT_TRUE(fs::exists(dir.file("notes.txt")));
-  EXPECT_NE(error_message<ConfigError>([] { check_run_dir("/proc/self/augcore", false, false); })
-                .find("output: cannot create run directory '/proc/self/augcore'"),
+  EXPECT_NE(error_message<ConfigError>([] {
+              check_run_dir("/proc/self/augcore", false, false);
+            }).find("output: cannot create run directory '/proc/self/augcore'"),
             std::string::npos);
-  EXPECT_NE(error_message<ConfigError>([] { check_run_dir("/proc/self", false, false); })
-                .find("output: cannot write in '/proc/self'"),
+  EXPECT_NE(error_message<ConfigError>([] {
+              check_run_dir("/proc/self", false, false);
+            }).find("output: cannot write in '/proc/self'"),
             std::string::npos);
 }
 
@@ -189,8 +191,8 @@ TEST(ResumeTest, DamagedOrForeignCheckpointsAreDataErrorsAndChangeNothing) {
   };
   const std::string truncated = attempt(good.substr(0, good.size() - 100), {});
   EXPECT_EQ(truncated.rfind(dir.file("c.pt"), 0), 0u) << truncated;
-  const std::string flipped = attempt(std::string(good).replace(good.size() / 2, 8, "XXXXXXXX"),
-                                      {});
+  const std::string flipped =
+      attempt(std::string(good).replace(good.size() / 2, 8, "XXXXXXXX"), {});
   EXPECT_NE(flipped.find(dir.file("c.pt") + ": record 'data/"), std::string::npos) << flipped;
   EXPECT_NE(flipped.find("fails its CRC-32 check (the file is damaged)"), std::string::npos);
   const std::string other_model = attempt(good, {"model.name=preact_resnet18"});

@@ -100,21 +100,38 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
   return 0;
 }
 
+namespace {
+
+// The message as one line: control bytes become \xNN.
+std::string one_line(const std::string& message) {
+  std::string out;
+  for (const unsigned char c : message) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "usage error: " << e.what() << " (see --help)\n";
+    std::cerr << "usage error: " << one_line(e.what()) << " (see --help)\n";
     return kUsageExitCode;
   }
   try {
     return body();
   } catch (const UsageError& e) {
-    std::cerr << e.category() << ": " << e.what() << "\n";
+    std::cerr << e.category() << ": " << one_line(e.what()) << "\n";
     return kUsageExitCode;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << one_line(e.what()) << "\n";
     return 1;
   }
 }

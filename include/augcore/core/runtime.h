@@ -24,6 +24,10 @@ void write_file_atomic(const std::string& path, const std::string& content);
 // allows one, else a copy, under a temporary name renamed over `to`. Throws DataError.
 void copy_file_atomic(const std::string& from, const std::string& to);
 
+// Deterministic kernels only (cuDNN without benchmarking, deterministic algorithms, and the
+// cuBLAS workspace setting they need when the environment does not set it).
+void use_deterministic_algorithms();
+
 // This process's resident memory in MiB (VmRSS), or 0 where /proc is unavailable.
 double resident_mb();
 

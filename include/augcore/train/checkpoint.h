@@ -33,12 +33,10 @@ c10::impl::GenericDict load_checkpoint(const std::string& path);
 
 // Typed entries of a checkpoint dict; DataError naming the file and key when missing or of
 // another type.
-c10::IValue entry(const c10::impl::GenericDict& d, const std::string& key,
-                  const std::string& path);
+c10::IValue entry(const c10::impl::GenericDict& d, const std::string& key, const std::string& path);
 std::int64_t int_entry(const c10::impl::GenericDict& d, const std::string& key,
                        const std::string& path);
-double real_entry(const c10::impl::GenericDict& d, const std::string& key,
-                  const std::string& path);
+double real_entry(const c10::impl::GenericDict& d, const std::string& key, const std::string& path);
 std::string string_entry(const c10::impl::GenericDict& d, const std::string& key,
                          const std::string& path);
 c10::impl::GenericDict dict_entry(const c10::impl::GenericDict& d, const std::string& key,
