@@ -50,44 +50,89 @@ bool storage_dtype(const std::string& name, at::ScalarType& out) {
   return true;
 }
 
-// The CRC-32 of every record in a zip archive's central directory, keyed by the name after
-// the archive's top folder ("data.pkl", "data/0"). LibTorch's reader skips CRC checks, so a
-// damaged tensor would otherwise load silently.
-class ZipCrcs {
+// `text` with control bytes written as \xNN, for names read from a file.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      static const char* const kHex = "0123456789abcdef";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// The records of a zip archive from its central directory, keyed by the name after the
+// archive's top folder ("data.pkl", "data/0"). It checks what LibTorch's reader would reject
+// only after allocating (and then leaking) its zip state, and the CRC-32 of each record,
+// which LibTorch's reader skips, so that a damaged tensor cannot load silently.
+class ZipIndex {
  public:
-  explicit ZipCrcs(const std::vector<char>& bytes) {
+  ZipIndex(const std::vector<char>& bytes, const std::string& name) : bytes_(bytes) {
     const std::size_t n = bytes.size();
-    auto u16 = [&](std::size_t at) {
-      return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at])) |
-             static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 8;
+    auto bad = [&](const std::string& why) {
+      throw DataError(name + ": not a readable torch.save archive (" + why + ")");
     };
-    auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
-    if (n < 22) return;
+    if (n < 22) bad("too short for a zip archive");
     // The end-of-central-directory record: within the last 64 KiB (its comment is shorter).
     std::size_t eocd = n - 22;
     const std::size_t lowest = n > 22 + 65535 ? n - 22 - 65535 : 0;
     while (u32(eocd) != 0x06054b50u) {
-      if (eocd == lowest) return;
+      if (eocd == lowest) bad("no zip end-of-central-directory record");
       --eocd;
     }
     std::size_t at = u32(eocd + 16);
     const std::size_t entries = u16(eocd + 10);
+    std::string top;
     for (std::size_t i = 0; i < entries; ++i) {
-      if (at + 46 > n || u32(at) != 0x02014b50u) return;
+      if (at + 46 > n || u32(at) != 0x02014b50u) bad("damaged zip central directory");
       const std::size_t name_len = u16(at + 28), extra = u16(at + 30), comment = u16(at + 32);
-      if (at + 46 + name_len > n) return;
+      if (at + 46 + name_len > n) bad("damaged zip central directory");
       const std::string full(bytes.data() + at + 46, name_len);
       const auto slash = full.find('/');
-      crcs_[slash == std::string::npos ? full : full.substr(slash + 1)] = u32(at + 16);
+      if (slash == std::string::npos)
+        bad("record '" + printable(full) + "' is not inside the archive folder");
+      if (i == 0) top = full.substr(0, slash);
+      if (full.compare(0, slash, top) == 0) {
+        records_[full.substr(slash + 1)] =
+            Record{u32(at + 16), u16(at + 10), u32(at + 20), u32(at + 42)};
+      }
       at += 46 + name_len + extra + comment;
+    }
+    const auto version = records_.find("version");
+    if (version == records_.end()) bad("no 'version' record");
+    if (records_.count("data.pkl") == 0) bad("no 'data.pkl' record");
+    const Record& v = version->second;
+    if (v.method == 0) {
+      const std::size_t local = v.local_offset;
+      if (local + 30 > n || u32(local) != 0x04034b50u) bad("damaged 'version' record");
+      const std::size_t data = local + 30 + u16(local + 26) + u16(local + 28);
+      if (data + v.size > n || v.size == 0 || v.size > 20) bad("damaged 'version' record");
+      const std::string text(bytes.data() + data, v.size);
+      std::uint64_t number = 0;
+      std::size_t digits = 0;
+      for (const char c : text) {
+        if (c >= '0' && c <= '9') {
+          number = number * 10 + static_cast<std::uint64_t>(c - '0');
+          ++digits;
+        } else if (c != '\n' && c != '\r' && c != ' ') {
+          bad("the 'version' record is not a number");
+        }
+      }
+      if (digits == 0 || number < caffe2::serialize::kMinSupportedFileFormatVersion ||
+          number > caffe2::serialize::kMaxSupportedFileFormatVersion) {
+        bad("format version " + printable(text) + " is not one this LibTorch reads");
+      }
     }
   }
 
   // Throws DataError when `record`'s bytes do not match its CRC-32.
   void check(const std::string& name, const std::string& record, const void* data,
              std::size_t size) const {
-    const auto it = crcs_.find(record);
-    if (it == crcs_.end()) return;
+    const auto it = records_.find(record);
+    if (it == records_.end()) return;
     uLong crc = crc32(0L, Z_NULL, 0);
     const auto* p = static_cast<const Bytef*>(data);
     for (std::size_t done = 0; done < size;) {
@@ -95,14 +140,24 @@ class ZipCrcs {
       crc = crc32(crc, p + done, chunk);
       done += chunk;
     }
-    if (static_cast<std::uint32_t>(crc) != it->second) {
+    if (static_cast<std::uint32_t>(crc) != it->second.crc) {
       throw DataError(name + ": record '" + record +
                       "' fails its CRC-32 check (the file is damaged)");
     }
   }
 
  private:
-  std::unordered_map<std::string, std::uint32_t> crcs_;
+  struct Record {
+    std::uint32_t crc, method, size, local_offset;
+  };
+  std::uint32_t u16(std::size_t at) const {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes_[at])) |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(bytes_[at + 1])) << 8;
+  }
+  std::uint32_t u32(std::size_t at) const { return u16(at) | u16(at + 2) << 16; }
+
+  const std::vector<char>& bytes_;
+  std::unordered_map<std::string, Record> records_;
 };
 
 // A class used as a plain value (e.g. the storage type in a tensor's persistent id).
@@ -119,7 +174,7 @@ struct Item {
 class Unpickler {
  public:
   Unpickler(const std::string& name, const std::string& pickle,
-            caffe2::serialize::PyTorchStreamReader& reader, const ZipCrcs& crcs)
+            caffe2::serialize::PyTorchStreamReader& reader, const ZipIndex& crcs)
       : name_(name), data_(pickle), reader_(reader), crcs_(crcs) {}
 
   c10::IValue run() {
@@ -541,7 +596,7 @@ class Unpickler {
   std::string name_;
   const std::string& data_;
   caffe2::serialize::PyTorchStreamReader& reader_;
-  const ZipCrcs& crcs_;
+  const ZipIndex& crcs_;
   std::size_t pos_ = 0;
   std::vector<Item> stack_;
   std::vector<std::size_t> marks_;
@@ -573,12 +628,12 @@ c10::IValue load_bytes(const std::vector<char>& bytes, const std::string& name) 
   if (bytes.size() < 4 || bytes[0] != 'P' || bytes[1] != 'K') {
     throw DataError(name + ": not a torch.save zip archive (bad magic bytes)");
   }
+  const ZipIndex crcs(bytes, name);
   try {
     auto stream = std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()));
     caffe2::serialize::PyTorchStreamReader reader(stream.get());
     if (!reader.hasRecord("data.pkl")) throw DataError(name + ": archive has no data.pkl record");
     auto [ptr, size] = reader.getRecord("data.pkl");
-    const ZipCrcs crcs(bytes);
     crcs.check(name, "data.pkl", ptr.get(), size);
     const std::string pickle(static_cast<const char*>(ptr.get()), size);
     return Unpickler(name, pickle, reader, crcs).run();

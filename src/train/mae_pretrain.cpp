@@ -121,10 +121,7 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
   configure_threads(root.integer("threads"));
-  const bool resume_here = options.resume == "auto" ||
-                           (!options.resume.empty() &&
-                            fs::weakly_canonical(fs::absolute(options.resume).parent_path()) ==
-                                fs::weakly_canonical(fs::absolute(options.run_dir)));
+  const bool resume_here = resumes_run_in(options.resume, options.run_dir);
   const std::string free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
 
   auto loader = data::make_loader(data_cfg, data::Split::kTrain, seed);
@@ -218,24 +215,15 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
   }
 
   // Every input is valid: from here on the run directory is written.
-  if (options.overwrite) clear_run_dir(options.run_dir);
-  const auto stale = remove_stale_temporaries(options.run_dir);
-  if (resume_here && !resume.empty()) {
-    truncate_jsonl((dir / "metrics.jsonl").string(), "epoch", progress.epoch);
-  } else {
-    for (const char* f : {"metrics.jsonl", "train.log"})
-      fs::remove(dir / f);
-  }
-  write_file_atomic((dir / "config.yaml").string(), config.to_yaml());
+  const auto start_lines = open_run_dir(options.run_dir,
+                                        RunStart{options.overwrite, resume, resume_here,
+                                                 progress.epoch, progress.batch, progress.step},
+                                        config.to_yaml());
   RunLog log((dir / "train.log").string());
   for (const auto& note : skipped)
     log.line("note: skipped an unreadable checkpoint: " + note);
-  for (const auto& f : stale)
-    log.line("note: removed " + f + ", an incomplete write of a killed run");
-  if (!resume.empty()) {
-    log.line(fmt::format("resumed from {} at epoch {}, batch {} (step {})", resume,
-                         progress.epoch + 1, progress.batch, progress.step));
-  }
+  for (const auto& line : start_lines)
+    log.line(line);
   std::int64_t params = 0;
   for (const auto& p : mae->parameters())
     params += p.requires_grad() ? p.numel() : 0;
@@ -299,12 +287,13 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
         save(Progress{epoch, epoch_step, step, -1, sums});
       }
       if (signal != 0) {
-        const std::string message = fmt::format(
-            "stopped by {} at epoch {} step {}/{} (global step {}); {} holds the run, "
-            "continue it with --resume auto",
-            signal_name(signal), epoch + 1, epoch_step, steps_per_epoch, step, last_path);
-        log.line(message);
-        throw Interrupted(signal, message);
+        const Interrupted stopped =
+            interruption(signal,
+                         fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
+                                     steps_per_epoch, step),
+                         last_path);
+        log.line(stopped.what());
+        throw stopped;
       }
     }
     const double seconds =
@@ -325,12 +314,10 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     save(Progress{epoch + 1, 0, step, -1, {}});
     summary.epochs_done = epoch + 1;
     if (const int signal = stop.requested()) {
-      const std::string message = fmt::format(
-          "stopped by {} after epoch {}; {} holds the run, continue it with "
-          "--resume auto",
-          signal_name(signal), epoch + 1, last_path);
-      log.line(message);
-      throw Interrupted(signal, message);
+      const Interrupted stopped =
+          interruption(signal, fmt::format("the end of epoch {}", epoch + 1), last_path);
+      log.line(stopped.what());
+      throw stopped;
     }
   }
   summary.steps = step;

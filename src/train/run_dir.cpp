@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "augcore/core/error.h"
+#include "augcore/core/runtime.h"
+#include "augcore/train/checkpoint.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;
@@ -26,6 +28,13 @@ bool is_run_file(const std::string& name) {
 }
 
 }  // namespace
+
+bool resumes_run_in(const std::string& resume, const std::string& dir) {
+  if (resume == "auto") return true;
+  if (resume.empty()) return false;
+  return fs::weakly_canonical(fs::absolute(resume).parent_path()) ==
+         fs::weakly_canonical(fs::absolute(dir));
+}
 
 bool holds_run(const std::string& dir) {
   for (const char* f : {"last.pt", "best.pt", "metrics.jsonl"}) {
@@ -89,6 +98,28 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
     if (fs::remove(e.path(), ec)) removed.push_back(name);
   }
   return removed;
+}
+
+std::vector<std::string> open_run_dir(const std::string& dir, const RunStart& start,
+                                      const std::string& config_yaml) {
+  const fs::path d(dir);
+  if (start.overwrite) clear_run_dir(dir);
+  std::vector<std::string> lines;
+  for (const auto& f : remove_stale_temporaries(dir))
+    lines.push_back("note: removed " + f + ", an incomplete write of a killed run");
+  if (start.same_run && !start.resumed_from.empty()) {
+    truncate_jsonl((d / "metrics.jsonl").string(), "epoch", start.epoch);
+    truncate_jsonl((d / "steps.jsonl").string(), "step", start.step);
+  } else {
+    for (const char* f : {"metrics.jsonl", "steps.jsonl", "train.log"})
+      fs::remove(d / f);
+  }
+  write_file_atomic((d / "config.yaml").string(), config_yaml);
+  if (!start.resumed_from.empty()) {
+    lines.push_back(fmt::format("resumed from {} at epoch {}, batch {} (step {})",
+                                start.resumed_from, start.epoch + 1, start.batch, start.step));
+  }
+  return lines;
 }
 
 }  // namespace augcore::train

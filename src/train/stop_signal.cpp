@@ -48,4 +48,9 @@ std::string signal_name(int signal) {
   return "signal " + std::to_string(signal);
 }
 
+Interrupted interruption(int signal, const std::string& where, const std::string& checkpoint) {
+  return Interrupted(signal, "stopped by " + signal_name(signal) + " at " + where + "; " +
+                                 checkpoint + " holds the run, continue it with --resume auto");
+}
+
 }  // namespace augcore::train

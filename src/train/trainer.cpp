@@ -106,12 +106,6 @@ void save_checkpoint(const std::string& path, const TrainState& s, const Progres
   pth::save(ckpt, path);
 }
 
-// Whether file `path` lies in directory `dir`.
-bool same_directory(const std::string& path, const std::string& dir) {
-  return fs::weakly_canonical(fs::absolute(path).parent_path()) ==
-         fs::weakly_canonical(fs::absolute(dir));
-}
-
 // The fingerprint part of a policy identity ("path fingerprint").
 std::string fingerprint_of(const std::string& identity) {
   const auto space = identity.rfind(' ');
@@ -180,9 +174,8 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   at::manual_seed(seed);
   configure_threads(root.integer("threads"));
   // Resuming this directory's own run continues its logs; anything else starts them anew.
-  const bool resume_here =
-      options.resume == "auto" ||
-      (!options.resume.empty() && same_directory(options.resume, options.run_dir));
+  const bool resume_here = resumes_run_in(options.resume, options.run_dir);
+
   std::string free_space;
   if (!options.eval_only) {
     free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
@@ -298,25 +291,15 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
 
   // Every input is valid: from here on the run directory is written.
   const fs::path dir(options.run_dir);
-  if (options.overwrite) clear_run_dir(options.run_dir);
-  const auto stale = remove_stale_temporaries(options.run_dir);
-  if (resume_here && !resume.empty()) {
-    truncate_jsonl((dir / "metrics.jsonl").string(), "epoch", progress.epoch);
-    truncate_jsonl((dir / "steps.jsonl").string(), "step", progress.step);
-  } else {
-    for (const char* f : {"metrics.jsonl", "steps.jsonl", "train.log"})
-      fs::remove(dir / f);
-  }
-  write_file_atomic((dir / "config.yaml").string(), config.to_yaml());
+  const auto start_lines = open_run_dir(options.run_dir,
+                                        RunStart{options.overwrite, resume, resume_here,
+                                                 progress.epoch, progress.batch, progress.step},
+                                        config.to_yaml());
   RunLog log((dir / "train.log").string());
   for (const auto& n : notes)
     log.line(n);
-  for (const auto& f : stale)
-    log.line("note: removed " + f + ", an incomplete write of a killed run");
-  if (!resume.empty()) {
-    log.line(fmt::format("resumed from {} at epoch {}, batch {} (step {})", resume,
-                         progress.epoch + 1, progress.batch, progress.step));
-  }
+  for (const auto& n : start_lines)
+    log.line(n);
   std::int64_t params = 0;
   for (const auto& p : model->parameters())
     params += p.numel();
@@ -429,12 +412,13 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
                         Progress{epoch, epoch_step * accum, step, best_top1, sums});
       }
       if (signal != 0) {
-        const std::string message = fmt::format(
-            "stopped by {} at epoch {} step {}/{} (global step {}); {} holds the run, "
-            "continue it with --resume auto",
-            signal_name(signal), epoch + 1, epoch_step, steps_per_epoch, step, last_path);
-        log.line(message);
-        throw Interrupted(signal, message);
+        const Interrupted stopped =
+            interruption(signal,
+                         fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
+                                     steps_per_epoch, step),
+                         last_path);
+        log.line(stopped.what());
+        throw stopped;
       }
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -476,11 +460,10 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
     if (improved) copy_file_atomic(last_path, best_path);
     summary.epochs_done = epoch + 1;
     if (const int signal = stop.requested()) {
-      const std::string message = fmt::format(
-          "stopped by {} after epoch {}; {} holds the run, continue it with --resume auto",
-          signal_name(signal), epoch + 1, last_path);
-      log.line(message);
-      throw Interrupted(signal, message);
+      const Interrupted stopped =
+          interruption(signal, fmt::format("the end of epoch {}", epoch + 1), last_path);
+      log.line(stopped.what());
+      throw stopped;
     }
   }
   summary.steps = step;

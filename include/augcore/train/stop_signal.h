@@ -36,4 +36,8 @@ class Interrupted : public std::runtime_error {
 // "SIGINT", "SIGTERM", or "signal N".
 std::string signal_name(int signal);
 
+// The Interrupted a training loop throws after writing `checkpoint` at `where` (e.g. "epoch 2
+// step 7/12 (global step 19)").
+Interrupted interruption(int signal, const std::string& where, const std::string& checkpoint);
+
 }  // namespace augcore::train
