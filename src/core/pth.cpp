@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "augcore/core/error.h"
@@ -64,17 +66,14 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-// The records of a zip archive from its central directory, keyed by the name after the
-// archive's top folder ("data.pkl", "data/0"). It checks what LibTorch's reader would reject
-// only after allocating (and then leaking) its zip state, and the CRC-32 of each record,
-// which LibTorch's reader skips, so that a damaged tensor cannot load silently.
-class ZipIndex {
+// A zip archive as torch.save writes it: records inside one top folder, read by name after
+// that folder ("data.pkl", "version", "data/0"). Stored and deflated records are read; every
+// record's CRC-32 is checked (LibTorch's own reader skips the check, and leaks when its
+// constructor throws on a malformed archive, so it is not used for reading).
+class ZipArchive {
  public:
-  ZipIndex(const std::vector<char>& bytes, const std::string& name) : bytes_(bytes) {
+  ZipArchive(const std::vector<char>& bytes, const std::string& name) : bytes_(bytes), name_(name) {
     const std::size_t n = bytes.size();
-    auto bad = [&](const std::string& why) {
-      throw DataError(name + ": not a readable torch.save archive (" + why + ")");
-    };
     if (n < 22) bad("too short for a zip archive");
     // The end-of-central-directory record: within the last 64 KiB (its comment is shorter).
     std::size_t eocd = n - 22;
@@ -83,81 +82,122 @@ class ZipIndex {
       if (eocd == lowest) bad("no zip end-of-central-directory record");
       --eocd;
     }
-    std::size_t at = u32(eocd + 16);
-    const std::size_t entries = u16(eocd + 10);
+    std::uint64_t entries = u16(eocd + 10), at = u32(eocd + 16);
+    // Zip64 (archives over 4 GiB or 65535 records): the locator precedes the record.
+    if ((entries == 0xffff || at == 0xffffffffu) && eocd >= 20 && u32(eocd - 20) == 0x07064b50u) {
+      const std::uint64_t z = u64(eocd - 12);
+      if (z + 56 > n || u32(z) != 0x06064b50u) bad("damaged zip64 directory");
+      entries = u64(z + 32);
+      at = u64(z + 48);
+    }
     std::string top;
-    for (std::size_t i = 0; i < entries; ++i) {
+    for (std::uint64_t i = 0; i < entries; ++i) {
       if (at + 46 > n || u32(at) != 0x02014b50u) bad("damaged zip central directory");
       const std::size_t name_len = u16(at + 28), extra = u16(at + 30), comment = u16(at + 32);
-      if (at + 46 + name_len > n) bad("damaged zip central directory");
+      if (at + 46 + name_len + extra > n) bad("damaged zip central directory");
       const std::string full(bytes.data() + at + 46, name_len);
       const auto slash = full.find('/');
-      if (slash == std::string::npos)
+      if (slash == std::string::npos) {
         bad("record '" + printable(full) + "' is not inside the archive folder");
-      if (i == 0) top = full.substr(0, slash);
-      if (full.compare(0, slash, top) == 0) {
-        records_[full.substr(slash + 1)] =
-            Record{u32(at + 16), u16(at + 10), u32(at + 20), u32(at + 42)};
       }
+      if (i == 0) top = full.substr(0, slash);
+      Record r{u32(at + 16), u16(at + 10), u32(at + 20), u32(at + 24), u32(at + 42)};
+      zip64_sizes(at + 46 + name_len, extra, r);
+      if (full.compare(0, slash, top) == 0) records_[full.substr(slash + 1)] = r;
       at += 46 + name_len + extra + comment;
     }
-    const auto version = records_.find("version");
-    if (version == records_.end()) bad("no 'version' record");
-    if (records_.count("data.pkl") == 0) bad("no 'data.pkl' record");
-    const Record& v = version->second;
-    if (v.method == 0) {
-      const std::size_t local = v.local_offset;
-      if (local + 30 > n || u32(local) != 0x04034b50u) bad("damaged 'version' record");
-      const std::size_t data = local + 30 + u16(local + 26) + u16(local + 28);
-      if (data + v.size > n || v.size == 0 || v.size > 20) bad("damaged 'version' record");
-      const std::string text(bytes.data() + data, v.size);
-      std::uint64_t number = 0;
-      std::size_t digits = 0;
-      for (const char c : text) {
-        if (c >= '0' && c <= '9') {
-          number = number * 10 + static_cast<std::uint64_t>(c - '0');
-          ++digits;
-        } else if (c != '\n' && c != '\r' && c != ' ') {
-          bad("the 'version' record is not a number");
-        }
-      }
-      if (digits == 0 || number < caffe2::serialize::kMinSupportedFileFormatVersion ||
-          number > caffe2::serialize::kMaxSupportedFileFormatVersion) {
-        bad("format version " + printable(text) + " is not one this LibTorch reads");
-      }
-    }
+    if (records_.count("data.pkl") == 0) bad("no data.pkl record");
   }
 
-  // Throws DataError when `record`'s bytes do not match its CRC-32.
-  void check(const std::string& name, const std::string& record, const void* data,
-             std::size_t size) const {
+  bool has(const std::string& record) const { return records_.count(record) > 0; }
+
+  // A record's bytes (valid while the archive lives). Throws DataError when it is missing,
+  // damaged or fails its CRC-32 check.
+  std::string_view read(const std::string& record) const {
     const auto it = records_.find(record);
-    if (it == records_.end()) return;
+    if (it == records_.end()) bad("no '" + printable(record) + "' record");
+    const Record& r = it->second;
+    const std::size_t n = bytes_.size();
+    if (r.local_offset + 30 > n || u32(r.local_offset) != 0x04034b50u) {
+      bad("damaged local header of '" + record + "'");
+    }
+    const std::uint64_t data =
+        r.local_offset + 30 + u16(r.local_offset + 26) + u16(r.local_offset + 28);
+    if (data > n || r.compressed > n - data) bad("record '" + record + "' runs past the end");
+    std::string_view out;
+    if (r.method == 0) {
+      if (r.compressed != r.size) bad("record '" + record + "' has inconsistent sizes");
+      out = std::string_view(bytes_.data() + data, r.compressed);
+    } else if (r.method == 8) {
+      if (r.size > (std::uint64_t{1} << 40)) bad("record '" + record + "' is impossibly large");
+      inflated_.emplace_back(r.size, '\0');
+      std::string& buffer = inflated_.back();
+      z_stream zs{};
+      if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) bad("zlib init failed");
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes_.data() + data));
+      zs.avail_in = static_cast<uInt>(std::min<std::uint64_t>(r.compressed, UINT32_MAX));
+      zs.next_out = reinterpret_cast<Bytef*>(buffer.data());
+      zs.avail_out = static_cast<uInt>(std::min<std::uint64_t>(r.size, UINT32_MAX));
+      const int ret = inflate(&zs, Z_FINISH);
+      const auto produced = zs.total_out;
+      inflateEnd(&zs);
+      if (ret != Z_STREAM_END || produced != r.size)
+        bad("record '" + record + "' does not inflate");
+      out = buffer;
+    } else {
+      bad("record '" + record + "' uses zip method " + std::to_string(r.method));
+    }
     uLong crc = crc32(0L, Z_NULL, 0);
-    const auto* p = static_cast<const Bytef*>(data);
-    for (std::size_t done = 0; done < size;) {
-      const auto chunk = static_cast<uInt>(std::min<std::size_t>(size - done, 1u << 30));
-      crc = crc32(crc, p + done, chunk);
+    for (std::size_t done = 0; done < out.size();) {
+      const auto chunk = static_cast<uInt>(std::min<std::size_t>(out.size() - done, 1u << 30));
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(out.data() + done), chunk);
       done += chunk;
     }
-    if (static_cast<std::uint32_t>(crc) != it->second.crc) {
-      throw DataError(name + ": record '" + record +
+    if (static_cast<std::uint32_t>(crc) != r.crc) {
+      throw DataError(name_ + ": record '" + record +
                       "' fails its CRC-32 check (the file is damaged)");
     }
+    return out;
   }
 
  private:
   struct Record {
-    std::uint32_t crc, method, size, local_offset;
+    std::uint32_t crc, method;
+    std::uint64_t compressed, size, local_offset;
   };
-  std::uint32_t u16(std::size_t at) const {
+  [[noreturn]] void bad(const std::string& why) const {
+    throw DataError(name_ + ": not a readable torch.save archive (" + why + ")");
+  }
+  std::uint32_t u16(std::uint64_t at) const {
     return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes_[at])) |
            static_cast<std::uint32_t>(static_cast<unsigned char>(bytes_[at + 1])) << 8;
   }
-  std::uint32_t u32(std::size_t at) const { return u16(at) | u16(at + 2) << 16; }
+  std::uint32_t u32(std::uint64_t at) const { return u16(at) | u16(at + 2) << 16; }
+  std::uint64_t u64(std::uint64_t at) const {
+    return u32(at) | static_cast<std::uint64_t>(u32(at + 4)) << 32;
+  }
+  // Replaces 0xffffffff sizes and offsets by those of the zip64 extra field.
+  void zip64_sizes(std::uint64_t at, std::size_t extra, Record& r) const {
+    const std::uint64_t end = at + extra;
+    while (at + 4 <= end) {
+      const std::uint32_t id = u16(at), len = u16(at + 2);
+      std::uint64_t p = at + 4;
+      if (id == 0x0001) {
+        for (std::uint64_t* field : {&r.size, &r.compressed, &r.local_offset}) {
+          if (*field != 0xffffffffu) continue;
+          if (p + 8 > end) bad("damaged zip64 extra field");
+          *field = u64(p);
+          p += 8;
+        }
+      }
+      at += 4 + len;
+    }
+  }
 
   const std::vector<char>& bytes_;
+  std::string name_;
   std::unordered_map<std::string, Record> records_;
+  mutable std::deque<std::string> inflated_;
 };
 
 // A class used as a plain value (e.g. the storage type in a tensor's persistent id).
@@ -173,9 +213,8 @@ struct Item {
 
 class Unpickler {
  public:
-  Unpickler(const std::string& name, const std::string& pickle,
-            caffe2::serialize::PyTorchStreamReader& reader, const ZipIndex& crcs)
-      : name_(name), data_(pickle), reader_(reader), crcs_(crcs) {}
+  Unpickler(const std::string& name, std::string_view pickle, const ZipArchive& archive)
+      : name_(name), data_(pickle), archive_(archive) {}
 
   c10::IValue run() {
     for (;;) {
@@ -398,7 +437,7 @@ class Unpickler {
   std::string bytes(std::uint64_t n) {
     if (n > data_.size() - pos_)
       fail(pos_, "a " + std::to_string(n) + "-byte field runs past the end");
-    std::string s = data_.substr(pos_, n);
+    std::string s(data_.substr(pos_, n));
     pos_ += n;
     return s;
   }
@@ -412,7 +451,7 @@ class Unpickler {
   std::string line(std::size_t at) {
     const auto end = data_.find('\n', pos_);
     if (end == std::string::npos) fail(at, "unterminated GLOBAL name");
-    std::string s = data_.substr(pos_, end - pos_);
+    std::string s(data_.substr(pos_, end - pos_));
     pos_ = end + 1;
     return s;
   }
@@ -520,16 +559,16 @@ class Unpickler {
       return item;
     }
     const std::string record = "data/" + key;
-    if (!reader_.hasRecord(record)) fail(at, "missing tensor data record '" + record + "'");
-    auto [ptr, size] = reader_.getRecord(record);
-    crcs_.check(name_, record, ptr.get(), size);
+    if (!archive_.has(record)) fail(at, "missing tensor data record '" + record + "'");
+    const std::string_view bytes = archive_.read(record);
+    const std::size_t size = bytes.size();
     const std::size_t element = c10::elementSize(dtype);
     if (size < static_cast<std::size_t>(numel) * element) {
       fail(at, "record '" + record + "' holds " + std::to_string(size) + " bytes, expected " +
                    std::to_string(numel * element));
     }
     at::Tensor storage = at::empty({numel}, at::TensorOptions().dtype(dtype));
-    if (numel > 0) std::memcpy(storage.data_ptr(), ptr.get(), numel * element);
+    if (numel > 0) std::memcpy(storage.data_ptr(), bytes.data(), numel * element);
     storages_[key] = storage;
     item.value = storage;
     return item;
@@ -594,9 +633,8 @@ class Unpickler {
   }
 
   std::string name_;
-  const std::string& data_;
-  caffe2::serialize::PyTorchStreamReader& reader_;
-  const ZipIndex& crcs_;
+  std::string_view data_;
+  const ZipArchive& archive_;
   std::size_t pos_ = 0;
   std::vector<Item> stack_;
   std::vector<std::size_t> marks_;
@@ -628,15 +666,9 @@ c10::IValue load_bytes(const std::vector<char>& bytes, const std::string& name) 
   if (bytes.size() < 4 || bytes[0] != 'P' || bytes[1] != 'K') {
     throw DataError(name + ": not a torch.save zip archive (bad magic bytes)");
   }
-  const ZipIndex crcs(bytes, name);
   try {
-    auto stream = std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()));
-    caffe2::serialize::PyTorchStreamReader reader(stream.get());
-    if (!reader.hasRecord("data.pkl")) throw DataError(name + ": archive has no data.pkl record");
-    auto [ptr, size] = reader.getRecord("data.pkl");
-    crcs.check(name, "data.pkl", ptr.get(), size);
-    const std::string pickle(static_cast<const char*>(ptr.get()), size);
-    return Unpickler(name, pickle, reader, crcs).run();
+    const ZipArchive archive(bytes, name);
+    return Unpickler(name, archive.read("data.pkl"), archive).run();
   } catch (const DataError&) {
     throw;
   } catch (const std::exception& e) {
