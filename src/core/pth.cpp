@@ -86,15 +86,15 @@ class ZipArchive {
     // Zip64 (archives over 4 GiB or 65535 records): the locator precedes the record.
     if ((entries == 0xffff || at == 0xffffffffu) && eocd >= 20 && u32(eocd - 20) == 0x07064b50u) {
       const std::uint64_t z = u64(eocd - 12);
-      if (z + 56 > n || u32(z) != 0x06064b50u) bad("damaged zip64 directory");
+      if (!fits(z, 56) || u32(z) != 0x06064b50u) bad("damaged zip64 directory");
       entries = u64(z + 32);
       at = u64(z + 48);
     }
     std::string top;
     for (std::uint64_t i = 0; i < entries; ++i) {
-      if (at + 46 > n || u32(at) != 0x02014b50u) bad("damaged zip central directory");
+      if (!fits(at, 46) || u32(at) != 0x02014b50u) bad("damaged zip central directory");
       const std::size_t name_len = u16(at + 28), extra = u16(at + 30), comment = u16(at + 32);
-      if (at + 46 + name_len + extra > n) bad("damaged zip central directory");
+      if (!fits(at, 46 + name_len + extra)) bad("damaged zip central directory");
       const std::string full(bytes.data() + at + 46, name_len);
       const auto slash = full.find('/');
       if (slash == std::string::npos) {
@@ -118,7 +118,7 @@ class ZipArchive {
     if (it == records_.end()) bad("no '" + printable(record) + "' record");
     const Record& r = it->second;
     const std::size_t n = bytes_.size();
-    if (r.local_offset + 30 > n || u32(r.local_offset) != 0x04034b50u) {
+    if (!fits(r.local_offset, 30) || u32(r.local_offset) != 0x04034b50u) {
       bad("damaged local header of '" + record + "'");
     }
     const std::uint64_t data =
@@ -129,7 +129,8 @@ class ZipArchive {
       if (r.compressed != r.size) bad("record '" + record + "' has inconsistent sizes");
       out = std::string_view(bytes_.data() + data, r.compressed);
     } else if (r.method == 8) {
-      if (r.size > (std::uint64_t{1} << 40)) bad("record '" + record + "' is impossibly large");
+      // Deflate expands at most 1032:1; a larger declared size is damage, not data.
+      if (r.size / 1032 > r.compressed) bad("record '" + record + "' is impossibly large");
       inflated_.emplace_back(r.size, '\0');
       std::string& buffer = inflated_.back();
       z_stream zs{};
@@ -167,6 +168,10 @@ class ZipArchive {
   };
   [[noreturn]] void bad(const std::string& why) const {
     throw DataError(name_ + ": not a readable torch.save archive (" + why + ")");
+  }
+  // Whether `length` bytes from `at` lie inside the archive (without overflowing).
+  bool fits(std::uint64_t at, std::uint64_t length) const {
+    return at <= bytes_.size() && length <= bytes_.size() - at;
   }
   std::uint32_t u16(std::uint64_t at) const {
     return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes_[at])) |
@@ -563,7 +568,7 @@ class Unpickler {
     const std::string_view bytes = archive_.read(record);
     const std::size_t size = bytes.size();
     const std::size_t element = c10::elementSize(dtype);
-    if (size < static_cast<std::size_t>(numel) * element) {
+    if (static_cast<std::size_t>(numel) > size / element) {
       fail(at, "record '" + record + "' holds " + std::to_string(size) + " bytes, expected " +
                    std::to_string(numel * element));
     }
