@@ -33,7 +33,7 @@ start_until() {
   local dir="$1" steps="$2"
   "$bin/mra_train" -o "$dir" "${recipe[@]}" >"$dir.out" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do
+  for _ in $(seq 6000); do  # up to 5 minutes: sanitizer builds are slow
     [[ -f "$dir/steps.jsonl" && $(wc -l <"$dir/steps.jsonl") -ge $steps ]] && return 0
     sleep 0.05
   done
@@ -104,7 +104,7 @@ mae=(--set data.train.limit=512 --set data.val.limit=8 --set train.epochs=2
 "$bin/mae_pretrain" -o "$tmp/mae_ref" "${mae[@]}" >/dev/null 2>&1 || fail "mae reference run"
 "$bin/mae_pretrain" -o "$tmp/mae_stop" "${mae[@]}" >"$tmp/mae_stop.out" 2>&1 &
 pid=$!
-for _ in $(seq 600); do
+for _ in $(seq 6000); do
   [[ -f "$tmp/mae_stop/recon_epoch001.png" ]] && break
   sleep 0.05
 done
@@ -132,7 +132,7 @@ for attempt in $(seq 8); do
   rm -rf "$tmp/write"
   "$bin/mra_train" -o "$tmp/write" "${big[@]}" >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 4000); do
+  for _ in $(seq 40000); do
     [[ -f "$tmp/write/last.pt" ]] && compgen -G "$tmp/write/last.pt.tmp.*" >/dev/null && break
     sleep 0.005
   done
@@ -145,7 +145,7 @@ for attempt in $(seq 8); do
   # Resuming removes the partial file; SIGTERM then stops it after one step.
   "$bin/mra_train" -o "$tmp/write" "${big[@]}" --resume auto >"$tmp/write.out" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do
+  for _ in $(seq 6000); do
     grep -q "resumed from" "$tmp/write.out" && break
     sleep 0.05
   done
