@@ -25,7 +25,6 @@ if [[ $sanitize -eq 1 ]]; then
   cmake --build "$build" -j "$jobs"
   echo "== unit, CLI and fuzz-corpus tests under the sanitizers"
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
-  export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
   (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 1500)
   echo "== all tests passed under the sanitizers"
