@@ -281,20 +281,15 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
                                epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
                                schedule->lr(step - 1), seen_here / elapsed),
                    epoch_step, train_cfg.integer("log_every"));
-      const int signal = stop.requested();
-      if (signal != 0 ||
-          (checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch)) {
-        save(Progress{epoch, epoch_step, step, -1, sums});
-      }
-      if (signal != 0) {
-        const Interrupted stopped =
-            interruption(signal,
-                         fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
-                                     steps_per_epoch, step),
-                         last_path);
-        log.line(stopped.what());
-        throw stopped;
-      }
+      end_of_step(
+          stop,
+          checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
+          [&] {
+            save(Progress{epoch, epoch_step, step, -1, sums});
+          },
+          fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
+                      steps_per_epoch, step),
+          last_path, [&](const std::string& m) { log.line(m); });
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -117,12 +117,6 @@ std::string fingerprint_of(const std::string& identity) {
 Progress restore_checkpoint(const std::string& path, const c10::impl::GenericDict& ckpt,
                             const TrainState& s) {
   if (ckpt.contains("config")) check_resumable(string_entry(ckpt, "config", path), *s.config, path);
-  const auto seed = ckpt.contains("rng") ? int_entry(dict_entry(ckpt, "rng", path), "seed", path)
-                                         : static_cast<std::int64_t>(s.seed);
-  if (seed != static_cast<std::int64_t>(s.seed)) {
-    throw ConfigError("seed: the config has " + std::to_string(s.seed) + " but checkpoint " + path +
-                      " was trained with " + std::to_string(seed));
-  }
   if (ckpt.contains("policy_inputs")) {
     const c10::IValue inputs = entry(ckpt, "policy_inputs", path);
     if (!inputs.isList() || inputs.toListRef().size() != s.policies->size()) {
@@ -405,21 +399,16 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
                       epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
                       schedule->lr(step - 1), seen_here / elapsed, eta),
           epoch_step, log_every);
-      const int signal = stop.requested();
-      const bool periodic = checkpoint_every > 0 && step % checkpoint_every == 0;
-      if (signal != 0 || (periodic && epoch_step < steps_per_epoch)) {
-        save_checkpoint(last_path, state,
-                        Progress{epoch, epoch_step * accum, step, best_top1, sums});
-      }
-      if (signal != 0) {
-        const Interrupted stopped =
-            interruption(signal,
-                         fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
-                                     steps_per_epoch, step),
-                         last_path);
-        log.line(stopped.what());
-        throw stopped;
-      }
+      end_of_step(
+          stop,
+          checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
+          [&] {
+            save_checkpoint(last_path, state,
+                            Progress{epoch, epoch_step * accum, step, best_top1, sums});
+          },
+          fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
+                      steps_per_epoch, step),
+          last_path, [&](const std::string& m) { log.line(m); });
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     total_images += seen_here;

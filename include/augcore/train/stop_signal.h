@@ -2,6 +2,7 @@
 // a second signal exits at once.
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -39,5 +40,11 @@ std::string signal_name(int signal);
 // The Interrupted a training loop throws after writing `checkpoint` at `where` (e.g. "epoch 2
 // step 7/12 (global step 19)").
 Interrupted interruption(int signal, const std::string& where, const std::string& checkpoint);
+
+// The end of an optimizer step: calls `save` when a periodic checkpoint is `due` or a stop
+// was asked; on a stop, passes the message to `report` and throws the Interrupted.
+void end_of_step(const StopSignal& stop, bool due, const std::function<void()>& save,
+                 const std::string& where, const std::string& checkpoint,
+                 const std::function<void(const std::string&)>& report);
 
 }  // namespace augcore::train
