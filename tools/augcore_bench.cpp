@@ -1,17 +1,16 @@
-// augcore_bench: throughput benchmarks of augcore's components.
+// augcore_bench: throughput benchmarks of augcore's components, and the suite that writes
+// docs/benchmarks.md.
 #include <fmt/core.h>
 
 #include <chrono>
 
 #include <ATen/ATen.h>
 
-#include "augcore/augment/policy.h"
 #include "augcore/core/runtime.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/models/classifier.h"
-#include "augcore/objective/objective.h"
-#include "augcore/train/optimizer.h"
 #include "augcore/train/recipe.h"
+#include "bench/step_bench.h"
+#include "bench/suite.h"
 #include "common/cli.h"
 
 namespace {
@@ -50,122 +49,55 @@ int bench_loader(const cli::RecipeArgs& args, int workers, std::int64_t max_batc
   return 0;
 }
 
-// Seconds per training step of `steps` batches (after 3 warm-up steps), with or without the
-// recipe's batch policies, on the same model, optimizer and batches.
-double time_steps(const config::Options& root, data::Loader& loader, models::ClassifierImpl& model,
-                  std::vector<std::unique_ptr<augment::BatchPolicy>>& policies,
+// Step time of several recipes (each with its own model, policies and objective) on the same
+// batches (the first recipe's), taking turns, relative to the first.
+int bench_compare(const std::vector<std::string>& paths, const std::vector<std::string>& sets,
                   std::int64_t steps) {
-  const auto [mean, std] =
-      data::normalisation(root.section("data"), loader.sample_shape()[0], at::kCPU);
-  auto optimizer = train::make_optimizer(root.component("optimizer"), model, 0.01);
-  auto objective = objective::make_objective(root.component("objective"),
-                                             objective::make_criterion(root.section("loss")));
-  model.train();
-  loader.start_epoch(0);
-  double seconds = 0;
-  for (std::int64_t i = 0; i < steps + 3; ++i) {
-    auto b = loader.next();
-    if (!b) {
-      loader.start_epoch(i);
-      b = loader.next();
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    augment::PolicyBatch pb{b->images.to(at::kFloat).div(255.0), b->labels, model.num_classes()};
-    augment::StepContext ctx{augment::step_generator(0, 0, i), 0, i, &model};
-    for (auto& p : policies)
-      p->apply(pb, ctx);
-    optimizer->zero_grad();
-    objective::ObjectiveContext octx{augment::step_generator(0, 0, i, data::Stream::kObjective),
-                                     [](const at::Tensor& part) { part.backward(); }};
-    auto r = objective->compute(model, (pb.images - mean) / std, pb.targets, octx);
-    (r.backward_loss.defined() ? r.backward_loss : r.loss).backward();
-    optimizer->step();
-    if (i >= 3)
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<config::Config> configs;
+  for (const auto& path : paths)
+    configs.push_back(config::Config::load(path, sets, train::recipe_schema()));
+  const config::Options first = configs.front().root();
+  const int threads = configure_threads(first.integer("threads"));
+  const auto batches = bench::preload_batches(first, 4);
+  std::vector<std::unique_ptr<bench::StepBench>> benches;
+  std::vector<bench::StepBench*> raw;
+  for (const auto& cfg : configs) {
+    benches.push_back(std::make_unique<bench::StepBench>(cfg, batches));
+    raw.push_back(benches.back().get());
   }
-  return seconds / steps;
-}
-
-augment::PolicySetup policy_setup(const config::Options& root, const data::Loader& loader,
-                                  models::ClassifierImpl* model) {
-  const auto shape = loader.sample_shape();
-  augment::PolicySetup setup;
-  setup.channels = shape[0];
-  setup.height = shape[1];
-  setup.width = shape[2];
-  setup.num_classes = loader.dataset().num_classes();
-  setup.mean = root.section("data").reals("mean");
-  setup.std = root.section("data").reals("std");
-  setup.label_smoothing = root.section("loss").real("label_smoothing");
-  setup.model = model;
-  return setup;
-}
-
-std::string policy_names(const config::Options& root) {
-  std::string names;
-  for (const auto& c : root.components("policies"))
-    names += (names.empty() ? "" : "+") + c.name;
-  return names.empty() ? "no policy" : names;
-}
-
-// What a recipe's step benchmark runs: its training loader, model and batch policies.
-struct BenchSetup {
-  int threads = 0;
-  std::unique_ptr<data::Loader> loader;
-  std::shared_ptr<models::ClassifierImpl> model;
-  std::vector<std::unique_ptr<augment::BatchPolicy>> policies;
-};
-
-BenchSetup prepare(const config::Options& root) {
-  BenchSetup b;
-  b.threads = configure_threads(root.integer("threads"));
-  b.loader = data::make_loader(root.section("data"), data::Split::kTrain,
-                               static_cast<std::uint64_t>(root.integer("seed")));
-  const auto shape = b.loader->sample_shape();
-  b.model = models::make_model(root.component("model"),
-                               {shape[0], b.loader->dataset().num_classes(), shape[1]});
-  b.policies = augment::make_policies(root.components("policies"),
-                                      policy_setup(root, *b.loader, b.model.get()));
-  return b;
-}
-
-// Step time of several recipes (each with its own model and policies) on the same batches,
-// relative to the first.
-int bench_compare(const std::vector<std::string>& configs, const std::vector<std::string>& sets,
-                  std::int64_t steps) {
-  double first = 0;
-  for (const auto& path : configs) {
-    const config::Config cfg = config::Config::load(path, sets, train::recipe_schema());
-    const config::Options root = cfg.root();
-    BenchSetup b = prepare(root);
-    const double t = time_steps(root, *b.loader, *b.model, b.policies, steps);
-    if (first == 0) first = t;
-    const auto batch = root.section("data").section("loader").integer("batch_size");
+  const std::int64_t rounds = 3;
+  const auto times = bench::interleaved_step_times(raw, rounds, (steps + rounds - 1) / rounds, 2);
+  for (std::size_t i = 0; i < times.size(); ++i) {
     fmt::print(
         "compare: {} | {} | model {} | batch {} | {} threads | {:.1f} ms ({:.0f} img/s) | "
         "ratio {:.2f}x\n",
-        path, policy_names(root), root.component("model").name, batch, b.threads, t * 1e3,
-        batch / t, t / first);
+        paths[i], benches[i]->label(), benches[i]->model_name(), benches[i]->batch_size(), threads,
+        times[i] * 1e3, benches[i]->batch_size() / times[i], times[i] / times[0]);
   }
   return 0;
 }
 
+// The recipe's step with and without its policies and objective.
 int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
   const config::Schema schema = train::recipe_schema();
   if (cli::handle_info_flags(args, schema)) return 0;
   const config::Config cfg = cli::load_recipe(args, schema);
-  const config::Options root = cfg.root();
-  BenchSetup b = prepare(root);
-  std::vector<std::unique_ptr<augment::BatchPolicy>> none;
-  const double base = time_steps(root, *b.loader, *b.model, none, steps);
-  const double with = time_steps(root, *b.loader, *b.model, b.policies, steps);
-  const auto batch = root.section("data").section("loader").integer("batch_size");
-  const std::string names = policy_names(root);
+  cli::RecipeArgs plain_args = args;
+  plain_args.sets.push_back("policies=[]");
+  plain_args.sets.push_back("objective={name: standard}");
+  const config::Config plain = cli::load_recipe(plain_args, schema);
+  const int threads = configure_threads(cfg.root().integer("threads"));
+  const auto batches = bench::preload_batches(cfg.root(), 4);
+  bench::StepBench base(plain, batches), with(cfg, batches);
+  const std::int64_t rounds = 3;
+  const auto t =
+      bench::interleaved_step_times({&base, &with}, rounds, (steps + rounds - 1) / rounds, 2);
+  const auto batch = with.batch_size();
   fmt::print(
       "step: model {} | batch {} | {} threads | baseline {:.1f} ms ({:.0f} img/s) | with {} "
       "{:.1f} ms ({:.0f} img/s) | ratio {:.2f}x\n",
-      root.component("model").name, batch, b.threads, base * 1e3, batch / base, names, with * 1e3,
-      batch / with, with / base);
+      with.model_name(), batch, threads, t[0] * 1e3, batch / t[0], with.label(), t[1] * 1e3,
+      batch / t[1], t[1] / t[0]);
   return 0;
 }
 
@@ -186,7 +118,7 @@ int main(int argc, char** argv) {
   cli::RecipeArgs step_args;
   std::int64_t steps = 20;
   CLI::App* step = app.add_subcommand(
-      "step", "training-step time of a recipe's model with and without its batch policies");
+      "step", "training-step time of a recipe with and without its policies and objective");
   cli::add_recipe_options(*step, step_args);
   step->add_option("--steps", steps, "timed steps per variant")->check(CLI::Range(1, 100000));
   std::vector<std::string> compare_configs, compare_sets;
@@ -197,9 +129,28 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   compare->add_option("--set", compare_sets, "override one key in every recipe (repeatable)");
   compare->add_option("--steps", steps, "timed steps per recipe")->check(CLI::Range(1, 100000));
+  bench::SuiteOptions suite_options;
+  suite_options.reference = AUGCORE_BENCH_REFERENCE;
+  CLI::App* suite = app.add_subcommand(
+      "suite", "every benchmark side by side with Python PyTorch; writes docs/benchmarks.md");
+  suite->add_option("--markdown", suite_options.markdown, "the Markdown page to write");
+  suite->add_option("--json", suite_options.json, "the JSON file to write");
+  suite->add_option("--work", suite_options.work, "folder for the generated inputs");
+  suite->add_option("--python", suite_options.python, "Python with torch and torchvision");
+  suite->add_option("--reference", suite_options.reference, "tools/bench/torch_reference.py")
+      ->check(CLI::ExistingFile);
+  suite
+      ->add_option("--fashion-mnist", suite_options.fashion_mnist,
+                   "folder with Fashion-MNIST's IDX files")
+      ->check(CLI::ExistingDirectory);
+  suite->add_flag("--quick", suite_options.quick,
+                  "a smoke run: every measurement, a fraction of the repetitions");
+  for (int i = 0; i < argc; ++i)
+    suite_options.command += (i ? " " : "") + std::string(argv[i]);
   return cli::run_main(app, argc, argv, [&] {
     if (step->parsed()) return bench_step(step_args, steps);
     if (compare->parsed()) return bench_compare(compare_configs, compare_sets, steps);
+    if (suite->parsed()) return bench::run_suite(suite_options);
     return bench_loader(args, workers, batches);
   });
 }

@@ -7,6 +7,8 @@
 
 #if AUGCORE_WITH_CUDA
 #include <ATen/Context.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAFunctions.h>
 #endif
 
 namespace augcore::compat {
@@ -17,6 +19,21 @@ bool cuda_available() {
 #else
   return false;
 #endif
+}
+
+void synchronize(const c10::Device& device) {
+#if AUGCORE_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::device_synchronize();
+#else
+  (void)device;
+#endif
+}
+
+std::string cuda_device_name() {
+#if AUGCORE_WITH_CUDA
+  if (at::hasCUDA()) return at::cuda::getDeviceProperties(0)->name;
+#endif
+  return "";
 }
 
 const char* torch_version() {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "augcore/data/transforms.h"
+
 #include "augcore/core/error.h"
 
 namespace augcore::data {
@@ -28,6 +30,12 @@ class EvenSubset : public Dataset {
 };
 
 }  // namespace
+
+Sample Dataset::get_region(std::size_t index, const RegionChooser& choose) const {
+  Sample s = get(index);
+  s.image = crop(s.image, choose(s.image.height, s.image.width));
+  return s;
+}
 
 std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) {
   const config::Options o = component.options();

@@ -42,12 +42,24 @@ bool has_jpeg_end(const std::vector<std::uint8_t>& bytes) {
 
 }  // namespace
 
-Image decode_image_file(const std::string& path, int channels) {
-  std::ifstream in(path, std::ios::binary);
+std::vector<std::uint8_t> read_image_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw SampleError(path, "cannot open file");
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                        std::istreambuf_iterator<char>());
-  if (bytes.empty()) throw SampleError(path, "empty file");
+  const std::streamoff size = in.tellg();
+  if (size <= 0) throw SampleError(path, "empty file");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+    throw SampleError(path, "cannot read file");
+  }
+  return bytes;
+}
+
+Image decode_image_file(const std::string& path, int channels) {
+  return decode_image(read_image_bytes(path), path, channels);
+}
+
+Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& path, int channels) {
   if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8 && !has_jpeg_end(bytes)) {
     // libjpeg decodes a truncated file with a grey bottom and only a warning; refuse it.
     throw SampleError(path, "truncated JPEG (no end-of-image marker)");

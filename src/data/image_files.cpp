@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "augcore/core/error.h"
+#include "augcore/data/transforms.h"
 
 namespace augcore::data {
 namespace fs = std::filesystem;
@@ -24,6 +25,19 @@ Sample ImageFilesDataset::get(std::size_t index) const {
   Sample s;
   s.image = decode_image_file(paths_[index], channels_);
   s.label = labels_[index];
+  return s;
+}
+
+Sample ImageFilesDataset::get_region(std::size_t index, const RegionChooser& choose) const {
+  const std::vector<std::uint8_t> bytes = read_image_bytes(paths_[index]);
+  Sample s;
+  s.label = labels_[index];
+  if (auto region = decode_jpeg_region(bytes, channels_ == 1 ? 1 : 3, choose)) {
+    s.image = std::move(*region);
+  } else {
+    s.image = decode_image(bytes, paths_[index], channels_);
+    s.image = crop(s.image, choose(s.image.height, s.image.width));
+  }
   return s;
 }
 

@@ -133,11 +133,9 @@ Sample Loader::load_sample(std::int64_t position, std::int64_t index) const {
   std::string last_error;
   for (int attempt = 0; attempt <= options_.max_replacements; ++attempt) {
     try {
-      Sample s = dataset_->get(static_cast<std::size_t>(current));
       Rng rng = Rng::derive({options_.seed, static_cast<std::uint64_t>(Stream::kSampleTransform), e,
                              pos, static_cast<std::uint64_t>(current)});
-      s.image = transforms_.apply(std::move(s.image), rng);
-      return s;
+      return transforms_.load(*dataset_, static_cast<std::size_t>(current), rng);
     } catch (const SampleError& err) {
       ++bad_samples_;
       last_error = err.what();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 namespace augcore::data {
@@ -120,10 +121,36 @@ Image pad(const Image& image, int padding, std::uint8_t fill) {
   return pad(image, padding, padding, padding, padding, fill);
 }
 
+CropBox Transform::first_crop(int, int, Rng&) const {
+  throw std::logic_error("this transform does not crop first");
+}
+
+Image Transform::apply_cropped(Image, Rng&) const {
+  throw std::logic_error("this transform does not crop first");
+}
+
 Image TransformPipeline::apply(Image image, Rng& rng) const {
   for (const auto& step : steps_)
     image = step->apply(std::move(image), rng);
   return image;
+}
+
+Sample TransformPipeline::load(const Dataset& dataset, std::size_t index, Rng& rng) const {
+  if (steps_.empty() || !steps_.front()->crops_first()) {
+    Sample s = dataset.get(index);
+    s.image = apply(std::move(s.image), rng);
+    return s;
+  }
+  std::optional<CropBox> box;  // drawn once, even if the dataset asks again after a fallback
+  Sample s = dataset.get_region(index, [&](int height, int width) {
+    if (!box) box = steps_.front()->first_crop(height, width, rng);
+    return *box;
+  });
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    s.image = i == 0 ? steps_[i]->apply_cropped(std::move(s.image), rng)
+                     : steps_[i]->apply(std::move(s.image), rng);
+  }
+  return s;
 }
 
 TransformPipeline TransformPipeline::from_config(
@@ -170,9 +197,16 @@ class RandomResizedCrop : public Transform {
     ratio_ = {ratio[0], ratio[1]};
   }
   Image apply(Image image, Rng& rng) const override {
-    const CropBox b = random_resized_crop_box(image.height, image.width, scale_, ratio_, rng);
+    const CropBox b = first_crop(image.height, image.width, rng);
     const cv::Mat roi = view(image)(cv::Rect(b.left, b.top, b.width, b.height));
     return resize_mat(roi, size_[0], size_[1], image.channels, interpolation_);
+  }
+  bool crops_first() const override { return true; }
+  CropBox first_crop(int height, int width, Rng& rng) const override {
+    return random_resized_crop_box(height, width, scale_, ratio_, rng);
+  }
+  Image apply_cropped(Image region, Rng&) const override {
+    return resize_mat(view(region), size_[0], size_[1], region.channels, interpolation_);
   }
 
  private:

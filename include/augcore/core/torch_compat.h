@@ -2,7 +2,10 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <torch/version.h>
+
+#include <string>
 
 #define AUGCORE_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) ||          \
@@ -17,6 +20,12 @@ namespace augcore::compat {
 
 // True when this build has CUDA support and a CUDA device is visible at run time.
 bool cuda_available();
+
+// Waits for the work queued on `device` (a no-op on CPU), so that timings cover it.
+void synchronize(const c10::Device& device);
+
+// The name of CUDA device 0 ("" without CUDA).
+std::string cuda_device_name();
 
 // "major.minor.patch" of the LibTorch headers this build was compiled against.
 const char* torch_version();

@@ -35,6 +35,9 @@ class Dataset {
   virtual std::size_t size() const = 0;
   // The decoded sample; throws SampleError when this one sample cannot be read.
   virtual Sample get(std::size_t index) const = 0;
+  // The sample cropped to the box `choose` picks from its size: get() and a crop, unless the
+  // dataset can decode just that box.
+  virtual Sample get_region(std::size_t index, const RegionChooser& choose) const;
   // The label alone, without decoding (used by samplers).
   virtual std::int64_t label(std::size_t index) const = 0;
   virtual std::int64_t num_classes() const = 0;

@@ -17,6 +17,8 @@ class ImageFilesDataset : public Dataset {
 
   std::size_t size() const override { return paths_.size(); }
   Sample get(std::size_t index) const override;
+  // JPEGs decode only the chosen box.
+  Sample get_region(std::size_t index, const RegionChooser& choose) const override;
   std::int64_t label(std::size_t index) const override { return labels_[index]; }
   std::int64_t num_classes() const override { return num_classes_; }
   std::string description() const override { return description_; }

@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "augcore/config/config.h"
+#include "augcore/data/dataset.h"
 #include "augcore/data/image.h"
 #include "augcore/data/rng.h"
 
 namespace augcore::data {
 
 enum class Interpolation { kNearest, kBilinear, kBicubic, kArea };
-
-struct CropBox {
-  int top = 0, left = 0, height = 0, width = 0;
-};
 
 // torchvision's RandomResizedCrop.get_params: up to 10 tries of area fraction ~ U(scale) and
 // log-aspect ~ U(log ratio), else a centred crop with the ratio clamped.
@@ -39,6 +36,13 @@ class Transform {
  public:
   virtual ~Transform() = default;
   virtual Image apply(Image image, Rng& rng) const = 0;
+  // Whether apply() starts by cropping a box drawn from the image size alone; the loader then
+  // decodes only that box (first_crop) and finishes with apply_cropped.
+  virtual bool crops_first() const { return false; }
+  // The box apply() would crop, drawn from `rng` exactly as apply() draws it.
+  virtual CropBox first_crop(int height, int width, Rng& rng) const;
+  // apply() for an image already cropped to first_crop's box.
+  virtual Image apply_cropped(Image region, Rng& rng) const;
 };
 
 // The factory signature of registered transforms (kind "transform").
@@ -54,6 +58,9 @@ class TransformPipeline {
   static TransformPipeline from_config(const std::vector<config::ComponentConfig>& components);
 
   Image apply(Image image, Rng& rng) const;
+  // Sample `index` of `dataset` with the transforms applied; when the first transform crops
+  // first, the dataset decodes only the box it draws (the same pixels, less work).
+  Sample load(const Dataset& dataset, std::size_t index, Rng& rng) const;
   bool empty() const { return steps_.empty(); }
 
  private:

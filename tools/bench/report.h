@@ -1,0 +1,42 @@
+// The benchmark suite's results: rows of named figures, written as JSON and as the Markdown
+// page docs/benchmarks.md.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace augcore::bench {
+
+// One measured row: its section ("loader", "step", "overhead", "augment", "gpu"), what it
+// measured, and its figures by name (absent = not measured).
+struct Row {
+  std::string section;
+  std::map<std::string, std::string> text;
+  std::map<std::string, double> numbers;
+  std::optional<double> number(const std::string& key) const;
+  std::string str(const std::string& key) const;
+};
+
+// A target of the performance issue, checked against the rows.
+struct Target {
+  std::string what;
+  std::string measured;  // "1.23x (resnet20)", or "not measured"
+  bool met = false;
+  bool measured_at_all = true;
+};
+
+struct Report {
+  std::string command;
+  std::string date;
+  std::map<std::string, std::string> machine;  // cpu, cores, memory, os, libtorch, python
+  std::vector<Row> rows;
+  std::vector<Target> targets;
+  double seconds = 0;  // the suite's wall time
+};
+
+std::string to_json(const Report& report);
+std::string to_markdown(const Report& report);
+
+}  // namespace augcore::bench

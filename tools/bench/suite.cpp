@@ -1,0 +1,696 @@
+#include "suite.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "augcore/augment/policy.h"
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/runtime.h"
+#include "augcore/core/torch_compat.h"
+#include "augcore/data/pipeline.h"
+#include "augcore/train/recipe.h"
+#include "fixtures.h"
+#include "report.h"
+#include "step_bench.h"
+
+namespace augcore::bench {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Numbers = std::map<std::string, double>;
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Fashion-MNIST at 28 px with the shipped recipes' crop + flip, ResNet-20 and SGD.
+const char* const kFashion = R"(
+seed: 0
+threads: 0
+device: cpu
+data:
+  train: {name: idx, split: train}
+  val: null
+  train_transforms:
+    - {name: random_crop, size: 28, padding: 2}
+    - hflip
+  mean: [0.2860]
+  std: [0.3530]
+  loader: {batch_size: 128, workers: 0}
+model: {name: resnet20}
+optimizer: {name: sgd, momentum: 0.9, weight_decay: 0.0005, no_decay_bias_norm: false}
+train: {lr: 0.1}
+)";
+
+// The generated JPEG ImageFolder with ImageNet's RandomResizedCrop(224) + flip.
+const char* const kJpeg = R"(
+seed: 0
+threads: 0
+device: cpu
+data:
+  train: {name: image_folder, channels: 3}
+  val: null
+  train_transforms:
+    - {name: random_resized_crop, size: 224}
+    - hflip
+  mean: [0.485, 0.456, 0.406]
+  std: [0.229, 0.224, 0.225]
+  loader: {batch_size: 8, workers: 0}
+model: {name: resnet50}
+optimizer: {name: sgd, momentum: 0.9, weight_decay: 0.0001, no_decay_bias_norm: false}
+train: {lr: 0.1}
+)";
+
+// The generated CIFAR-10 binary files with the CIFAR crop + flip.
+const char* const kCifar = R"(
+seed: 0
+threads: 0
+device: cpu
+data:
+  train: {name: cifar, split: train}
+  val: null
+  train_transforms:
+    - {name: random_crop, size: 32, padding: 4}
+    - hflip
+  mean: [0.4914, 0.4822, 0.4465]
+  std: [0.2470, 0.2435, 0.2616]
+  loader: {batch_size: 128, workers: 0}
+model: {name: resnet20}
+)";
+
+// AdamW at ViT learning rates (the Python reference uses the same).
+const char* const kAdamW = "optimizer={name: adamw, weight_decay: 0.05, no_decay_bias_norm: false}";
+const char* const kAdamWLr = "train.lr=0.001";
+
+struct Variant {
+  std::string policy, settings;
+  std::vector<std::string> sets;
+};
+
+struct Group {
+  std::string model, input;
+  const char* yaml;
+  std::vector<std::string> sets;
+  std::vector<Variant> variants;
+};
+
+std::string read_first_line(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      std::string v = line.substr(prefix.size());
+      const auto start = v.find_first_not_of(" \t:=\"");
+      v = start == std::string::npos ? "" : v.substr(start);
+      while (!v.empty() && (v.back() == '"' || v.back() == ' '))
+        v.pop_back();
+      return v;
+    }
+  }
+  return "unknown";
+}
+
+class Suite {
+ public:
+  explicit Suite(SuiteOptions o) : o_(std::move(o)) {
+    if (o_.quick) {
+      seconds_ = 0.3;
+      rounds_ = 1;
+      steps_ = 1;
+      warmup_ = 1;
+      big_steps_ = 1;
+      big_batch_ = 2;
+    }
+  }
+
+  Report run() {
+    const auto t0 = Clock::now();
+    threads_ = configure_threads(0);
+    prepare_inputs();
+    describe_machine();
+    loader_section();
+    step_section();
+    overhead_section();
+    augment_section();
+    gpu_section();
+    report_.targets = targets();
+    report_.seconds = since(t0);
+    return std::move(report_);
+  }
+
+ private:
+  std::string work(const std::string& name) const { return (fs::path(o_.work) / name).string(); }
+
+  void prepare_inputs() {
+    fmt::print("suite: preparing inputs in {}\n", o_.work);
+    std::fflush(stdout);
+    make_jpeg_folder(work("jpeg"), 4, 150);
+    make_cifar_binary(work("cifar"), o_.fashion_mnist, 10000);
+    make_mae_checkpoint(work("mae_tiny_patch4_28.pt"), "mae_tiny_patch4_28", 1);
+    make_mae_checkpoint(work("mae_mini.pt"), "mae_mini", 3);
+  }
+
+  config::Config recipe(const char* yaml, const std::vector<std::string>& sets) const {
+    config::Node node = config::parse_yaml(yaml, "benchmark recipe");
+    config::apply_override(node, "data.train.root=" + root_of(yaml));
+    for (const auto& s : sets)
+      config::apply_override(node, s);
+    return config::Config::from_node(node, train::recipe_schema());
+  }
+
+  std::string root_of(const char* yaml) const {
+    if (yaml == kJpeg) return work("jpeg");
+    if (yaml == kCifar) return work("cifar");
+    return o_.fashion_mnist;
+  }
+
+  // Runs the Python reference with `args`; its figures, or nothing (noted) when it fails.
+  std::optional<Numbers> python(const std::string& args) {
+    const std::string command = o_.python + " " + o_.reference + " " + args;
+    std::FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return std::nullopt;
+    std::string out;
+    char buffer[4096];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+      out.append(buffer, n);
+    const int status = pclose(pipe);
+    if (status != 0 || out.empty()) {
+      fmt::print("suite: python reference failed ({}): {}\n", status, command);
+      return std::nullopt;
+    }
+    Numbers numbers;
+    const config::Node node = config::parse_yaml(out, "python reference output");
+    for (const auto& [key, value] : node.entries()) {
+      if (!value.is_scalar() || value.text().empty()) continue;
+      char* end = nullptr;
+      const double v = std::strtod(value.text().c_str(), &end);
+      if (*end == '\0') numbers[key] = v;
+    }
+    report_.machine["python"] = o_.python + ": torch " + python_version(node);
+    return numbers;
+  }
+
+  static std::string python_version(const config::Node& node) {
+    const auto* torch = node.find("torch");
+    const auto* vision = node.find("torchvision");
+    return (torch ? torch->text() : "?") + ", torchvision " + (vision ? vision->text() : "?");
+  }
+
+  void describe_machine() {
+    report_.command = o_.command;
+    const std::time_t now = std::time(nullptr);
+    char date[64];
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+    report_.date = date;
+    auto& m = report_.machine;
+    m["cpu"] = read_first_line("/proc/cpuinfo", "model name");
+    m["cores"] = fmt::format("{} (augcore intra-op threads: {})",
+                             std::thread::hardware_concurrency(), threads_);
+    const std::string mem = read_first_line("/proc/meminfo", "MemTotal");
+    m["memory"] = fmt::format("{:.1f} GiB", std::stod(mem == "unknown" ? "0" : mem) / 1048576.0);
+    m["os"] = read_first_line("/etc/os-release", "PRETTY_NAME");
+    std::string blas = "unknown";
+    const std::string config = at::show_config();
+    const auto pos = config.find("BLAS_INFO=");
+    if (pos != std::string::npos)
+      blas = config.substr(pos + 10, config.find_first_of(",\n", pos) - pos - 10);
+    m["libtorch"] = fmt::format("{} ({}CUDA, BLAS {})", compat::torch_version(),
+                                compat::cuda_available() ? "" : "no ", blas);
+    m["compiler"] = __VERSION__;
+    m["python"] = "not run";
+  }
+
+  double augcore_loader_rate(const config::Config& cfg) {
+    const config::Options root = cfg.root();
+    auto loader = data::make_loader(root.section("data"), data::Split::kTrain, 0);
+    std::int64_t epoch = 0;
+    loader->start_epoch(epoch);
+    auto next = [&] {
+      auto b = loader->next();
+      if (!b) {
+        loader->start_epoch(++epoch);
+        b = loader->next();
+      }
+      return b;
+    };
+    next();
+    const auto t0 = Clock::now();
+    std::int64_t images = 0;
+    while (since(t0) < seconds_)
+      images += next()->images.size(0);
+    return static_cast<double>(images) / since(t0);
+  }
+
+  void loader_section() {
+    struct Case {
+      std::string dataset, transforms, kind;
+      const char* yaml;
+      int batch;
+    };
+    const std::vector<Case> cases = {
+        {"Fashion-MNIST (IDX, 60k × 28×28 grey)", "RandomCrop(28, pad 2) + flip", "idx", kFashion,
+         128},
+        {"CIFAR-10 binary format (50k × 32×32 RGB)", "RandomCrop(32, pad 4) + flip", "cifar",
+         kCifar, 128},
+        {"ImageFolder, 600 JPEGs 500×375 (q 90)", "RandomResizedCrop(224) + flip", "jpeg", kJpeg,
+         64},
+    };
+    for (const auto& c : cases) {
+      for (const int workers : {1, 2}) {
+        Row row{"loader", {{"dataset", c.dataset}, {"transforms", c.transforms}}, {}};
+        row.numbers["workers"] = workers;
+        row.numbers["batch"] = c.batch;
+        const auto cfg = recipe(c.yaml, {fmt::format("data.loader.workers={}", workers),
+                                         fmt::format("data.loader.batch_size={}", c.batch)});
+        const double ours = augcore_loader_rate(cfg);
+        row.numbers["augcore_images_per_s"] = ours;
+        const auto theirs =
+            python(fmt::format("loader --kind {} --root {} --workers {} --batch {} --seconds {}",
+                               c.kind, root_of(c.yaml), workers, c.batch, seconds_));
+        if (theirs && theirs->count("images_per_s")) {
+          row.numbers["torch_images_per_s"] = theirs->at("images_per_s");
+          row.numbers["ratio"] = ours / theirs->at("images_per_s");
+        }
+        print(row, "loader " + c.kind + " workers " + std::to_string(workers));
+        report_.rows.push_back(std::move(row));
+      }
+    }
+  }
+
+  static void print(const Row& row, const std::string& what) {
+    std::string figures;
+    for (const auto& [k, v] : row.numbers)
+      figures += fmt::format(" {}={:.4g}", k, v);
+    fmt::print("{}:{}\n", what, figures);
+    std::fflush(stdout);
+  }
+
+  const std::vector<data::Batch>& batches(const char* yaml, std::int64_t batch) {
+    const std::string key = fmt::format("{}/{}", root_of(yaml), batch);
+    auto it = batches_.find(key);
+    if (it == batches_.end()) {
+      const auto cfg = recipe(yaml, {fmt::format("data.loader.batch_size={}", batch)});
+      it = batches_.emplace(key, preload_batches(cfg.root(), 4)).first;
+    }
+    return it->second;
+  }
+
+  void step_section() {
+    struct Case {
+      std::string model, input;
+      const char* yaml;
+      std::vector<std::string> sets;
+      std::string python_args, optimizer;
+      bool big;
+    };
+    const std::vector<Case> cases = {
+        {"resnet20",
+         "28×28×1",
+         kFashion,
+         {},
+         "--model resnet20 --image 28 --channels 1",
+         "sgd",
+         false},
+        {"vit (6×128, patch 7)",
+         "28×28×1",
+         kFashion,
+         {"model={name: vit, patch_size: 7, embed_dim: 128, depth: 6, num_heads: 4}", kAdamW,
+          kAdamWLr},
+         "--model vit --image 28 --channels 1 --patch 7 --dim 128 --depth 6 --heads 4 "
+         "--optimizer adamw",
+         "adamw",
+         false},
+        {"resnet50",
+         "224×224×3",
+         kJpeg,
+         {},
+         "--model resnet50 --image 224 --classes 4",
+         "sgd",
+         true},
+        {"vit_tiny_patch16_224",
+         "224×224×3",
+         kJpeg,
+         {"model={name: vit_tiny_patch16_224}", kAdamW, kAdamWLr},
+         "--model vit --image 224 --classes 4 --patch 16 --dim 192 --depth 12 --heads 3 "
+         "--optimizer adamw",
+         "adamw",
+         true},
+    };
+    for (const auto& c : cases) {
+      const std::int64_t batch = c.big ? big_batch_ : 128;
+      const std::int64_t steps = c.big ? big_steps_ * 3 : steps_ * 3;
+      std::vector<std::string> sets = c.sets;
+      sets.push_back(fmt::format("data.loader.batch_size={}", batch));
+      StepBench bench(recipe(c.yaml, sets), batches(c.yaml, batch));
+      bench.run(warmup_);
+      const double before = bench.run(steps) / static_cast<double>(steps);
+      const auto theirs =
+          python(fmt::format("step {} --batch {} --steps {} --warmup {} --threads {}",
+                             c.python_args, batch, steps, warmup_, threads_));
+      const double after = bench.run(steps) / static_cast<double>(steps);
+      const double ours = static_cast<double>(batch) / ((before + after) / 2);
+      Row row{"step", {{"model", c.model}, {"input", c.input}, {"optimizer", c.optimizer}}, {}};
+      row.numbers["batch"] = static_cast<double>(batch);
+      row.numbers["augcore_images_per_s"] = ours;
+      row.numbers["augcore_parameters"] = static_cast<double>(bench.parameters());
+      if (theirs && theirs->count("images_per_s")) {
+        row.numbers["torch_images_per_s"] = theirs->at("images_per_s");
+        row.numbers["torch_parameters"] = theirs->at("parameters");
+        row.numbers["ratio"] = ours / theirs->at("images_per_s");
+      }
+      print(row, "step " + c.model);
+      report_.rows.push_back(std::move(row));
+    }
+  }
+
+  std::vector<Group> groups() const {
+    const std::string mra_small = fmt::format(
+        "{{name: mra, checkpoint: {}, preset: mae_tiny_patch4_28, in_chans: 1, mask_ratio: 0.4, "
+        "mode: low, p: 1.0, mean: [0.2860], std: [0.3530]}}",
+        work("mae_tiny_patch4_28.pt"));
+    const std::string keep_cutmix = "{name: keep_cutmix, alpha: 1.0, saliency: low_res}";
+    const std::string masksub_cnn = "objective={name: masksub, ratio: 0.5, cell: 4}";
+    Group small{"resnet20", "28 px, 128", kFashion, {}, {}};
+    small.variants = {
+        {"none", "baseline", {}},
+        {"cutout", "length 12", {"policies=[{name: cutout, length: 12}]"}},
+        {"keep_cutout",
+         "full saliency",
+         {"policies=[{name: keep_cutout, length: 12, saliency: full}]"}},
+        {"keep_cutout",
+         "low_res saliency",
+         {"policies=[{name: keep_cutout, length: 12, saliency: low_res}]"}},
+        {"keep_cutout",
+         "early_head saliency (+ early-head loss 0.3)",
+         {"policies=[{name: keep_cutout, length: 12, saliency: early_head}]",
+          "model={name: resnet20, early_head: true}"}},
+        {"keep_cutmix", "alpha 1, low_res saliency", {"policies=[" + keep_cutmix + "]"}},
+        {"randaugment", "timm rand-m9-n2", {"policies=[{name: randaugment}]"}},
+        {"keep_randaugment",
+         "rand-m9-n2, paste 12, low_res",
+         {"policies=[{name: keep_randaugment, paste_length: 12, saliency: low_res}]"}},
+        {"masksub", "mask 50 %, 4-px cells", {masksub_cnn}},
+        {"mra", "MAE-Tiny (patch 4), mask 40 % low, p 1", {"policies=[" + mra_small + "]"}},
+        {"mra + keep_cutmix + masksub",
+         "as above, together",
+         {"policies=[" + mra_small + ", " + keep_cutmix + "]", masksub_cnn}},
+    };
+    Group vit{"vit (6×128, patch 7)",
+              "28 px, 128",
+              kFashion,
+              {"model={name: vit, patch_size: 7, embed_dim: 128, depth: 6, num_heads: 4}", kAdamW,
+               kAdamWLr},
+              {{"none", "baseline", {}},
+               {"masksub", "mask 50 % of tokens", {"objective={name: masksub, ratio: 0.5}"}}}};
+    const std::string big = fmt::format("224 px, {}", big_batch_);
+    Group r50{"resnet50", big, kJpeg, {}, {}};
+    r50.variants = {
+        {"none", "baseline", {}},
+        {"mra",
+         "MAE-Mini (4×480, patch 16), mask 40 % low, p 1",
+         {fmt::format("policies=[{{name: mra, checkpoint: {}, preset: mae_mini, mask_ratio: 0.4, "
+                      "mode: low, p: 1.0}}]",
+                      work("mae_mini.pt"))}},
+        {"keep_cutmix", "alpha 1, low_res saliency", {"policies=[" + keep_cutmix + "]"}},
+    };
+    Group deit{"vit_tiny_patch16_224",
+               big,
+               kJpeg,
+               {"model={name: vit_tiny_patch16_224}", kAdamW, kAdamWLr},
+               {{"none", "baseline", {}},
+                {"masksub", "mask 50 % of tokens", {"objective={name: masksub, ratio: 0.5}"}}}};
+    return {small, vit, r50, deit};
+  }
+
+  void overhead_section() {
+    for (const Group& g : groups()) {
+      const bool big = g.yaml == kJpeg;
+      const std::int64_t batch = big ? big_batch_ : 128;
+      std::vector<std::unique_ptr<StepBench>> benches;
+      std::vector<StepBench*> raw;
+      for (const auto& v : g.variants) {
+        std::vector<std::string> sets = g.sets;
+        sets.push_back(fmt::format("data.loader.batch_size={}", batch));
+        sets.insert(sets.end(), v.sets.begin(), v.sets.end());
+        benches.push_back(
+            std::make_unique<StepBench>(recipe(g.yaml, sets), batches(g.yaml, batch)));
+        raw.push_back(benches.back().get());
+      }
+      const auto times = interleaved_step_times(raw, rounds_, big ? big_steps_ : steps_, warmup_);
+      double cutout = 0;
+      for (std::size_t i = 0; i < times.size(); ++i) {
+        const Variant& v = g.variants[i];
+        Row row{"overhead",
+                {{"model", g.model},
+                 {"input", g.input},
+                 {"policy", v.policy},
+                 {"settings", v.settings}},
+                {}};
+        row.numbers["ms_per_step"] = times[i] * 1e3;
+        row.numbers["images_per_s"] = static_cast<double>(batch) / times[i];
+        row.numbers["ratio"] = times[i] / times[0];
+        if (v.policy == "cutout") cutout = times[i];
+        if (v.policy == "keep_cutout" && cutout > 0)
+          row.numbers["ratio_to_cutout"] = times[i] / cutout;
+        print(row, "overhead " + g.model + " " + v.policy + " (" + v.settings + ")");
+        report_.rows.push_back(std::move(row));
+      }
+    }
+  }
+
+  void augment_section() {
+    const auto& cifar = batches(kCifar, 128);
+    struct Case {
+      std::string name, policy, python;
+    };
+    const std::vector<Case> cases = {
+        {"RandAugment (2 ops, magnitude 9, nearest)",
+         "{name: randaugment, num_ops: 2, magnitude: 9, magnitude_std: 0, prob: 1.0, "
+         "interpolation: nearest}",
+         "randaugment"},
+        {"AutoAugment (CIFAR-10 policy)", "{name: autoaugment, policy: cifar10}", "autoaugment"},
+    };
+    for (const auto& c : cases) {
+      const auto cfg = recipe(kCifar, {"policies=[" + c.policy + "]"});
+      augment::PolicySetup setup;
+      setup.channels = 3;
+      setup.height = setup.width = 32;
+      setup.num_classes = 10;
+      setup.mean = cfg.root().section("data").reals("mean");
+      setup.std = cfg.root().section("data").reals("std");
+      auto policies = augment::make_policies(cfg.root().components("policies"), setup);
+      for (const int workers : {1, 2}) {
+        at::set_num_threads(workers);
+        std::int64_t images = 0, step = 0;
+        const auto t0 = Clock::now();
+        while (since(t0) < seconds_) {
+          const data::Batch& b = cifar[static_cast<std::size_t>(step % cifar.size())];
+          augment::PolicyBatch pb{b.images.to(at::kFloat).div_(255.0), b.labels, 10};
+          augment::StepContext context{augment::step_generator(0, 0, step), 0, step, nullptr};
+          policies.front()->apply(pb, context);
+          images += b.images.size(0);
+          ++step;
+        }
+        const double ours = static_cast<double>(images) / since(t0);
+        at::set_num_threads(threads_);
+        Row row{"augment", {{"policy", c.name}}, {}};
+        row.numbers["workers"] = workers;
+        row.numbers["batch"] = 128;
+        row.numbers["augcore_images_per_s"] = ours;
+        const auto theirs = python(
+            fmt::format("augment --policy {} --root {} --workers {} --batch 128 --seconds {}",
+                        c.python, work("cifar"), workers, seconds_));
+        if (theirs && theirs->count("images_per_s")) {
+          row.numbers["torch_images_per_s"] = theirs->at("images_per_s");
+          row.numbers["ratio"] = ours / theirs->at("images_per_s");
+        }
+        print(row, "augment " + c.python + " workers " + std::to_string(workers));
+        report_.rows.push_back(std::move(row));
+      }
+    }
+  }
+
+  void gpu_section() {
+    const std::vector<std::pair<std::string, std::string>> planned = {
+        {"resnet50", "none"},
+        {"resnet50", "mra (MAE-Mini)"},
+        {"resnet50", "keep_cutmix (low_res)"},
+        {"vit_small_patch16_224", "masksub"}};
+    if (!compat::cuda_available()) {
+      for (const auto& [model, policy] : planned)
+        report_.rows.push_back(
+            Row{"gpu", {{"gpu", "no GPU here"}, {"model", model}, {"policy", policy}}, {}});
+      return;
+    }
+    gpu_measure();
+  }
+
+  void gpu_measure();
+
+  std::vector<Target> targets() const;
+
+  SuiteOptions o_;
+  Report report_;
+  std::map<std::string, std::vector<data::Batch>> batches_;
+  int threads_ = 1;
+  double seconds_ = 3.0;
+  std::int64_t rounds_ = 3, steps_ = 6, warmup_ = 2, big_steps_ = 2, big_batch_ = 8;
+};
+
+void Suite::gpu_measure() {
+  const std::int64_t batch = o_.quick ? 8 : 128;
+  const std::vector<std::string> gpu = {"device=cuda", "train.amp=bf16", "train.channels_last=true",
+                                        fmt::format("data.loader.batch_size={}", batch)};
+  const auto& jpeg = batches(kJpeg, batch);
+  const std::string name = compat::cuda_device_name();
+  struct Case {
+    std::string model, policy;
+    std::vector<std::string> sets;
+  };
+  const std::vector<std::vector<Case>> groups = {
+      {{"resnet50", "none", {}},
+       {"resnet50",
+        "mra (MAE-Mini)",
+        {fmt::format("policies=[{{name: mra, checkpoint: {}, preset: mae_mini}}]",
+                     work("mae_mini.pt"))}},
+       {"resnet50",
+        "keep_cutmix (low_res)",
+        {"policies=[{name: keep_cutmix, alpha: 1.0, saliency: low_res}]"}}},
+      {{"vit_small_patch16_224", "none", {"model={name: vit_small_patch16_224}", kAdamW, kAdamWLr}},
+       {"vit_small_patch16_224",
+        "masksub",
+        {"model={name: vit_small_patch16_224}", kAdamW, kAdamWLr,
+         "objective={name: masksub, ratio: 0.5}"}}},
+  };
+  for (const auto& group : groups) {
+    std::vector<std::unique_ptr<StepBench>> benches;
+    std::vector<StepBench*> raw;
+    for (const auto& c : group) {
+      std::vector<std::string> sets = gpu;
+      sets.insert(sets.end(), c.sets.begin(), c.sets.end());
+      benches.push_back(std::make_unique<StepBench>(recipe(kJpeg, sets), jpeg));
+      raw.push_back(benches.back().get());
+    }
+    const auto times = interleaved_step_times(raw, rounds_, o_.quick ? 1 : 10, warmup_ + 3);
+    std::optional<Numbers> theirs;
+    if (group.front().model == "resnet50") {
+      theirs = python(fmt::format(
+          "step --model resnet50 --image 224 --classes 4 --batch {} --steps {} --warmup {} "
+          "--device cuda --amp bf16 --channels-last",
+          batch, o_.quick ? 2 : 30, 5));
+    }
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      Row row{"gpu", {{"gpu", name}, {"model", group[i].model}, {"policy", group[i].policy}}, {}};
+      row.numbers["batch"] = static_cast<double>(batch);
+      row.numbers["augcore_images_per_s"] = static_cast<double>(batch) / times[i];
+      row.numbers["ratio_baseline"] = times[i] / times[0];
+      if (i == 0 && theirs && theirs->count("images_per_s")) {
+        row.numbers["torch_images_per_s"] = theirs->at("images_per_s");
+        row.numbers["ratio"] = row.numbers["augcore_images_per_s"] / theirs->at("images_per_s");
+      }
+      print(row, "gpu " + group[i].model + " " + group[i].policy);
+      report_.rows.push_back(std::move(row));
+    }
+  }
+}
+
+std::vector<Target> Suite::targets() const {
+  auto find = [&](const std::string& section, const std::map<std::string, std::string>& match) {
+    std::vector<const Row*> rows;
+    for (const auto& r : report_.rows) {
+      bool ok = r.section == section;
+      for (const auto& [k, v] : match)
+        ok = ok && r.str(k) == v;
+      if (ok) rows.push_back(&r);
+    }
+    return rows;
+  };
+  auto target = [](const std::string& what,
+                   const std::vector<std::pair<std::string, std::optional<double>>>& figures,
+                   const std::function<bool(double)>& pass) {
+    Target t{what, "", true, true};
+    for (const auto& [label, v] : figures) {
+      if (!v) {
+        t.measured_at_all = false;
+        continue;
+      }
+      t.measured += fmt::format("{}{:.2f}× ({})", t.measured.empty() ? "" : ", ", *v, label);
+      t.met = t.met && pass(*v);
+    }
+    if (t.measured.empty())
+      t.measured = "not measured";
+    else
+      t.measured_at_all = true;
+    return t;
+  };
+  std::vector<Target> out;
+  std::vector<std::pair<std::string, std::optional<double>>> figures;
+  for (const Row* r : find("step", {}))
+    figures.emplace_back(r->str("model"), r->number("ratio"));
+  out.push_back(target("CPU training step ≥ 1.0× Python PyTorch eager", figures,
+                       [](double v) { return v >= 1.0; }));
+  figures.clear();
+  for (const Row* r : find("gpu", {{"policy", "none"}, {"model", "resnet50"}}))
+    figures.emplace_back("resnet50 bf16", r->number("ratio"));
+  out.push_back(target("GPU training step ≥ 1.0× Python PyTorch eager", figures,
+                       [](double v) { return v >= 1.0; }));
+  figures.clear();
+  for (const Row* r : find("loader", {})) {
+    if (r->str("transforms").find("RandomResized") != std::string::npos) {
+      figures.emplace_back(fmt::format("{:.0f} worker(s)", *r->number("workers")),
+                           r->number("ratio"));
+    }
+  }
+  out.push_back(target("JPEG ImageFolder loader ≥ 2× torchvision per worker", figures,
+                       [](double v) { return v >= 2.0; }));
+  figures.clear();
+  for (const Row* r : find("overhead", {{"model", "resnet50"}, {"policy", "mra"}}))
+    figures.emplace_back("CPU", r->number("ratio"));
+  for (const Row* r : find("gpu", {{"policy", "mra (MAE-Mini)"}}))
+    figures.emplace_back("GPU", r->number("ratio_baseline"));
+  out.push_back(target("mra (MAE-Mini, 224 px) ≤ 1.2× the ResNet-50 step", figures,
+                       [](double v) { return v <= 1.2; }));
+  figures.clear();
+  for (const Row* r :
+       find("overhead", {{"policy", "keep_cutout"}, {"settings", "low_res saliency"}}))
+    figures.emplace_back(r->str("model"), r->number("ratio_to_cutout"));
+  out.push_back(
+      target("keep_cutout low_res ≤ 1.10× cutout", figures, [](double v) { return v <= 1.10; }));
+  figures.clear();
+  for (const Row* r : find("overhead", {{"policy", "masksub"}})) {
+    if (r->str("model").rfind("vit", 0) == 0)
+      figures.emplace_back(r->str("model"), r->number("ratio"));
+  }
+  for (const Row* r : find("gpu", {{"policy", "masksub"}}))
+    figures.emplace_back("GPU " + r->str("model"), r->number("ratio_baseline"));
+  out.push_back(
+      target("masksub ViT ≤ 1.45× the ViT step", figures, [](double v) { return v <= 1.45; }));
+  return out;
+}
+
+}  // namespace
+
+int run_suite(const SuiteOptions& options) {
+  const Report report = Suite(options).run();
+  for (const auto& path : {options.json, options.markdown}) {
+    if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  }
+  write_file_atomic(options.json, to_json(report));
+  write_file_atomic(options.markdown, to_markdown(report));
+  fmt::print("suite: {:.0f} s; wrote {} and {}\n", report.seconds, options.markdown, options.json);
+  return 0;
+}
+
+}  // namespace augcore::bench
