@@ -24,7 +24,7 @@ int bench_loader(const cli::RecipeArgs& args, int workers, std::int64_t max_batc
   if (workers >= 0) with_workers.sets.push_back("data.loader.workers=" + std::to_string(workers));
   const config::Config cfg = cli::load_recipe(with_workers, schema);
   const config::Options root = cfg.root();
-  configure_threads(root.integer("threads"));
+  configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
   auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
                                   static_cast<std::uint64_t>(root.integer("seed")));
   const auto loader_cfg = root.section("data").section("loader");
@@ -57,7 +57,7 @@ int bench_compare(const std::vector<std::string>& paths, const std::vector<std::
   for (const auto& path : paths)
     configs.push_back(config::Config::load(path, sets, train::recipe_schema()));
   const config::Options first = configs.front().root();
-  const int threads = configure_threads(first.integer("threads"));
+  const int threads = configure_threads(first.integer("threads"), first.boolean("flush_denormal"));
   const auto batches = bench::preload_batches(first, 4);
   std::vector<std::unique_ptr<bench::StepBench>> benches;
   std::vector<bench::StepBench*> raw;
@@ -86,7 +86,8 @@ int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
   plain_args.sets.push_back("policies=[]");
   plain_args.sets.push_back("objective={name: standard}");
   const config::Config plain = cli::load_recipe(plain_args, schema);
-  const int threads = configure_threads(cfg.root().integer("threads"));
+  const int threads =
+      configure_threads(cfg.root().integer("threads"), cfg.root().boolean("flush_denormal"));
   const auto batches = bench::preload_batches(cfg.root(), 4);
   bench::StepBench base(plain, batches), with(cfg, batches);
   const std::int64_t rounds = 3;

@@ -66,7 +66,7 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
   if (cli::handle_info_flags(args, schema)) return 0;
   const config::Config cfg = cli::load_recipe(args, schema);
   const config::Options root = cfg.root();
-  configure_threads(root.integer("threads"));
+  configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
   const config::Options data = root.section("data");
   auto loader =
       data::make_loader(data, data.is_null("val") ? data::Split::kTrain : data::Split::kVal,

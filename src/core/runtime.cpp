@@ -2,9 +2,12 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,11 +20,36 @@
 
 namespace augcore {
 
-int configure_threads(std::int64_t requested) {
+int configure_threads(std::int64_t requested, bool flush_denormal) {
   int n = static_cast<int>(requested);
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
+  at::globalContext().setFlushDenormal(flush_denormal);
+  // One chunk per intra-op thread: each sets its own floating-point control register.
+  at::parallel_for(0, at::get_num_threads(), 1, [flush_denormal](std::int64_t, std::int64_t) {
+    at::globalContext().setFlushDenormal(flush_denormal);
+  });
   return at::get_num_threads();
+}
+
+std::string blas_core() {
+  using Corename = char* (*)();
+  const auto f = reinterpret_cast<Corename>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return f ? std::string(f()) : std::string();
+}
+
+bool blas_kernels_generic() {
+#if defined(__x86_64__)
+  if (!__builtin_cpu_supports("avx2")) return false;
+  std::string core = blas_core();
+  std::transform(core.begin(), core.end(), core.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* generic : {"prescott", "katmai", "coppermine", "northwood", "banias", "core2",
+                              "penryn", "dunnington", "nehalem", "atom"}) {
+    if (core == generic) return true;
+  }
+#endif
+  return false;
 }
 
 c10::Device select_device(const std::string& text) {

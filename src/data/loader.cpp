@@ -1,6 +1,7 @@
 #include "augcore/data/loader.h"
 
 #include <ATen/ops/empty.h>
+#include <opencv2/core.hpp>
 
 #include <cstring>
 #include <stdexcept>
@@ -19,6 +20,9 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, TransformPipeline transfo
   if (dataset_->size() == 0) throw DataError(dataset_->description() + ": the dataset is empty");
   options_.prefetch = std::max(options_.prefetch, std::max(1, options_.workers));
   pinned_ = options_.pin_memory && compat::cuda_available();
+  // The loader runs samples in parallel; OpenCV's own threads inside a sample would only
+  // compete with the other workers and the training step for the cores.
+  cv::setNumThreads(0);
 }
 
 Loader::~Loader() {
@@ -189,10 +193,12 @@ Batch Loader::build(std::int64_t batch_index) const {
     if (c == 1) {
       std::memcpy(dst, img.pixels.data(), plane);
     } else {
-      for (std::size_t p = 0; p < plane; ++p) {
-        for (int k = 0; k < c; ++k)
-          dst[k * plane + p] = img.pixels[p * c + k];
-      }
+      // HWC -> CHW: one plane per channel, written in place.
+      std::vector<cv::Mat> planes;
+      for (int k = 0; k < c; ++k)
+        planes.emplace_back(h, w, CV_8UC1, dst + k * plane);
+      const cv::Mat hwc(h, w, CV_8UC(c), const_cast<std::uint8_t*>(img.pixels.data()));
+      cv::split(hwc, planes);
     }
     labels[i] = samples[i].label;
   }

@@ -96,13 +96,8 @@ Image resize(const Image& image, int height, int width, Interpolation interpolat
 
 Image hflip(const Image& image) {
   Image out(image.height, image.width, image.channels);
-  const int c = image.channels;
-  for (int y = 0; y < image.height; ++y) {
-    for (int x = 0; x < image.width; ++x) {
-      for (int k = 0; k < c; ++k)
-        out.at(y, image.width - 1 - x, k) = image.at(y, x, k);
-    }
-  }
+  cv::Mat dst(image.height, image.width, CV_8UC(image.channels), out.pixels.data());
+  cv::flip(view(image), dst, 1);
   return out;
 }
 

@@ -60,6 +60,7 @@ config::Schema mae_recipe_schema() {
   config::Schema s;
   s.add_int("seed", 0, "seed of every random stream").range(0, 9.0e15);
   s.add_int("threads", 0, "intra-op CPU threads; 0 = one per core").range(0, 1024);
+  s.add_bool("flush_denormal", true, "flush subnormal floats to zero on CPU (much faster attention)");
   s.add_string("device", "auto", "auto | cpu | cuda | cuda:N");
   s.add_string("output", "", "run directory; empty = runs/<config file name>");
   s.add_section("data", data, "datasets, transforms and loader");
@@ -120,7 +121,7 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
   const at::Device device = select_device(root.string("device"));
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
-  configure_threads(root.integer("threads"));
+  configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
   const bool resume_here = resumes_run_in(options.resume, options.run_dir);
   const std::string free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
 

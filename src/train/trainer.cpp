@@ -166,7 +166,7 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
   if (train_cfg.boolean("deterministic")) use_deterministic_algorithms();
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
-  configure_threads(root.integer("threads"));
+  configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
   // Resuming this directory's own run continues its logs; anything else starts them anew.
   const bool resume_here = resumes_run_in(options.resume, options.run_dir);
 

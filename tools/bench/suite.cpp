@@ -104,6 +104,8 @@ struct Group {
   const char* yaml;
   std::vector<std::string> sets;
   std::vector<Variant> variants;
+  bool big = false;  // a slow step: fewer steps per round (and the smaller batch at 224 px)
+  std::int64_t batch = 128;
 };
 
 std::string read_first_line(const std::string& path, const std::string& prefix) {
@@ -221,13 +223,15 @@ class Suite {
     const std::string mem = read_first_line("/proc/meminfo", "MemTotal");
     m["memory"] = fmt::format("{:.1f} GiB", std::stod(mem == "unknown" ? "0" : mem) / 1048576.0);
     m["os"] = read_first_line("/etc/os-release", "PRETTY_NAME");
-    std::string blas = "unknown";
-    const std::string config = at::show_config();
-    const auto pos = config.find("BLAS_INFO=");
-    if (pos != std::string::npos)
-      blas = config.substr(pos + 10, config.find_first_of(",\n", pos) - pos - 10);
-    m["libtorch"] = fmt::format("{} ({}CUDA, BLAS {})", compat::torch_version(),
-                                compat::cuda_available() ? "" : "no ", blas);
+    m["libtorch"] =
+        fmt::format("{} ({}CUDA)", compat::torch_version(), compat::cuda_available() ? "" : "no ");
+    const std::string core = blas_core();
+    m["blas"] = core.empty() ? "not OpenBLAS"
+                             : fmt::format("OpenBLAS, {} kernels{}", core,
+                                           std::getenv("OPENBLAS_CORETYPE")
+                                               ? " (chosen by CPU features: OPENBLAS_CORETYPE is "
+                                                 "set, for the Python reference too)"
+                                               : "");
     m["compiler"] = __VERSION__;
     m["python"] = "not run";
   }
@@ -431,13 +435,31 @@ class Suite {
                {"model={name: vit_tiny_patch16_224}", kAdamW, kAdamWLr},
                {{"none", "baseline", {}},
                 {"masksub", "mask 50 % of tokens", {"objective={name: masksub, ratio: 0.5}"}}}};
-    return {small, vit, r50, deit};
+    // KeepAugment's own setting: CIFAR-10 (here the CIFAR-format copy) with PreAct ResNet-18.
+    Group cifar{
+        "preact_resnet18", "32 px, 32", kCifar, {"model={name: preact_resnet18}"}, {}, true, 32};
+    cifar.variants = {
+        {"none", "baseline", {}},
+        {"cutout", "length 16", {"policies=[{name: cutout, length: 16}]"}},
+        {"keep_cutout",
+         "full saliency",
+         {"policies=[{name: keep_cutout, length: 16, saliency: full}]"}},
+        {"keep_cutout",
+         "low_res saliency",
+         {"policies=[{name: keep_cutout, length: 16, saliency: low_res}]"}},
+        {"keep_cutout",
+         "early_head saliency (+ early-head loss 0.3)",
+         {"policies=[{name: keep_cutout, length: 16, saliency: early_head}]",
+          "model={name: preact_resnet18, early_head: true}"}},
+    };
+    r50.big = deit.big = true;
+    r50.batch = deit.batch = big_batch_;
+    return {small, cifar, vit, r50, deit};
   }
 
   void overhead_section() {
     for (const Group& g : groups()) {
-      const bool big = g.yaml == kJpeg;
-      const std::int64_t batch = big ? big_batch_ : 128;
+      const std::int64_t batch = g.batch;
       std::vector<std::unique_ptr<StepBench>> benches;
       std::vector<StepBench*> raw;
       for (const auto& v : g.variants) {
@@ -448,7 +470,7 @@ class Suite {
             std::make_unique<StepBench>(recipe(g.yaml, sets), batches(g.yaml, batch)));
         raw.push_back(benches.back().get());
       }
-      const auto times = interleaved_step_times(raw, rounds_, big ? big_steps_ : steps_, warmup_);
+      const auto times = interleaved_step_times(raw, rounds_, g.big ? big_steps_ : steps_, warmup_);
       double cutout = 0;
       for (std::size_t i = 0; i < times.size(); ++i) {
         const Variant& v = g.variants[i];
@@ -492,7 +514,7 @@ class Suite {
       setup.std = cfg.root().section("data").reals("std");
       auto policies = augment::make_policies(cfg.root().components("policies"), setup);
       for (const int workers : {1, 2}) {
-        at::set_num_threads(workers);
+        configure_threads(workers);
         std::int64_t images = 0, step = 0;
         const auto t0 = Clock::now();
         while (since(t0) < seconds_) {
@@ -504,7 +526,7 @@ class Suite {
           ++step;
         }
         const double ours = static_cast<double>(images) / since(t0);
-        at::set_num_threads(threads_);
+        configure_threads(threads_);
         Row row{"augment", {{"policy", c.name}}, {}};
         row.numbers["workers"] = workers;
         row.numbers["batch"] = 128;

@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -85,7 +88,7 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
                const std::function<void(const config::Config&, const std::string&)>& train) {
   if (handle_info_flags(args, schema)) return 0;
   const config::Config cfg = load_recipe(args, schema);
-  configure_threads(cfg.root().integer("threads"));
+  configure_threads(cfg.root().integer("threads"), cfg.root().boolean("flush_denormal"));
   const std::string run_dir = prepare_run_dir(args, cfg);
   fmt::print("run directory: {}\n", run_dir);
   try {
@@ -117,7 +120,15 @@ std::string one_line(const std::string& message) {
 
 }  // namespace
 
+void use_fast_blas_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") || !blas_kernels_generic()) return;
+  // Empty: OpenBLAS chooses its kernels by CPU features when the process starts again.
+  setenv("OPENBLAS_CORETYPE", "", 1);
+  execv("/proc/self/exe", argv);
+}
+
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  use_fast_blas_kernels(argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

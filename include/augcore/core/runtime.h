@@ -9,8 +9,20 @@
 
 namespace augcore {
 
-// Sets LibTorch's intra-op thread count; 0 means one per core. Returns the count in use.
-int configure_threads(std::int64_t requested);
+// Sets LibTorch's intra-op thread count (0 means one per core) and, on that many threads and
+// the caller's, whether subnormal floats are flushed to zero (x86 FTZ/DAZ, a per-thread
+// setting): attention softmaxes produce subnormals, which cost 10-100x per operation and carry
+// nothing a network needs. Returns the thread count in use.
+int configure_threads(std::int64_t requested, bool flush_denormal = true);
+
+// The kernel set OpenBLAS chose when it loaded ("" when LibTorch does not use OpenBLAS).
+std::string blas_core();
+
+// Whether OpenBLAS runs generic SSE kernels on a CPU with AVX2: it picks kernels by CPU model
+// and falls back to those on models it does not know (virtual machines that report a generic
+// model), making fp32 matrix products 3-4x slower. OPENBLAS_CORETYPE set (even empty) in the
+// environment before the process starts makes it choose by CPU features instead.
+bool blas_kernels_generic();
 
 // The device a recipe's `device` key names: auto (CUDA when available, else CPU), cpu, cuda,
 // cuda:N. Throws ConfigError for anything else or for CUDA without CUDA.
