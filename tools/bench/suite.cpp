@@ -358,13 +358,25 @@ class Suite {
       std::vector<std::string> sets = c.sets;
       sets.push_back(fmt::format("data.loader.batch_size={}", batch));
       StepBench bench(recipe(c.yaml, sets), batches(c.yaml, batch));
+      // augcore, Python, augcore, Python, augcore: the machine's drift hits both alike; the
+      // figures are the median of augcore's three runs and the better of Python's two.
       bench.run(warmup_);
-      const double before = bench.run(steps) / static_cast<double>(steps);
-      const auto theirs =
-          python(fmt::format("step {} --batch {} --steps {} --warmup {} --threads {}",
-                             c.python_args, batch, steps, warmup_, threads_));
-      const double after = bench.run(steps) / static_cast<double>(steps);
-      const double ours = static_cast<double>(batch) / ((before + after) / 2);
+      std::vector<double> mine;
+      std::optional<Numbers> theirs;
+      for (int run = 0; run < 5; ++run) {
+        if (run % 2 == 0) {
+          mine.push_back(bench.run(steps) / static_cast<double>(steps));
+          continue;
+        }
+        auto t = python(fmt::format("step {} --batch {} --steps {} --warmup {} --threads {}",
+                                    c.python_args, batch, steps, warmup_, threads_));
+        if (t && t->count("images_per_s") &&
+            (!theirs || t->at("images_per_s") > theirs->at("images_per_s"))) {
+          theirs = t;
+        }
+      }
+      std::sort(mine.begin(), mine.end());
+      const double ours = static_cast<double>(batch) / mine[1];
       Row row{"step", {{"model", c.model}, {"input", c.input}, {"optimizer", c.optimizer}}, {}};
       row.numbers["batch"] = static_cast<double>(batch);
       row.numbers["augcore_images_per_s"] = ours;
@@ -568,7 +580,7 @@ class Suite {
   std::map<std::string, std::vector<data::Batch>> batches_;
   int threads_ = 1;
   double seconds_ = 3.0;
-  std::int64_t rounds_ = 3, steps_ = 6, warmup_ = 2, big_steps_ = 2, big_batch_ = 8;
+  std::int64_t rounds_ = 5, steps_ = 4, warmup_ = 2, big_steps_ = 1, big_batch_ = 8;
 };
 
 void Suite::gpu_measure() {

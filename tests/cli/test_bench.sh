@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# augcore_bench suite --quick: every section measured on both sides (augcore and the Python
+# reference), every policy overhead and target present, the Markdown page complete.
+set -u
+bin="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if ! "$bin/augcore_bench" suite --quick --markdown "$tmp/b.md" --json "$tmp/b.json" \
+  --work "$tmp/data" >"$tmp/out" 2>&1; then
+  echo "FAIL: suite exited $?: $(tail -3 "$tmp/out")"
+  exit 1
+fi
+/usr/bin/python3 - "$tmp/b.json" "$tmp/b.md" <<'PY'
+import json, math, sys
+report = json.load(open(sys.argv[1]))
+md = open(sys.argv[2]).read()
+fails = []
+rows = report["rows"]
+def section(name):
+    return [r for r in rows if r["section"] == name]
+for name, count in [("loader", 6), ("step", 4), ("augment", 4), ("gpu", 4)]:
+    if len(section(name)) != count:
+        fails.append(f"{name}: {len(section(name))} rows, expected {count}")
+for r in section("loader") + section("step") + section("augment"):
+    for key in ("augcore_images_per_s", "torch_images_per_s", "ratio"):
+        v = r.get(key)
+        if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            fails.append(f"{r['section']} row {r} lacks a positive {key}")
+    if r["section"] == "step" and r["augcore_parameters"] != r["torch_parameters"]:
+        fails.append(f"step {r['model']}: parameter counts differ")
+policies = {(r["model"], r["policy"]) for r in section("overhead")}
+for want in ["cutout", "keep_cutout", "keep_cutmix", "randaugment", "keep_randaugment",
+             "masksub", "mra", "mra + keep_cutmix + masksub"]:
+    if ("resnet20", want) not in policies:
+        fails.append(f"overhead: no resnet20 row for {want}")
+for model, policy in [("resnet50", "mra"), ("vit_tiny_patch16_224", "masksub"),
+                      ("preact_resnet18", "keep_cutout")]:
+    if (model, policy) not in policies:
+        fails.append(f"overhead: no {model} row for {policy}")
+if len(report["targets"]) != 6:
+    fails.append(f"{len(report['targets'])} targets, expected 6")
+for heading in ["## Targets", "## 1. Loader", "## 2. Training step", "## 3. Policy overheads",
+                "## 4. Batched", "## 5. GPU"]:
+    if heading not in md:
+        fails.append(f"markdown lacks '{heading}'")
+if "augcore_bench suite" not in md or "nan" in md.lower().split():
+    fails.append("markdown lacks the command or shows nan")
+for f in fails:
+    print("FAIL:", f)
+sys.exit(1 if fails else 0)
+PY
