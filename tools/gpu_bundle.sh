@@ -49,7 +49,12 @@ done
 declare -A packages=()
 for name in "${!needed[@]}"; do
   if [[ -n "$have" ]] && grep -q "^[[:space:]]*$name " "$have"; then continue; fi
-  pkg=$(dpkg -S "$(readlink -f "${needed[$name]}")" 2>/dev/null | head -1 | cut -d: -f1)
+  real=$(readlink -f "${needed[$name]}")
+  pkg=""
+  # dpkg knows each file by one spelling: with or without /usr (merged /usr), link or target.
+  for path in "${needed[$name]}" "$real" "${real#/usr}" "/usr${needed[$name]}"; do
+    pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1) && [[ -n "$pkg" ]] && break
+  done
   [[ -z "$pkg" ]] && { echo "gpu_bundle: no package owns ${needed[$name]}" >&2; exit 2; }
   [[ " $base_packages " == *" $pkg "* ]] || packages["$pkg"]=1
 done

@@ -204,27 +204,33 @@ def make_model(a):
 def step_main(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = make_model(a).train()
+    device = torch.device(a.device)
+    memory_format = torch.channels_last if a.channels_last else torch.contiguous_format
+    model = make_model(a).train().to(device, memory_format=memory_format)
     if a.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     else:
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
-    mean = torch.full((1, a.channels, 1, 1), 0.5)
-    std = torch.full((1, a.channels, 1, 1), 0.25)
+    mean = torch.full((1, a.channels, 1, 1), 0.5, device=device)
+    std = torch.full((1, a.channels, 1, 1), 0.25, device=device)
     batches = [(torch.randint(0, 256, (a.batch, a.channels, a.image, a.image), dtype=torch.uint8),
                 torch.randint(0, a.classes, (a.batch,))) for _ in range(4)]
     seconds = 0.0
     for i in range(a.steps + a.warmup):
         u8, y = batches[i % len(batches)]
         t0 = time.perf_counter()
-        x = (u8.float().div(255) - mean) / std
+        u8, y = u8.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x = ((u8.float().div(255) - mean) / std).contiguous(memory_format=memory_format)
         opt.zero_grad()
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.amp == "bf16"):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
         loss.backward()
         loss.item()
         logits.argmax(1).eq(y).sum().item()
         opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         if i >= a.warmup:
             seconds += time.perf_counter() - t0
     params = sum(p.numel() for p in model.parameters())
@@ -259,6 +265,9 @@ def main():
     st.add_argument("--steps", type=int, default=20)
     st.add_argument("--warmup", type=int, default=3)
     st.add_argument("--threads", type=int, default=2)
+    st.add_argument("--device", default="cpu")
+    st.add_argument("--amp", choices=["none", "bf16"], default="none")
+    st.add_argument("--channels-last", action="store_true")
     a = p.parse_args()
     result = {"loader": loader_main, "augment": augment_main, "step": step_main}[a.command](a)
     result["torch"] = torch.__version__
