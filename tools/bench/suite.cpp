@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/core.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -108,6 +110,69 @@ struct Group {
   std::int64_t batch = 128;
 };
 
+// The Python reference's training step as a child process that runs steps on request
+// (torch_reference.py step --serve), so that its runs interleave with augcore's.
+class PythonSteps {
+ public:
+  explicit PythonSteps(const std::string& command) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(to_child[0], 0);
+      dup2(from_child[1], 1);
+      for (const int fd : {to_child[0], to_child[1], from_child[0], from_child[1]})
+        close(fd);
+      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    to_ = fdopen(to_child[1], "w");
+    from_ = fdopen(from_child[0], "r");
+    if (pid_ < 0 || !to_ || !from_) return;
+    parameters_ = read_number("parameters");
+  }
+  ~PythonSteps() {
+    if (to_) std::fclose(to_);
+    if (from_) std::fclose(from_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  PythonSteps(const PythonSteps&) = delete;
+  PythonSteps& operator=(const PythonSteps&) = delete;
+
+  bool ok() const { return parameters_.has_value(); }
+  std::optional<double> parameters() const { return parameters_; }
+  // Seconds of `steps` more steps.
+  std::optional<double> run(std::int64_t steps) {
+    if (!ok()) return std::nullopt;
+    std::fprintf(to_, "%lld\n", static_cast<long long>(steps));
+    std::fflush(to_);
+    return read_number("seconds");
+  }
+
+ private:
+  std::optional<double> read_number(const std::string& key) {
+    char line[4096];
+    if (!std::fgets(line, sizeof line, from_)) return std::nullopt;
+    const config::Node node = config::parse_yaml(line, "python reference output");
+    const config::Node* value = node.find(key);
+    if (!value || !value->is_scalar()) return std::nullopt;
+    return std::strtod(value->text().c_str(), nullptr);
+  }
+
+  pid_t pid_ = -1;
+  std::FILE* to_ = nullptr;
+  std::FILE* from_ = nullptr;
+  std::optional<double> parameters_;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 std::string read_first_line(const std::string& path, const std::string& prefix) {
   std::ifstream in(path);
   std::string line;
@@ -129,7 +194,7 @@ class Suite {
   explicit Suite(SuiteOptions o) : o_(std::move(o)) {
     if (o_.quick) {
       seconds_ = 0.3;
-      rounds_ = 1;
+      rounds_ = 2;
       steps_ = 1;
       warmup_ = 1;
       big_steps_ = 1;
@@ -354,37 +419,31 @@ class Suite {
     };
     for (const auto& c : cases) {
       const std::int64_t batch = c.big ? big_batch_ : 128;
-      const std::int64_t steps = c.big ? big_steps_ * 3 : steps_ * 3;
+      const std::int64_t steps = c.big ? big_steps_ : steps_;
       std::vector<std::string> sets = c.sets;
       sets.push_back(fmt::format("data.loader.batch_size={}", batch));
       StepBench bench(recipe(c.yaml, sets), batches(c.yaml, batch));
-      // augcore, Python, augcore, Python, augcore: the machine's drift hits both alike; the
-      // figures are the median of augcore's three runs and the better of Python's two.
+      // augcore and Python take turns, `steps` steps each, so that the machine's drift hits
+      // both alike; each figure is the median of its runs.
+      PythonSteps py(fmt::format("{} {} step {} --batch {} --warmup {} --threads {} --serve",
+                                 o_.python, o_.reference, c.python_args, batch, warmup_, threads_));
+      if (!py.ok()) fmt::print("suite: python reference failed: step {}\n", c.python_args);
       bench.run(warmup_);
-      std::vector<double> mine;
-      std::optional<Numbers> theirs;
-      for (int run = 0; run < 5; ++run) {
-        if (run % 2 == 0) {
-          mine.push_back(bench.run(steps) / static_cast<double>(steps));
-          continue;
-        }
-        auto t = python(fmt::format("step {} --batch {} --steps {} --warmup {} --threads {}",
-                                    c.python_args, batch, steps, warmup_, threads_));
-        if (t && t->count("images_per_s") &&
-            (!theirs || t->at("images_per_s") > theirs->at("images_per_s"))) {
-          theirs = t;
-        }
+      std::vector<double> mine, theirs;
+      for (std::int64_t r = 0; r < rounds_; ++r) {
+        mine.push_back(bench.run(steps) / static_cast<double>(steps));
+        if (const auto t = py.run(steps)) theirs.push_back(*t / static_cast<double>(steps));
       }
-      std::sort(mine.begin(), mine.end());
-      const double ours = static_cast<double>(batch) / mine[1];
+      const double ours = static_cast<double>(batch) / median(mine);
       Row row{"step", {{"model", c.model}, {"input", c.input}, {"optimizer", c.optimizer}}, {}};
       row.numbers["batch"] = static_cast<double>(batch);
       row.numbers["augcore_images_per_s"] = ours;
       row.numbers["augcore_parameters"] = static_cast<double>(bench.parameters());
-      if (theirs && theirs->count("images_per_s")) {
-        row.numbers["torch_images_per_s"] = theirs->at("images_per_s");
-        row.numbers["torch_parameters"] = theirs->at("parameters");
-        row.numbers["ratio"] = ours / theirs->at("images_per_s");
+      if (theirs.size() == mine.size()) {
+        const double python_rate = static_cast<double>(batch) / median(theirs);
+        row.numbers["torch_images_per_s"] = python_rate;
+        row.numbers["torch_parameters"] = py.parameters().value_or(0);
+        row.numbers["ratio"] = ours / python_rate;
       }
       print(row, "step " + c.model);
       report_.rows.push_back(std::move(row));
@@ -580,7 +639,7 @@ class Suite {
   std::map<std::string, std::vector<data::Batch>> batches_;
   int threads_ = 1;
   double seconds_ = 3.0;
-  std::int64_t rounds_ = 5, steps_ = 4, warmup_ = 2, big_steps_ = 1, big_batch_ = 8;
+  std::int64_t rounds_ = 9, steps_ = 2, warmup_ = 2, big_steps_ = 1, big_batch_ = 8;
 };
 
 void Suite::gpu_measure() {

@@ -215,9 +215,17 @@ def step_main(a):
     std = torch.full((1, a.channels, 1, 1), 0.25, device=device)
     batches = [(torch.randint(0, 256, (a.batch, a.channels, a.image, a.image), dtype=torch.uint8),
                 torch.randint(0, a.classes, (a.batch,))) for _ in range(4)]
-    seconds = 0.0
-    for i in range(a.steps + a.warmup):
-        u8, y = batches[i % len(batches)]
+    state = {"i": 0}
+
+    def run(steps):
+        seconds = 0.0
+        for _ in range(steps):
+            seconds += one_step()
+        return seconds
+
+    def one_step():
+        u8, y = batches[state["i"] % len(batches)]
+        state["i"] += 1
         t0 = time.perf_counter()
         u8, y = u8.to(device, non_blocking=True), y.to(device, non_blocking=True)
         x = ((u8.float().div(255) - mean) / std).contiguous(memory_format=memory_format)
@@ -231,9 +239,19 @@ def step_main(a):
         opt.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        if i >= a.warmup:
-            seconds += time.perf_counter() - t0
+        return time.perf_counter() - t0
+
     params = sum(p.numel() for p in model.parameters())
+    run(a.warmup)
+    if a.serve:
+        # Lines "K" on stdin: run K steps, answer with their seconds; the caller interleaves
+        # these runs with its own.
+        print(json.dumps({"parameters": params}), flush=True)
+        for line in sys.stdin:
+            k = int(line)
+            print(json.dumps({"seconds": run(k)}), flush=True)
+        return None
+    seconds = run(a.steps)
     return {"seconds_per_step": seconds / a.steps, "images_per_s": a.batch * a.steps / seconds,
             "parameters": params}
 
@@ -268,8 +286,11 @@ def main():
     st.add_argument("--device", default="cpu")
     st.add_argument("--amp", choices=["none", "bf16"], default="none")
     st.add_argument("--channels-last", action="store_true")
+    st.add_argument("--serve", action="store_true", help="run steps on request (stdin)")
     a = p.parse_args()
     result = {"loader": loader_main, "augment": augment_main, "step": step_main}[a.command](a)
+    if result is None:
+        return
     result["torch"] = torch.__version__
     result["torchvision"] = torchvision.__version__
     json.dump(result, sys.stdout)
