@@ -41,10 +41,17 @@ std::string json_map(const std::map<std::string, std::string>& m) {
   return out + "}";
 }
 
-// Figures in a table cell: 3 significant digits for rates, 2 decimals for ratios.
+// A figure in a table cell, in `format`.
 std::string cell(const std::optional<double>& v, const char* format = "{:.0f}") {
   if (!v) return "not measured";
   return fmt::format(fmt::runtime(format), *v);
+}
+
+// Images/s with three significant figures below 1000.
+std::string rate(const std::optional<double>& v) {
+  if (!v) return "not measured";
+  if (*v >= 100) return fmt::format("{:.0f}", *v);
+  return fmt::format(*v >= 10 ? "{:.1f}" : "{:.2f}", *v);
 }
 
 std::string ratio(const std::optional<double>& v) {
@@ -115,7 +122,7 @@ std::string to_markdown(const Report& report) {
   for (const Row* r : section(report, "loader")) {
     md << "| " << r->str("dataset") << " | " << r->str("transforms") << " | "
        << cell(r->number("batch")) << " | " << cell(r->number("workers")) << " | "
-       << cell(r->number("augcore_images_per_s")) << " | " << cell(r->number("torch_images_per_s"))
+       << rate(r->number("augcore_images_per_s")) << " | " << rate(r->number("torch_images_per_s"))
        << " | " << ratio(r->number("ratio")) << " |\n";
   }
 
@@ -128,8 +135,8 @@ std::string to_markdown(const Report& report) {
   for (const Row* r : section(report, "step")) {
     md << "| " << r->str("model") << " | " << r->str("input") << " | " << cell(r->number("batch"))
        << " | " << r->str("optimizer") << " | " << cell(r->number("augcore_parameters")) << " / "
-       << cell(r->number("torch_parameters")) << " | " << cell(r->number("augcore_images_per_s"))
-       << " | " << cell(r->number("torch_images_per_s")) << " | " << ratio(r->number("ratio"))
+       << cell(r->number("torch_parameters")) << " | " << rate(r->number("augcore_images_per_s"))
+       << " | " << rate(r->number("torch_images_per_s")) << " | " << ratio(r->number("ratio"))
        << " |\n";
   }
 
@@ -141,7 +148,7 @@ std::string to_markdown(const Report& report) {
   for (const Row* r : section(report, "overhead")) {
     md << "| " << r->str("model") << " | " << r->str("input") << " | " << r->str("policy") << " | "
        << r->str("settings") << " | " << cell(r->number("ms_per_step"), "{:.1f}") << " | "
-       << cell(r->number("images_per_s")) << " | " << ratio(r->number("ratio")) << " |\n";
+       << rate(r->number("images_per_s")) << " | " << ratio(r->number("ratio")) << " |\n";
   }
 
   md << "\n## 4. Batched against per-image augmentation\n\naugcore's batched policy on "
@@ -152,8 +159,8 @@ std::string to_markdown(const Report& report) {
         "|---|---|---|---|---|---|\n";
   for (const Row* r : section(report, "augment")) {
     md << "| " << r->str("policy") << " | " << cell(r->number("workers")) << " | "
-       << cell(r->number("batch")) << " | " << cell(r->number("augcore_images_per_s")) << " | "
-       << cell(r->number("torch_images_per_s")) << " | " << ratio(r->number("ratio")) << " |\n";
+       << cell(r->number("batch")) << " | " << rate(r->number("augcore_images_per_s")) << " | "
+       << rate(r->number("torch_images_per_s")) << " | " << ratio(r->number("ratio")) << " |\n";
   }
 
   md << "\n## 5. GPU\n\nResNet-50 with AMP bf16 and channels_last at 224 px; Python eager: "
@@ -162,8 +169,8 @@ std::string to_markdown(const Report& report) {
         "ratio to PyTorch |\n|---|---|---|---|---|---|---|---|\n";
   for (const Row* r : section(report, "gpu")) {
     md << "| " << r->str("gpu") << " | " << r->str("model") << " | " << r->str("policy") << " | "
-       << cell(r->number("batch")) << " | " << cell(r->number("augcore_images_per_s")) << " | "
-       << cell(r->number("torch_images_per_s")) << " | " << ratio(r->number("ratio_baseline"))
+       << cell(r->number("batch")) << " | " << rate(r->number("augcore_images_per_s")) << " | "
+       << rate(r->number("torch_images_per_s")) << " | " << ratio(r->number("ratio_baseline"))
        << " | " << ratio(r->number("ratio")) << " |\n";
   }
   md << "\nThe procedure for a GPU machine is in [performance.md](performance.md#gpu).\n";

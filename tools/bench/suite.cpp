@@ -131,7 +131,9 @@ class PythonSteps {
     to_ = fdopen(to_child[1], "w");
     from_ = fdopen(from_child[0], "r");
     if (pid_ < 0 || !to_ || !from_) return;
-    parameters_ = read_number("parameters");
+    const auto parameters = read_number("parameters");
+    ok_ = parameters.has_value();
+    parameters_ = parameters.value_or(0);
   }
   ~PythonSteps() {
     if (to_) std::fclose(to_);
@@ -141,8 +143,8 @@ class PythonSteps {
   PythonSteps(const PythonSteps&) = delete;
   PythonSteps& operator=(const PythonSteps&) = delete;
 
-  bool ok() const { return parameters_.has_value(); }
-  std::optional<double> parameters() const { return parameters_; }
+  bool ok() const { return ok_; }
+  double parameters() const { return parameters_; }
   // Seconds of `steps` more steps.
   std::optional<double> run(std::int64_t steps) {
     if (!ok()) return std::nullopt;
@@ -164,7 +166,8 @@ class PythonSteps {
   pid_t pid_ = -1;
   std::FILE* to_ = nullptr;
   std::FILE* from_ = nullptr;
-  std::optional<double> parameters_;
+  bool ok_ = false;
+  double parameters_ = 0;
 };
 
 double median(std::vector<double> v) {
@@ -442,7 +445,7 @@ class Suite {
       if (theirs.size() == mine.size()) {
         const double python_rate = static_cast<double>(batch) / median(theirs);
         row.numbers["torch_images_per_s"] = python_rate;
-        row.numbers["torch_parameters"] = py.parameters().value_or(0);
+        row.numbers["torch_parameters"] = py.parameters();
         row.numbers["ratio"] = ours / python_rate;
       }
       print(row, "step " + c.model);
