@@ -29,10 +29,10 @@ BasicBlockImpl::BasicBlockImpl(int inplanes, int planes, int stride, bool projec
 }
 
 at::Tensor BasicBlockImpl::forward(const at::Tensor& x) {
-  at::Tensor out = at::relu(bn1->forward(conv1->forward(x)));
+  at::Tensor out = bn1->forward(conv1->forward(x)).relu_();
   out = bn2->forward(conv2->forward(out));
   out += downsample ? downsample->forward(x) : x;
-  return at::relu(out);
+  return out.relu_();
 }
 
 BottleneckImpl::BottleneckImpl(int inplanes, int planes, int stride, bool project, int groups,
@@ -48,11 +48,11 @@ BottleneckImpl::BottleneckImpl(int inplanes, int planes, int stride, bool projec
 }
 
 at::Tensor BottleneckImpl::forward(const at::Tensor& x) {
-  at::Tensor out = at::relu(bn1->forward(conv1->forward(x)));
-  out = at::relu(bn2->forward(conv2->forward(out)));
+  at::Tensor out = bn1->forward(conv1->forward(x)).relu_();
+  out = bn2->forward(conv2->forward(out)).relu_();
   out = bn3->forward(conv3->forward(out));
   out += downsample ? downsample->forward(x) : x;
-  return at::relu(out);
+  return out.relu_();
 }
 
 void init_conv_bn(torch::nn::Module& module) {

@@ -74,7 +74,7 @@ torch::nn::Sequential ResNetImpl::make_layer(int planes, int blocks, int stride)
 }
 
 at::Tensor ResNetImpl::first_stage(const at::Tensor& x) {
-  at::Tensor y = at::relu(bn1->forward(conv1->forward(x)));
+  at::Tensor y = bn1->forward(conv1->forward(x)).relu_();
   y = at::max_pool2d(y, {3, 3}, {2, 2}, {1, 1});
   return layer1->forward(y);
 }

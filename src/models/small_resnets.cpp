@@ -48,7 +48,7 @@ CifarResNetImpl::CifarResNetImpl(int depth, std::int64_t in_chans, std::int64_t 
 }
 
 at::Tensor CifarResNetImpl::first_stage(const at::Tensor& x) {
-  return layer1->forward(at::relu(bn1->forward(conv1->forward(x))));
+  return layer1->forward(bn1->forward(conv1->forward(x)).relu_());
 }
 
 std::int64_t CifarResNetImpl::first_stage_channels() const {
@@ -77,10 +77,10 @@ PreActBlockImpl::PreActBlockImpl(int in, int out, int stride, double dropout) : 
 }
 
 at::Tensor PreActBlockImpl::forward(const at::Tensor& x) {
-  const at::Tensor a = at::relu(bn1->forward(x));
+  const at::Tensor a = bn1->forward(x).relu_();
   const at::Tensor identity = shortcut ? shortcut->forward(a) : x;
   at::Tensor y = conv1->forward(a);
-  y = at::relu(bn2->forward(y));
+  y = bn2->forward(y).relu_();
   if (dropout_ > 0) y = at::dropout(y, dropout_, is_training());
   return conv2->forward(y) + identity;
 }
@@ -121,7 +121,7 @@ at::Tensor PreActResNetImpl::after_first_stage(const at::Tensor& features) {
   at::Tensor y = features;
   for (std::size_t s = 1; s < layers_.size(); ++s)
     y = layers_[s]->forward(y);
-  y = at::relu(bn->forward(y));
+  y = bn->forward(y).relu_();
   return fc->forward(at::adaptive_avg_pool2d(y, {1, 1}).flatten(1));
 }
 
