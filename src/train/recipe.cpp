@@ -37,7 +37,8 @@ config::Schema recipe_schema() {
   s.add_int("seed", 0, "seed of every random stream (loader, transforms, policies)")
       .range(0, 9.0e15);
   s.add_int("threads", 0, "intra-op CPU threads; 0 = one per core").range(0, 1024);
-  s.add_bool("flush_denormal", true, "flush subnormal floats to zero on CPU (much faster attention)");
+  s.add_bool("flush_denormal", true,
+             "flush subnormal floats to zero on CPU (much faster attention)");
   s.add_string("device", "auto", "auto | cpu | cuda | cuda:N");
   s.add_string("output", "", "run directory; empty = runs/<config file name>");
   s.add_section("data", data::data_schema(), "datasets, transforms and loader");

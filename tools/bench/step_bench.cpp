@@ -135,11 +135,15 @@ std::vector<double> interleaved_step_times(std::vector<StepBench*> benches, std:
       per_round[i].push_back(benches[i]->run(steps) / static_cast<double>(steps));
   }
   std::vector<double> medians;
-  for (auto& v : per_round) {
-    std::sort(v.begin(), v.end());
-    medians.push_back(v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
-  }
+  for (auto& v : per_round)
+    medians.push_back(median(std::move(v)));
   return medians;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 }  // namespace augcore::bench

@@ -50,6 +50,9 @@ class StepBench {
   std::string model_name_, label_;
 };
 
+// The median of `values` (not empty).
+double median(std::vector<double> values);
+
 // Seconds per step of each bench, measured in `rounds` rounds of `steps` steps that visit
 // every bench in turn (after `warmup` untimed steps each), so slow drifts of the machine's
 // speed hit all of them alike. Returns the median over rounds of each bench's step time.

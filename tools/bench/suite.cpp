@@ -37,11 +37,11 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// What every benchmark recipe shares, under the recipe-specific text below.
+const char* const kCommon = "seed: 0\nthreads: 0\ndevice: cpu\n";
+
 // Fashion-MNIST at 28 px with the shipped recipes' crop + flip, ResNet-20 and SGD.
 const char* const kFashion = R"(
-seed: 0
-threads: 0
-device: cpu
 data:
   train: {name: idx, split: train}
   val: null
@@ -58,9 +58,6 @@ train: {lr: 0.1}
 
 // The generated JPEG ImageFolder with ImageNet's RandomResizedCrop(224) + flip.
 const char* const kJpeg = R"(
-seed: 0
-threads: 0
-device: cpu
 data:
   train: {name: image_folder, channels: 3}
   val: null
@@ -77,9 +74,6 @@ train: {lr: 0.1}
 
 // The generated CIFAR-10 binary files with the CIFAR crop + flip.
 const char* const kCifar = R"(
-seed: 0
-threads: 0
-device: cpu
 data:
   train: {name: cifar, split: train}
   val: null
@@ -170,12 +164,6 @@ class PythonSteps {
   double parameters_ = 0;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 std::string read_first_line(const std::string& path, const std::string& prefix) {
   std::ifstream in(path);
   std::string line;
@@ -233,7 +221,7 @@ class Suite {
   }
 
   config::Config recipe(const char* yaml, const std::vector<std::string>& sets) const {
-    config::Node node = config::parse_yaml(yaml, "benchmark recipe");
+    config::Node node = config::parse_yaml(std::string(kCommon) + yaml, "benchmark recipe");
     config::apply_override(node, "data.train.root=" + root_of(yaml));
     for (const auto& s : sets)
       config::apply_override(node, s);
