@@ -3,9 +3,12 @@
 
 find_program(AUGCORE_CCACHE ccache)
 if(AUGCORE_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
-  # PCH-friendly ccache settings; without them every PCH user is a cache miss.
+  # PCH-friendly ccache settings (without them every PCH user is a cache miss); paths made
+  # relative to the checkout and the build directory left out of the hash, so that every clone
+  # (CI's fresh ones included) shares one cache; room for three toolchains' objects and PCHs.
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+      "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=12G
       ${AUGCORE_CCACHE})
   message(STATUS "augcore: using ccache ${AUGCORE_CCACHE}")
 endif()

@@ -146,6 +146,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   suite->add_flag("--quick", suite_options.quick,
                   "a smoke run: every measurement, a fraction of the repetitions");
+  suite->add_flag("--gpu-only", suite_options.gpu_only,
+                  "only the CUDA rows (ResNet-50 bf16 channels_last, ViT-S masksub)");
   for (int i = 0; i < argc; ++i)
     suite_options.command += (i ? " " : "") + std::string(argv[i]);
   return cli::run_main(app, argc, argv, [&] {

@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Prepares, on this Debian 12 machine, what building augcore needs on a machine that has CUDA
+# Prepares, on this Debian 12 machine, what tools/gpu_check.sh needs on a machine that has CUDA
 # PyTorch (its LibTorch), CMake and a compiler but none of augcore's other libraries: their
 # Debian packages (headers, and the shared libraries they load minus those the target already
-# has), plus build.sh, which unpacks them there into a prefix and builds against the target's
-# LibTorch. The whole folder is what travels.
+# has) in OUT/debs, and with --data a Fashion-MNIST subset for the tests in OUT/data. The
+# whole folder is what travels; gpu_check.sh unpacks it there.
 #
-#   tools/gpu_bundle.sh [--have FILE] [OUT]      (OUT defaults to .gpu-bundle)
+#   tools/gpu_bundle.sh [--have FILE] [--data] [OUT]      (OUT defaults to .gpu-bundle)
 #
 # --have FILE: `ldconfig -p` as printed on the target; libraries it lists are left out, which
 # keeps the bundle small. Without it only the C/C++ runtime is assumed there.
+# --data: the first 12000 training and 2000 test images of Fashion-MNIST (IDX headers
+# rewritten to those counts, 6 MiB instead of 30): the tests use at most a few thousand.
 set -euo pipefail
 
 have=""
 out=".gpu-bundle"
+data=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --have) have="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --data) data=1; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) out="$1"; shift ;;
   esac
 done
@@ -63,28 +67,26 @@ for pkg in "${dev_packages[@]}"; do packages["$pkg"]=1; done
 mkdir -p "$out/debs"
 (cd "$out/debs" && apt-get download "${!packages[@]}" >/dev/null)
 
-cat > "$out/build.sh" <<'EOS'
-#!/usr/bin/env bash
-# Run on the GPU machine from augcore's repository root: unpacks the carried packages into
-# PREFIX (default /tmp/augcore-deps) and builds augcore in build-cuda against python3's
-# PyTorch (CUDA). Then: source "$(dirname "$0")/env.sh" before running build-cuda/bin/*.
-set -euo pipefail
-bundle=$(cd "$(dirname "$0")" && pwd)
-prefix=${PREFIX:-/tmp/augcore-deps}
-mkdir -p "$prefix"
-for deb in "$bundle"/debs/*.deb; do dpkg -x "$deb" "$prefix"; done
-cat > "$bundle/env.sh" <<EOF
-export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/lib/x86_64-linux-gnu:\${LD_LIBRARY_PATH:-}"
-export CPATH="$prefix/usr/include/x86_64-linux-gnu:$prefix/usr/include:\${CPATH:-}"
-EOF
-source "$bundle/env.sh"
-torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr;$prefix/usr/lib/x86_64-linux-gnu/cmake" \
-  -DCMAKE_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu" -DCMAKE_INCLUDE_PATH="$prefix/usr/include"
-cmake --build build-cuda
-EOS
-chmod +x "$out/build.sh"
+if [[ $data -eq 1 ]]; then
+  mkdir -p "$out/data/fashion-mnist"
+  /usr/bin/python3 - /usr/share/datasets/fashion-mnist "$out/data/fashion-mnist" <<'PY'
+import gzip, struct, sys
+src, dst = sys.argv[1:]
+for split, count in (("train", 12000), ("t10k", 2000)):
+    for kind, dims in (("images-idx3-ubyte", 3), ("labels-idx1-ubyte", 1)):
+        with gzip.open(f"{src}/{split}-{kind}.gz") as f:
+            header = f.read(4 + 4 * dims)
+            shape = list(struct.unpack(f">{dims}I", header[4:]))
+            per_item = 1
+            for d in shape[1:]:
+                per_item *= d
+            body = f.read(count * per_item)
+        shape[0] = count
+        with gzip.open(f"{dst}/{split}-{kind}.gz", "wb") as f:
+            f.write(header[:4] + struct.pack(f">{dims}I", *shape) + body)
+PY
+fi
 
 size=$(du -sm "$out/debs" | cut -f1)
-echo "gpu_bundle: ${#packages[@]} packages, ${size} MiB in $out (carry it; run $out/build.sh there)"
+total=$(du -sm "$out" | cut -f1)
+echo "gpu_bundle: ${#packages[@]} packages, ${size} MiB; ${total} MiB in $out in all (carry it; run tools/gpu_check.sh --bundle $out there)"

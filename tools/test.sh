@@ -2,49 +2,76 @@
 # Installs dependencies (if missing), builds, runs the tests (unit, CLI, kill-and-resume and
 # the fuzz corpus replay), then installs augcore into a prefix and builds the outside project
 # examples/external_trainer against it.
-# --sanitize: instead builds with clang, AddressSanitizer + UndefinedBehaviorSanitizer and
-# libFuzzer (in build-sanitize) and runs the same tests there.
+#   (no flag)   Debian's LibTorch 1.13 (CPU), in build/
+#   --torch2    the modern toolchain: PyPI's CUDA LibTorch 2.x from the venv that
+#               tools/install_deps.sh --torch2 keeps outside the checkout, in build-torch2/;
+#               the whole suite on CPU (GPU tests skip without a GPU), Python references from
+#               the venv (torchvision 0.26, timm's own ViT); checks libaugcore links
+#               libtorch_cuda.so and that the build has CUDA support
+#   --sanitize  clang, AddressSanitizer + UndefinedBehaviorSanitizer and libFuzzer (Debian's
+#               LibTorch), in build-sanitize/, the same tests
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${AUGCORE_JOBS:-$(nproc)}"
-sanitize=0
+mode=debian
 for arg in "$@"; do
   case "$arg" in
-    --sanitize) sanitize=1 ;;
-    *) echo "usage: tools/test.sh [--sanitize]" >&2; exit 2 ;;
+    --sanitize) mode=sanitize ;;
+    --torch2) mode=torch2 ;;
+    *) echo "usage: tools/test.sh [--torch2 | --sanitize]" >&2; exit 2 ;;
   esac
 done
 
-"$root/tools/install_deps.sh"
+configure=(-G Ninja -DAUGCORE_BUILD_TESTS=ON)
+case "$mode" in
+  debian)
+    "$root/tools/install_deps.sh"
+    build="${AUGCORE_BUILD_DIR:-$root/build}"
+    configure+=(-DCMAKE_BUILD_TYPE=Release)
+    ;;
+  torch2)
+    "$root/tools/install_deps.sh" --torch2
+    venv="$("$root/tools/install_deps.sh" --torch2-venv)"
+    torch_root="$("$venv/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')"
+    build="${AUGCORE_TORCH2_BUILD_DIR:-$root/build-torch2}"
+    configure+=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_root"
+      -DCUDAToolkit_ROOT="${CUDA_HOME:-/usr/local/cuda}" -DAUGCORE_TEST_PYTHON="$venv/bin/python"
+      -DAUGCORE_TEST_TIMM=ON)
+    ;;
+  sanitize)
+    "$root/tools/install_deps.sh"
+    build="${AUGCORE_SANITIZE_BUILD_DIR:-$root/build-sanitize}"
+    configure+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DAUGCORE_FUZZ=ON)
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+    ;;
+esac
 
-if [[ $sanitize -eq 1 ]]; then
-  build="${AUGCORE_SANITIZE_BUILD_DIR:-$root/build-sanitize}"
-  echo "== configure and build with ASan + UBSan ($build)"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER=clang++ -DAUGCORE_FUZZ=ON -DAUGCORE_BUILD_TESTS=ON
-  cmake --build "$build" -j "$jobs"
-  echo "== unit, CLI and fuzz-corpus tests under the sanitizers"
-  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
-  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-  (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 1500)
-  echo "== all tests passed under the sanitizers"
-  exit 0
-fi
-
-build="${AUGCORE_BUILD_DIR:-$root/build}"
-echo "== configure and build ($build)"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAUGCORE_BUILD_TESTS=ON
+echo "== configure and build: $mode ($build)"
+mkdir -p "$build"
+cmake -S "$root" -B "$build" "${configure[@]}" | tee "$build/configure.log" | grep -E '^-- augcore'
 cmake --build "$build" -j "$jobs"
 
-echo "== unit, CLI, resume and fuzz-corpus tests"
-(cd "$build" && ctest --output-on-failure -j "$jobs")
+if [[ $mode == torch2 ]]; then
+  grep -q 'augcore: Torch 2\..*CUDA support: ON' "$build/configure.log" ||
+    { echo "test.sh: the modern build does not have CUDA support" >&2; exit 1; }
+  ldd "$build/lib/libaugcore.so" | grep -q 'libtorch_cuda\.so' ||
+    { echo "test.sh: $build/lib/libaugcore.so does not link libtorch_cuda.so" >&2; exit 1; }
+  echo "== libaugcore.so links $(ldd "$build/lib/libaugcore.so" | grep -o 'libtorch_cuda\.so => [^ ]*')"
+fi
 
-echo "== install and build an outside project against it"
-prefix="$build/test-install"
-rm -rf "$prefix" "$build/external_trainer"
-cmake --install "$build" --prefix "$prefix" >/dev/null
-cmake -S "$root/examples/external_trainer" -B "$build/external_trainer" -G Ninja \
-  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix"
-cmake --build "$build/external_trainer" -j "$jobs"
-"$build/external_trainer/external_trainer"
-echo "== all tests passed"
+echo "== unit, CLI, resume and fuzz-corpus tests ($mode)"
+(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 1500)
+
+if [[ $mode != sanitize ]]; then
+  echo "== install and build an outside project against it ($mode)"
+  prefix="$build/test-install"
+  rm -rf "$prefix" "$build/external_trainer"
+  cmake --install "$build" --prefix "$prefix" >/dev/null
+  prefixes="$prefix${torch_root:+;$torch_root}"
+  cmake -S "$root/examples/external_trainer" -B "$build/external_trainer" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" >/dev/null
+  cmake --build "$build/external_trainer" -j "$jobs"
+  "$build/external_trainer/external_trainer"
+fi
+echo "== all tests passed ($mode)"

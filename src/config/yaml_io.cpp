@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -16,7 +17,24 @@ Origin origin_of(const YAML::Mark& mark, const std::string& source) {
   return Origin{source, mark.is_null() ? 0 : mark.line + 1};
 }
 
-Node convert(const YAML::Node& y, const Origin& origin, const std::string& source) {
+// Bounds on the tree a document expands to: aliases are copied where they are used, so a few
+// lines of anchors can name an exponentially large (or, through a cycle, endless) tree.
+constexpr std::size_t kMaxValues = 100000;
+constexpr int kMaxDepth = 64;
+
+struct Expansion {
+  const std::string& source;
+  std::size_t values = 0;
+};
+
+Node convert(const YAML::Node& y, const Origin& origin, Expansion& expansion, int depth) {
+  if (++expansion.values > kMaxValues || depth > kMaxDepth) {
+    throw ConfigError(origin.str() + ": the config expands to more than " +
+                      (depth > kMaxDepth ? std::to_string(kMaxDepth) + " nested levels"
+                                         : std::to_string(kMaxValues) + " values") +
+                      " (YAML aliases repeating each other?)");
+  }
+  const std::string& source = expansion.source;
   switch (y.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -26,7 +44,7 @@ Node convert(const YAML::Node& y, const Origin& origin, const std::string& sourc
     case YAML::NodeType::Sequence: {
       Node seq = Node::sequence(origin);
       for (const auto& item : y)
-        seq.push_back(convert(item, origin_of(item.Mark(), source), source));
+        seq.push_back(convert(item, origin_of(item.Mark(), source), expansion, depth + 1));
       return seq;
     }
     case YAML::NodeType::Map: {
@@ -40,7 +58,7 @@ Node convert(const YAML::Node& y, const Origin& origin, const std::string& sourc
         if (map.find(key)) {
           throw ConfigError(key_origin.str() + ": duplicate key '" + key + "'");
         }
-        map.set(key, convert(kv.second, key_origin, source));
+        map.set(key, convert(kv.second, key_origin, expansion, depth + 1));
       }
       return map;
     }
@@ -91,7 +109,8 @@ Node parse_yaml(const std::string& text, const std::string& source) {
     throw ConfigError(origin_of(root.Mark(), source).str() +
                       ": the top level of a config must be a map of keys");
   }
-  return convert(root, Origin{source, 1}, source);
+  Expansion expansion{source};
+  return convert(root, Origin{source, 1}, expansion, 0);
 }
 
 Node parse_yaml_value(const std::string& text, const Origin& origin) {
@@ -101,10 +120,16 @@ Node parse_yaml_value(const std::string& text, const Origin& origin) {
   } catch (const YAML::Exception& e) {
     throw ConfigError(origin.str() + ": not a valid YAML value: " + e.msg);
   }
-  return convert(value, origin, origin.source);
+  Expansion expansion{origin.source};
+  return convert(value, origin, expansion, 0);
 }
 
 Node read_yaml_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    throw ConfigError("config file '" + path + "' is not a regular file" +
+                      (std::filesystem::is_directory(path, ec) ? " (it is a directory)" : ""));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ConfigError("cannot read config file '" + path + "': " + std::strerror(errno));

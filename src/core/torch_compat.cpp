@@ -4,6 +4,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
+#include <sstream>
 
 #if AUGCORE_WITH_CUDA
 #include <ATen/Context.h>
@@ -45,9 +46,13 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 #if AUGCORE_TORCH_AT_LEAST(2, 0)
   return at::scaled_dot_product_attention(q, k, v);
 #else
+  return explicit_attention(q, k, v);
+#endif
+}
+
+at::Tensor explicit_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   return at::matmul(at::softmax(at::matmul(q, k.transpose(-2, -1)) * scale, -1), v);
-#endif
 }
 
 }  // namespace augcore::compat
@@ -71,6 +76,41 @@ void exit_cuda_autocast() {
   at::autocast::set_autocast_enabled(at::kCUDA, false);
 #else
   at::autocast::set_enabled(false);
+#endif
+}
+
+namespace {
+
+template <class Key>
+Key state_key(c10::TensorImpl* impl) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;  // as c10::guts::to_string, which LibTorch 1.x keyed its state by
+    s << impl;
+    return s.str();
+  } else {
+    return impl;
+  }
+}
+
+}  // namespace
+
+OptimizerStateKey optimizer_state_key(const at::Tensor& parameter) {
+  return state_key<OptimizerStateKey>(parameter.unsafeGetTensorImpl());
+}
+
+bool cuda_autocast_enabled() {
+#if AUGCORE_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(at::kCUDA);
+#else
+  return at::autocast::is_enabled();
+#endif
+}
+
+at::ScalarType cuda_autocast_dtype() {
+#if AUGCORE_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(at::kCUDA);
+#else
+  return at::autocast::get_autocast_gpu_dtype();
 #endif
 }
 

@@ -68,8 +68,8 @@ class MaskSub : public Objective {
     ObjectiveResult r;
     r.logits = main.logits;
     r.metrics = std::move(main.metrics);
-    r.metrics["train_loss_main"] = main.loss.item<double>();
-    r.metrics["train_loss_sub"] = sub_loss.item<double>();
+    r.metrics["train_loss_main"] = main.loss.detach();
+    r.metrics["train_loss_sub"] = sub_loss.detach();
     const at::Tensor sub_part = o_.weight_sub * sub_loss;
     if (o_.split) {
       r.loss = main_part.detach() + sub_part.detach();

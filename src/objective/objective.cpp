@@ -24,7 +24,7 @@ ObjectiveResult main_pass(models::ClassifierImpl& model, const at::Tensor& image
   r.logits = out.logits;
   const at::Tensor early = criterion(out.early_logits, targets);
   r.loss = criterion(r.logits, targets) + early_weight * early;
-  r.metrics["train_loss_early"] = early.item<double>();
+  r.metrics["train_loss_early"] = early.detach();
   return r;
 }
 

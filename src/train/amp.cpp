@@ -18,14 +18,15 @@ LossScaler::LossScaler(double initial, std::int64_t interval)
     : scale_(initial), interval_(interval) {}
 
 bool LossScaler::unscale(const std::vector<at::Tensor>& params) {
-  bool finite = true;
+  // One flag per gradient, read back together: a single wait for the GPU per step.
+  std::vector<at::Tensor> finite;
   for (const auto& p : params) {
     at::Tensor g = p.grad();
     if (!g.defined()) continue;
     g.div_(scale_);
-    if (finite && !at::isfinite(g).all().item<bool>()) finite = false;
+    finite.push_back(at::isfinite(g).all());
   }
-  return finite;
+  return finite.empty() || at::stack(finite).all().item<bool>();
 }
 
 void LossScaler::update(bool finite) {

@@ -21,6 +21,7 @@
 #include "augcore/models/mae.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/checkpoint.h"
+#include "augcore/train/device_totals.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/run_dir.h"
 #include "augcore/train/run_log.h"
@@ -248,10 +249,9 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     std::int64_t epoch_step = continuing ? progress.batch : 0;
     loader->start_epoch(epoch, epoch_step);
     const auto t0 = std::chrono::steady_clock::now();
+    // The loss stays on the device until printed or saved (see DeviceTotals).
+    DeviceTotals totals(continuing ? progress.sums : std::map<std::string, double>{}, device);
     std::map<std::string, double> sums;
-    if (continuing) sums = progress.sums;
-    double& loss_sum = sums["loss"];
-    double& seen = sums["seen"];
     double seen_here = 0;
     while (auto b = loader->next()) {
       set_lr(*optimizer, schedule->lr(step));
@@ -261,43 +261,40 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
       auto [encoded, m] = mae->forward_encoder(x, noise, keep);
       const at::Tensor pred = mae->forward_decoder(encoded, m.ids_restore, x.size(2), x.size(3));
       const at::Tensor loss = mae->loss(x, pred, m.mask);
-      const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        throw TrainingError(
-            fmt::format("non-finite loss ({}) at step {} (epoch {}); stopping. "
-                        "The last good checkpoint is {}",
-                        value, step, epoch + 1, fs::exists(last_path) ? last_path : "(none yet)"));
-      }
       optimizer->zero_grad();
       loss.backward();
       if (clip > 0) torch::nn::utils::clip_grad_norm_(mae->parameters(), clip);
       optimizer->step();
       ++step;
       ++epoch_step;
-      loss_sum += value * x.size(0);
-      seen += x.size(0);
+      totals.add("loss", loss, static_cast<double>(x.size(0)));
+      totals.add("seen", static_cast<double>(x.size(0)));
       seen_here += x.size(0);
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      log.progress(fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s",
-                               epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
-                               schedule->lr(step - 1), seen_here / elapsed),
-                   epoch_step, train_cfg.integer("log_every"));
+      log.progress(epoch_step, train_cfg.integer("log_every"), [&] {
+        sums = totals.read_checked(step, epoch, last_path);
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s", epoch + 1,
+                           epochs, epoch_step, steps_per_epoch, sums["loss"] / sums["seen"],
+                           schedule->lr(step - 1), seen_here / elapsed);
+      });
       end_of_step(
           stop,
           checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
           [&] {
+            sums = totals.read_checked(step, epoch, last_path);
             save(Progress{epoch, epoch_step, step, -1, sums});
           },
           fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
                       steps_per_epoch, step),
           last_path, [&](const std::string& m) { log.line(m); });
     }
+    sums = totals.read_checked(step, epoch, last_path);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     total_images += seen_here;
     total_seconds += seconds;
-    summary.last_loss = loss_sum / seen;
+    summary.last_loss = sums["loss"] / sums["seen"];
     metrics << fmt::format(
         "{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"images_per_s\": {}, "
         "\"epoch_seconds\": {}, \"rss_mb\": {}}}\n",

@@ -5,6 +5,7 @@
 
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
+#include "augcore/core/torch_compat.h"
 
 namespace augcore::train {
 
@@ -13,10 +14,6 @@ namespace {
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string key_of(const at::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
 }
 
 }  // namespace
@@ -57,7 +54,7 @@ c10::IValue optimizer_state(const torch::optim::Optimizer& optimizer) {
     c10::impl::GenericList params(c10::AnyType::get());
     for (const auto& p : group.params()) {
       params.push_back(index);
-      const auto it = optimizer.state().find(key_of(p));
+      const auto it = optimizer.state().find(compat::optimizer_state_key(p));
       if (it != optimizer.state().end()) {
         auto s = pth::new_dict();
         if (const auto* sgd = dynamic_cast<const torch::optim::SGDParamState*>(it->second.get())) {
@@ -109,7 +106,7 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const c10::IValue&
       if (dynamic_cast<torch::optim::SGD*>(&optimizer)) {
         auto ps = std::make_unique<torch::optim::SGDParamState>();
         ps->momentum_buffer(check("momentum_buffer"));
-        optimizer.state()[key_of(p)] = std::move(ps);
+        optimizer.state()[compat::optimizer_state_key(p)] = std::move(ps);
       } else if (dynamic_cast<torch::optim::AdamW*>(&optimizer)) {
         auto ps = std::make_unique<torch::optim::AdamWParamState>();
         if (!s.contains("step") || !s.at("step").isTensor() ||
@@ -120,7 +117,7 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const c10::IValue&
         ps->step(static_cast<std::int64_t>(s.at("step").toTensor().item<double>()));
         ps->exp_avg(check("exp_avg"));
         ps->exp_avg_sq(check("exp_avg_sq"));
-        optimizer.state()[key_of(p)] = std::move(ps);
+        optimizer.state()[compat::optimizer_state_key(p)] = std::move(ps);
       }
     }
   }

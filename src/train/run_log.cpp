@@ -19,14 +19,19 @@ void RunLog::line(const std::string& text) {
   file_.flush();
 }
 
-void RunLog::progress(const std::string& text, std::int64_t step, std::int64_t every) {
-  if (tty_) {
-    std::fputs(("\r\033[K" + text).c_str(), stdout);
-    std::fflush(stdout);
-    live_ = true;
-  } else if (step % every == 0) {
-    line(text);
+void RunLog::progress(std::int64_t step, std::int64_t every,
+                      const std::function<std::string()>& text) {
+  const bool due = step % every == 0;
+  if (!tty_) {
+    if (due) line(text());
+    return;
   }
+  const auto now = std::chrono::steady_clock::now();
+  if (!due && now - last_live_ < std::chrono::milliseconds(500)) return;
+  last_live_ = now;
+  std::fputs(("\r\033[K" + text()).c_str(), stdout);
+  std::fflush(stdout);
+  live_ = true;
 }
 
 std::string json_number(double v) {

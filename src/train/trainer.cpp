@@ -19,6 +19,7 @@
 #include "augcore/objective/objective.h"
 #include "augcore/train/amp.h"
 #include "augcore/train/checkpoint.h"
+#include "augcore/train/device_totals.h"
 #include "augcore/train/ema.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/run_dir.h"
@@ -29,6 +30,7 @@
 namespace augcore::train {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using Sums = std::map<std::string, double>;
 
 namespace {
 
@@ -46,24 +48,25 @@ EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const a
   model.eval();
   at::NoGradGuard no_grad;
   EvalResult r;
-  double loss_sum = 0, top1 = 0, top5 = 0;
+  DeviceTotals totals({}, device);
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     at::Tensor x = normalise(batch->images.to(device, true), mean, std);
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     const at::Tensor y = batch->labels.to(device, true);
     const at::Tensor logits = model.forward(x).to(at::kFloat);
-    loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
+    totals.add("loss", at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum), 1.0);
     const auto k = std::min<std::int64_t>(5, logits.size(1));
     const at::Tensor topk = std::get<1>(logits.topk(k, 1));
     const at::Tensor hits = topk.eq(y.unsqueeze(1));
-    top1 += hits.select(1, 0).sum().item<double>();
-    top5 += hits.any(1).sum().item<double>();
+    totals.add("top1", hits.select(1, 0).sum(), 1.0);
+    totals.add("top5", hits.any(1).sum(), 1.0);
     r.images += x.size(0);
   }
-  r.loss = loss_sum / r.images;
-  r.top1 = 100.0 * top1 / r.images;
-  r.top5 = 100.0 * top5 / r.images;
+  auto sums = totals.read();
+  r.loss = sums["loss"] / r.images;
+  r.top1 = 100.0 * sums["top1"] / r.images;
+  r.top5 = 100.0 * sums["top5"] / r.images;
   return r;
 }
 
@@ -321,12 +324,13 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
     const std::int64_t first_batch = continuing ? progress.batch : 0;
     train_loader->start_epoch(epoch, first_batch);
     const auto t0 = Clock::now();
-    std::map<std::string, double> sums;
-    if (continuing) sums = progress.sums;
-    double& loss_sum = sums["loss"];
-    double& correct = sums["correct"];
-    double& seen = sums["seen"];
-    double seen_here = 0, step_loss = 0;
+    // Loss, accuracy and metrics stay on the device until a log line or checkpoint needs them,
+    // so that a CUDA step never waits for the host; a non-finite loss is caught at that read.
+    DeviceTotals totals(continuing ? progress.sums : Sums{}, device);
+    Sums sums;
+    const auto read_totals = [&] { sums = totals.read_checked(step, epoch, last_path); };
+    double seen_here = 0;
+    std::unique_ptr<DeviceTotals> step_loss;
     std::int64_t epoch_step = first_batch / accum, micro = 0;
     optimizer->zero_grad();
     while (epoch_step < steps_per_epoch) {
@@ -359,21 +363,19 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
         AutocastGuard autocast(amp != "none", amp == "fp16" ? at::kHalf : at::kBFloat16);
         r = objective->compute(*model, x, y, objective_context);
       }
-      const double loss_value = r.loss.item<double>();
-      if (!std::isfinite(loss_value)) {
-        throw TrainingError(fmt::format(
-            "non-finite loss ({}) at step {} (epoch {}); stopping. The last good checkpoint is {}",
-            loss_value, step, epoch + 1, fs::exists(last_path) ? last_path : "(none yet)"));
-      }
       objective_context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
-      loss_sum += loss_value * x.size(0);
-      step_loss += loss_value / static_cast<double>(accum);
+      const auto n = static_cast<double>(x.size(0));
+      totals.add("loss", r.loss, n);
+      if (steps_log.is_open()) {
+        if (!step_loss) step_loss = std::make_unique<DeviceTotals>(Sums{}, device);
+        step_loss->add("loss", r.loss, 1.0 / static_cast<double>(accum));
+      }
       for (const auto& [k, v] : r.metrics)
-        sums["metric:" + k] += v * x.size(0);
+        totals.add("metric:" + k, v, n);
       const at::Tensor labels = y.dim() == 1 ? y : y.argmax(1);
-      correct += r.logits.argmax(1).eq(labels).sum().item<double>();
-      seen += x.size(0);
-      seen_here += x.size(0);
+      totals.add("correct", r.logits.argmax(1).eq(labels).sum(), 1.0);
+      totals.add("seen", n);
+      seen_here += n;
       if (++micro < accum) continue;
       micro = 0;
       const bool finite = !scaler || scaler->unscale(model->parameters());
@@ -387,22 +389,25 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
       if (steps_log.is_open()) {
         steps_log << fmt::format(
             "{{\"step\": {}, \"epoch\": {}, \"loss\": {:.17g}, \"lr\": {:.17g}}}\n", step,
-            epoch + 1, step_loss, schedule->lr(step - 1));
+            epoch + 1, step_loss->read()["loss"], schedule->lr(step - 1));
         steps_log.flush();
+        step_loss.reset();
       }
-      step_loss = 0;
-      const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-      const double eta =
-          elapsed / (epoch_step - first_batch / accum) * (steps_per_epoch - epoch_step);
-      log.progress(
-          fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s ETA {:.0f}s",
-                      epoch + 1, epochs, epoch_step, steps_per_epoch, loss_sum / seen,
-                      schedule->lr(step - 1), seen_here / elapsed, eta),
-          epoch_step, log_every);
+      log.progress(epoch_step, log_every, [&] {
+        read_totals();
+        const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double eta =
+            elapsed / (epoch_step - first_batch / accum) * (steps_per_epoch - epoch_step);
+        return fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s ETA {:.0f}s",
+                           epoch + 1, epochs, epoch_step, steps_per_epoch,
+                           sums["loss"] / sums["seen"], schedule->lr(step - 1), seen_here / elapsed,
+                           eta);
+      });
       end_of_step(
           stop,
           checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
           [&] {
+            read_totals();
             save_checkpoint(last_path, state,
                             Progress{epoch, epoch_step * accum, step, best_top1, sums});
           },
@@ -410,6 +415,8 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
                       steps_per_epoch, step),
           last_path, [&](const std::string& m) { log.line(m); });
     }
+    read_totals();
+    const double loss_sum = sums["loss"], correct = sums["correct"], seen = sums["seen"];
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     total_images += seen_here;
     total_seconds += seconds;

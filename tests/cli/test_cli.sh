@@ -115,5 +115,8 @@ if [[ $rc -ne 2 || $(wc -l <<<"$out") -ne 1 || $out != "config error: $tmp/binar
   fails=$((fails + 1))
 fi
 
-echo "$((42 - fails)) passed, $fails failed"
+expect 2 "config error: config file '$tmp' is not a regular file (it is a directory)" -- \
+  "$bin/mra_train" -c "$tmp" -o "$tmp/b9"
+
+echo "$((43 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

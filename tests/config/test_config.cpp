@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include "augcore/config/config.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
@@ -161,6 +164,32 @@ TEST(ConfigTest, MalformedYamlAndMissingFileAreConfigErrors) {
   write_text(dir.file("dup.yaml"), "a: 1\na: 2\n");
   EXPECT_EQ(config_error([&] { config::load_file(dir.file("dup.yaml")); }),
             dir.file("dup.yaml") + ":2: duplicate key 'a'");
+}
+
+TEST(ConfigTest, AliasBombsAndDirectoriesAreRefusedAtOnce) {
+  TempDir dir;
+  // Nine levels of ten aliases each: 10^9 values once expanded ("billion laughs").
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char level = 'b'; level <= 'j'; ++level) {
+    const char prev = static_cast<char>(level - 1);
+    bomb += std::string(1, level) + ": &" + level + " [";
+    for (int i = 0; i < 10; ++i)
+      bomb += std::string(i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  write_text(dir.file("bomb.yaml"), bomb);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = config_error([&] { config::load_file(dir.file("bomb.yaml")); });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(message.rfind(dir.file("bomb.yaml") + ":", 0), 0u) << message;
+  EXPECT_NE(message.find("expands to more than 100000 values"), std::string::npos) << message;
+  // A handful of aliases stays an ordinary config.
+  write_text(dir.file("small.yaml"), "a: &a [1, 2]\nb: [*a, *a]\n");
+  EXPECT_EQ(config::load_file(dir.file("small.yaml")).find("b")->items().size(), 2u);
+  std::filesystem::create_directories(dir.file("recipes.yaml"));
+  EXPECT_EQ(
+      config_error([&] { config::load_file(dir.file("recipes.yaml")); }),
+      "config file '" + dir.file("recipes.yaml") + "' is not a regular file (it is a directory)");
 }
 
 TEST(ConfigTest, ComponentsValidateAgainstTheRegistry) {

@@ -2,8 +2,10 @@
 
   model_parity.py resnet NAME OUT      torchvision model: random weights and BN statistics,
                                        a fixed input and its eval-mode logits
-  model_parity.py vit OUT              the same for an independent ViT written below from the
-                                       DeiT/timm description (pre-norm blocks, CLS pooling)
+  model_parity.py vit OUT              the same for a ViT: timm's own VisionTransformer where
+                                       timm is installed (the modern toolchain's venv), else
+                                       the independent ViT written below from the DeiT/timm
+                                       description (pre-norm blocks, CLS pooling); prints which
   model_parity.py check NAME CKPT      loads augcore's checkpoint["model"] into torchvision's
                                        model with strict=True and compares logits
 """
@@ -88,20 +90,58 @@ class RefViT(torch.nn.Module):
         return self.head(self.norm(x)[:, 0]), attn
 
 
+def timm_vit():
+    """timm's VisionTransformer in the test's shape: (logits, CLS attention) and kept-token
+    forwards made of timm's own modules; the attention is the softmax timm itself computes in
+    the last block (its unfused path), read where it enters attn_drop."""
+    import timm
+    from timm.models.vision_transformer import VisionTransformer
+
+    model = VisionTransformer(img_size=32, patch_size=8, num_classes=7, embed_dim=48, depth=2,
+                              num_heads=3, mlp_ratio=4.0, qkv_bias=True, init_values=0.1,
+                              global_pool="token").eval()
+    with torch.no_grad():  # move LayerNorm/LayerScale/bias values off their trivial inits
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    last = model.blocks[-1].attn
+    last.fused_attn = False
+    seen = {}
+    last.attn_drop.register_forward_hook(lambda m, i, o: seen.__setitem__("attn", o))
+
+    def full(x):
+        logits = model(x)
+        return logits, seen["attn"][:, :, 0, 1:].mean(1)
+
+    def kept(x, keep):
+        t = model._pos_embed(model.patch_embed(x))
+        cls, patches = t[:, :model.num_prefix_tokens], t[:, model.num_prefix_tokens:]
+        patches = torch.stack([patches[i, keep[i]] for i in range(x.shape[0])])
+        t = model.norm_pre(torch.cat([cls, patches], 1))
+        return model.forward_head(model.norm(model.blocks(t)))
+
+    print(f"reference: timm {timm.__version__} VisionTransformer, torch {torch.__version__}")
+    return model, full, kept
+
+
 def vit(out):
     torch.manual_seed(0)
-    model = RefViT().eval()
     x = torch.randn(2, 3, 32, 32)
     keep = torch.tensor([[0, 5, 9, 15, 2], [14, 1, 3, 7, 8]])
+    try:
+        model, full, kept = timm_vit()
+    except ImportError:
+        print(f"reference: hand-written ViT (no timm), torch {torch.__version__}")
+        model = RefViT().eval()
+        full, kept = model, lambda x, keep: model(x, keep)[0]
     with torch.no_grad():
-        logits, attn = model(x)
-        kept_logits, _ = model(x, keep)
+        logits, attn = full(x)
+        kept_logits = kept(x, keep)
     torch.save({"model": model.state_dict(), "input": x, "logits": logits, "attention": attn,
                 "keep": keep, "kept_logits": kept_logits}, out)
 
 
 def check(name, path):
-    ckpt = torch.load(path)
+    ckpt = torch.load(path, weights_only=True)
     model = getattr(torchvision.models, name)(num_classes=ckpt["num_classes"])
     model.load_state_dict(ckpt["model"], strict=True)
     model.eval()

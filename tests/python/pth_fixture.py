@@ -34,7 +34,7 @@ def write(path):
 
 
 def check(path):
-    d = torch.load(path)
+    d = torch.load(path, weights_only=True)
     assert list(d.keys()) == ["model", "epoch", "lr", "name", "flags", "nested", "empty"], d.keys()
     m = d["model"]
     assert torch.equal(m["w"], torch.arange(6, dtype=torch.float32).reshape(2, 3).t()), m["w"]
@@ -49,5 +49,16 @@ def check(path):
     print("ok")
 
 
+def trainer_checkpoint(path):
+    """A checkpoint mra_train wrote loads with weights_only=True: tensors and plain values only."""
+    d = torch.load(path, weights_only=True)
+    for key in ("model", "optimizer", "ema", "epoch", "step"):
+        assert key in d, (key, list(d.keys()))
+    assert isinstance(d["model"]["fc.weight"], torch.Tensor)
+    assert d["model"].keys() == d["ema"].keys()
+    print("ok: torch", torch.__version__, "weights_only=True", len(d["model"]), "model tensors")
+
+
 if __name__ == "__main__":
-    {"write": write, "check": check}[sys.argv[1]](sys.argv[2])
+    {"write": write, "check": check, "trainer-checkpoint": trainer_checkpoint}[sys.argv[1]](
+        sys.argv[2])

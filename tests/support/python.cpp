@@ -8,8 +8,8 @@
 namespace augcore::testing {
 
 PythonResult run_python(const std::string& script, const std::vector<std::string>& args) {
-  std::string command =
-      "/usr/bin/python3 '" + std::string(AUGCORE_SOURCE_DIR) + "/tests/python/" + script + "'";
+  std::string command = std::string("'") + AUGCORE_TEST_PYTHON + "' '" +
+                        std::string(AUGCORE_SOURCE_DIR) + "/tests/python/" + script + "'";
   for (const auto& a : args)
     command += " '" + a + "'";
   command += " 2>&1";

@@ -1,4 +1,4 @@
-// Running the reference Python (Debian's /usr/bin/python3 with torch and torchvision) from tests.
+// Running the reference Python (torch, torchvision; timm in the modern toolchain) from tests.
 #pragma once
 
 #include <string>
@@ -11,7 +11,8 @@ struct PythonResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs tests/python/<script> with `args` under /usr/bin/python3.
+// Runs tests/python/<script> with `args` under the build's AUGCORE_TEST_PYTHON (Debian's
+// /usr/bin/python3, or the modern toolchain's venv).
 PythonResult run_python(const std::string& script, const std::vector<std::string>& args);
 
 }  // namespace augcore::testing

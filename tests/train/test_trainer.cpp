@@ -9,6 +9,7 @@
 #include "augcore/train/recipe.h"
 #include "augcore/train/trainer.h"
 #include "support/fixtures.h"
+#include "support/python.h"
 
 namespace augcore::train {
 namespace {
@@ -50,6 +51,10 @@ TEST(TrainerTest, SmokeRunOnAFewHundredFashionMnistImagesBeatsChance) {
   EXPECT_EQ(d.at("step").toInt(), 60);
   EXPECT_TRUE(d.at("model").toGenericDict().contains("fc.weight"));
   EXPECT_TRUE(d.contains("ema"));
+  // PyTorch reads it with its safe loader (weights_only=True).
+  const auto py =
+      testing::run_python("pth_fixture.py", {"trainer-checkpoint", dir.file("last.pt")});
+  EXPECT_EQ(py.exit_code, 0) << py.output;
   EXPECT_TRUE(std::filesystem::exists(dir.file("best.pt")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("summary.json")));
 
@@ -91,6 +96,10 @@ TEST(TrainerTest, ImpossibleOptionsAreConfigErrors) {
   RunOptions run;
   run.run_dir = dir.path().string();
   EXPECT_THROW(run_training(small_recipe({"device=cuda"}), run), ConfigError);
+  EXPECT_EQ(testing::error_message<ConfigError>([&] {
+              run_training(small_recipe({"train.amp=bf16", "device=cpu"}), run);
+            }),
+            "train.amp: 'bf16' mixed precision needs a CUDA device; use none on CPU");
   EXPECT_THROW(run_training(small_recipe({"data.mean=[0.1, 0.2]"}), run), ConfigError);
   EXPECT_THROW(run_training(small_recipe({"train.accum_steps=100"}), run), ConfigError);
 }

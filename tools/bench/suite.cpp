@@ -198,10 +198,12 @@ class Suite {
     threads_ = configure_threads(0);
     prepare_inputs();
     describe_machine();
-    loader_section();
-    step_section();
-    overhead_section();
-    augment_section();
+    if (!o_.gpu_only) {
+      loader_section();
+      step_section();
+      overhead_section();
+      augment_section();
+    }
     gpu_section();
     report_.targets = targets();
     report_.seconds = since(t0);

@@ -13,7 +13,8 @@ struct SuiteOptions {
   std::string python = "/usr/bin/python3";
   std::string reference;  // tools/bench/torch_reference.py
   std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";
-  bool quick = false;  // a smoke run: the same measurements, a fraction of the repetitions
+  bool quick = false;     // a smoke run: the same measurements, a fraction of the repetitions
+  bool gpu_only = false;  // only the CUDA rows (tools/gpu_check.sh)
   std::string command;
 };
 

@@ -3,9 +3,12 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <torch/optim/optimizer.h>
 #include <torch/version.h>
 
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #define AUGCORE_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) ||          \
@@ -35,8 +38,22 @@ const char* torch_version();
 at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
                                         const at::Tensor& v);
 
+// The explicit formula of scaled_dot_product_attention, on every version (the reference its
+// fused kernel is tested against, and the path that also yields the attention weights).
+at::Tensor explicit_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+
 // Turns CUDA autocast on with `dtype` (bf16 or fp16) / off again, clearing its cast cache.
 void enter_cuda_autocast(at::ScalarType dtype);
 void exit_cuda_autocast();
+
+// The key LibTorch's optimizers file a parameter's state under: its TensorImpl's address,
+// printed to a string in 1.x, the pointer itself in 2.x.
+using OptimizerStateKey =
+    typename std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+OptimizerStateKey optimizer_state_key(const at::Tensor& parameter);
+
+// Whether CUDA autocast is on in this thread, and the dtype it casts to.
+bool cuda_autocast_enabled();
+at::ScalarType cuda_autocast_dtype();
 
 }  // namespace augcore::compat

@@ -19,7 +19,7 @@ struct ObjectiveResult {
   at::Tensor loss;           // the whole loss (logged, checked for finiteness)
   at::Tensor backward_loss;  // what the trainer still backpropagates; undefined = `loss`
   at::Tensor logits;         // the main model's logits (for accuracy)
-  std::map<std::string, double> metrics;  // extra scalars to log, e.g. train_loss_sub
+  std::map<std::string, at::Tensor> metrics;  // extra 0-dim figures to log, e.g. train_loss_sub
 };
 
 // What an objective may use in one step besides the batch.

@@ -1,7 +1,10 @@
 // Run-directory output shared by the training programs: log lines, live progress, JSON numbers.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <fstream>
+#include <functional>
 #include <string>
 
 namespace augcore::train {
@@ -11,13 +14,16 @@ class RunLog {
  public:
   explicit RunLog(const std::string& path);
   void line(const std::string& text);
-  // Overwritten in place on a terminal; printed as a line every `every` steps otherwise.
-  void progress(const std::string& text, std::int64_t step, std::int64_t every);
+  // A line every `every` steps; on a terminal instead one line overwritten in place, also
+  // between those steps but at most every half second. `text` is called only when printed
+  // (it may read figures from the GPU, which waits for it).
+  void progress(std::int64_t step, std::int64_t every, const std::function<std::string()>& text);
 
  private:
   std::ofstream file_;
   bool tty_;
   bool live_ = false;
+  std::chrono::steady_clock::time_point last_live_{};
 };
 
 // A number for JSON output ("null" when not finite).
