@@ -12,8 +12,9 @@
 
 namespace augcore::train {
 
-DeviceTotals::DeviceTotals(const std::map<std::string, double>& start, c10::Device device)
-    : device_(device), on_host_(start) {}
+DeviceTotals::DeviceTotals(const std::map<std::string, double>& start, c10::Device device,
+                           std::int64_t step)
+    : device_(device), on_host_(start), checked_step_(step) {}
 
 void DeviceTotals::add(const std::string& key, const at::Tensor& value, double weight) {
   auto it = on_device_.find(key);
@@ -53,7 +54,7 @@ std::map<std::string, double> DeviceTotals::read_checked(std::int64_t step, std:
   auto sums = read();
   const double loss = sums["loss"];
   if (!std::isfinite(loss)) {
-    const std::string where = checked_step_ < 0 || step - checked_step_ <= 1
+    const std::string where = step - checked_step_ <= 1
                                   ? fmt::format("at step {}", step)
                                   : fmt::format("at step {} or in the {} steps before it", step,
                                                 step - checked_step_ - 1);

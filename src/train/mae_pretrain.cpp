@@ -250,7 +250,7 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     loader->start_epoch(epoch, epoch_step);
     const auto t0 = std::chrono::steady_clock::now();
     // The loss stays on the device until printed or saved (see DeviceTotals).
-    DeviceTotals totals(continuing ? progress.sums : std::map<std::string, double>{}, device);
+    DeviceTotals totals(continuing ? progress.sums : std::map<std::string, double>{}, device, step);
     std::map<std::string, double> sums;
     double seen_here = 0;
     while (auto b = loader->next()) {

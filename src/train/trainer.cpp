@@ -326,7 +326,7 @@ RunSummary run_training(const config::Config& config, const RunOptions& options)
     const auto t0 = Clock::now();
     // Loss, accuracy and metrics stay on the device until a log line or checkpoint needs them,
     // so that a CUDA step never waits for the host; a non-finite loss is caught at that read.
-    DeviceTotals totals(continuing ? progress.sums : Sums{}, device);
+    DeviceTotals totals(continuing ? progress.sums : Sums{}, device, step);
     Sums sums;
     const auto read_totals = [&] { sums = totals.read_checked(step, epoch, last_path); };
     double seen_here = 0;

@@ -116,7 +116,7 @@ TEST(DeviceTotalsTest, SumsEqualTheHostLoopBitForBit) {
 }
 
 TEST(DeviceTotalsTest, ANonFiniteLossIsReportedWithTheStepsItMayBeIn) {
-  train::DeviceTotals totals({}, c10::Device(c10::kCPU));
+  train::DeviceTotals totals({}, c10::Device(c10::kCPU), 6);
   totals.add("loss", at::scalar_tensor(1.5), 2.0);
   EXPECT_EQ(totals.read_checked(10, 0, "/nonexistent/last.pt").at("loss"), 3.0);
   totals.add("loss", at::scalar_tensor(std::numeric_limits<float>::infinity()), 2.0);

@@ -141,7 +141,7 @@ def vit(out):
 
 
 def check(name, path):
-    ckpt = torch.load(path, weights_only=True)
+    ckpt = torch.load(path, **({"weights_only": True} if int(torch.__version__[0]) >= 2 else {}))
     model = getattr(torchvision.models, name)(num_classes=ckpt["num_classes"])
     model.load_state_dict(ckpt["model"], strict=True)
     model.eval()

@@ -17,8 +17,9 @@ namespace augcore::train {
 // resume compares them).
 class DeviceTotals {
  public:
-  // Continues from `start` (a checkpoint's sums; empty for a new epoch).
-  DeviceTotals(const std::map<std::string, double>& start, c10::Device device);
+  // Continues from `start` (a checkpoint's sums; empty for a new epoch) at global step `step`.
+  DeviceTotals(const std::map<std::string, double>& start, c10::Device device,
+               std::int64_t step = 0);
   // totals[key] += value × weight, value a 0-dim tensor on the device (not waited for).
   void add(const std::string& key, const at::Tensor& value, double weight);
   // totals[key] += value, for figures the host already has (image counts).
@@ -35,7 +36,7 @@ class DeviceTotals {
   c10::Device device_;
   std::map<std::string, at::Tensor> on_device_;
   std::map<std::string, double> on_host_;
-  std::int64_t checked_step_ = -1;
+  std::int64_t checked_step_;
 };
 
 }  // namespace augcore::train
