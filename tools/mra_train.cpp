@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
                            [&](const config::Config& cfg, const std::string& run_dir) {
                              run.run_dir = run_dir;
                              const auto s = train::run_training(cfg, run);
-                             if (run.eval_only) return;
+                             if (run.eval_only || !cli::primary()) return;
                              fmt::print(
                                  "done: {} epochs, val top-1 {:.2f}% (best {:.2f}%); run "
                                  "directory: {}\n",

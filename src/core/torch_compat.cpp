@@ -30,6 +30,22 @@ void synchronize(const c10::Device& device) {
 #endif
 }
 
+int cuda_device_count() {
+#if AUGCORE_WITH_CUDA
+  return at::hasCUDA() ? static_cast<int>(c10::cuda::device_count()) : 0;
+#else
+  return 0;
+#endif
+}
+
+void set_cuda_device(int index) {
+#if AUGCORE_WITH_CUDA
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(index));
+#else
+  (void)index;
+#endif
+}
+
 std::string cuda_device_name() {
 #if AUGCORE_WITH_CUDA
   if (at::hasCUDA()) return at::cuda::getDeviceProperties(0)->name;

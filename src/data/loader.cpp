@@ -30,9 +30,7 @@ Loader::~Loader() {
 }
 
 std::size_t Loader::samples_per_epoch() const {
-  const std::size_t n = dataset_->size();
-  const std::size_t w = static_cast<std::size_t>(options_.shard.world_size);
-  return (n + w - 1) / w;
+  return dataset_->size();
 }
 
 std::size_t Loader::batches_per_epoch() const {
@@ -70,7 +68,7 @@ void Loader::stop_workers() {
 void Loader::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   stop_workers();
   epoch_ = epoch;
-  order_ = epoch_indices(*dataset_, options_.sampler, options_.seed, epoch, options_.shard);
+  order_ = epoch_indices(*dataset_, options_.sampler, options_.seed, epoch);
   num_batches_ = batches_per_epoch();
   if (first_batch < 0) throw std::invalid_argument("first_batch must not be negative");
   next_claim_ = std::min(static_cast<std::size_t>(first_batch), num_batches_);
@@ -159,17 +157,21 @@ Sample Loader::load_sample(std::int64_t position, std::int64_t index) const {
 }
 
 Batch Loader::build(std::int64_t batch_index) const {
-  const std::size_t begin = static_cast<std::size_t>(batch_index * options_.batch_size);
-  const std::size_t end =
-      std::min(order_.size(), begin + static_cast<std::size_t>(options_.batch_size));
+  const std::int64_t begin = batch_index * options_.batch_size;
+  const std::int64_t end =
+      std::min(static_cast<std::int64_t>(order_.size()), begin + options_.batch_size);
   Batch batch;
   batch.epoch = epoch_;
   batch.index = batch_index;
   std::vector<Sample> samples;
-  samples.reserve(end - begin);
-  for (std::size_t p = begin; p < end; ++p) {
-    samples.push_back(load_sample(static_cast<std::int64_t>(p), order_[p]));
+  for (const std::int64_t p : shard_positions(begin, end, options_.shard, options_.pad_shards)) {
+    samples.push_back(load_sample(p, order_[p]));
     batch.indices.push_back(order_[p]);
+  }
+  if (samples.empty()) {
+    batch.images = at::empty({0, 0, 0, 0}, at::kByte);
+    batch.labels = at::empty({0}, at::kLong);
+    return batch;
   }
   const Image& first = samples.front().image;
   const std::int64_t n = static_cast<std::int64_t>(samples.size());

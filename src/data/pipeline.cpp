@@ -52,6 +52,7 @@ std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, st
   o.pin_memory = l.boolean("pin_memory");
   o.seed = seed;
   o.shard = shard;
+  o.pad_shards = train;
   return std::make_unique<Loader>(std::move(dataset), std::move(transforms), o);
 }
 

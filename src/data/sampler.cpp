@@ -15,11 +15,23 @@ SamplerKind parse_sampler(const std::string& name) {
   throw std::invalid_argument("unknown sampler '" + name + "'");
 }
 
-std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind,
-                                        std::uint64_t seed, std::int64_t epoch, Shard shard) {
+std::vector<std::int64_t> shard_positions(std::int64_t begin, std::int64_t end, Shard shard,
+                                          bool pad) {
   if (shard.world_size < 1 || shard.rank < 0 || shard.rank >= shard.world_size) {
     throw std::invalid_argument("invalid shard rank/world size");
   }
+  const std::int64_t m = end - begin;
+  const std::int64_t per = (m + shard.world_size - 1) / shard.world_size;
+  std::vector<std::int64_t> positions;
+  for (std::int64_t i = shard.rank * per; i < (shard.rank + 1) * per; ++i) {
+    if (i >= m && !pad) break;
+    positions.push_back(begin + i % m);
+  }
+  return positions;
+}
+
+std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind,
+                                        std::uint64_t seed, std::int64_t epoch) {
   const std::int64_t n = static_cast<std::int64_t>(dataset.size());
   std::vector<std::int64_t> order(n);
   Rng rng = Rng::derive(
@@ -49,15 +61,7 @@ std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind
       break;
     }
   }
-  if (shard.world_size == 1) return order;
-  const std::int64_t per_rank = (n + shard.world_size - 1) / shard.world_size;
-  std::vector<std::int64_t> mine;
-  mine.reserve(per_rank);
-  for (std::int64_t k = 0; k < per_rank; ++k) {
-    const std::int64_t position = k * shard.world_size + shard.rank;
-    mine.push_back(order[position % n]);
-  }
-  return mine;
+  return order;
 }
 
 }  // namespace augcore::data

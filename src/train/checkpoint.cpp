@@ -33,7 +33,12 @@ bool ignored_on_resume(const std::string& key) {
                                          "train.eval_ema",
                                          "train.checkpoint_every_steps",
                                          "train.step_log",
-                                         "train.recon_images"};
+                                         "train.recon_images",
+                                         "dist.backend",
+                                         "dist.timeout_s",
+                                         "dist.grad_engine",
+                                         "dist.bucket_mb",
+                                         "dist.first_bucket_mb"};
   for (const char* k : kIgnored) {
     const std::string prefix(k);
     if (key == prefix || key.rfind(prefix + ".", 0) == 0) return true;

@@ -49,9 +49,11 @@ std::map<std::string, double> DeviceTotals::read() const {
   return out;
 }
 
-std::map<std::string, double> DeviceTotals::read_checked(std::int64_t step, std::int64_t epoch,
-                                                         const std::string& last_checkpoint) {
-  auto sums = read();
+std::map<std::string, double> DeviceTotals::read_checked(
+    std::int64_t step, std::int64_t epoch, const std::string& last_checkpoint,
+    const std::function<std::map<std::string, double>(const std::map<std::string, double>&)>&
+        combine) {
+  auto sums = combine ? combine(read()) : read();
   const double loss = sums["loss"];
   if (!std::isfinite(loss)) {
     const std::string where = step - checked_step_ <= 1

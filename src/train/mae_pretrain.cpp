@@ -14,6 +14,7 @@
 #include "augcore/augment/policy.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
+#include "augcore/dist/launch.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
@@ -117,6 +118,10 @@ void write_recon_png(models::MaskedAutoencoderImpl& mae, const at::Tensor& x, do
 }  // namespace
 
 MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& options) {
+  if (dist::detect_launch().distributed()) {
+    throw ConfigError("mae_pretrain: runs as one process only (data-parallel pretraining is not "
+                      "implemented yet); start it without a launcher or --nproc");
+  }
   const config::Options root = config.root();
   const config::Options data_cfg = root.section("data");
   const config::Options train_cfg = root.section("train");
@@ -279,7 +284,7 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
                            schedule->lr(step - 1), seen_here / elapsed);
       });
       end_of_step(
-          stop,
+          stop.requested(),
           checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
           [&] {
             sums = totals.read_checked(step, epoch, last_path);

@@ -2,6 +2,7 @@
 
 #include "augcore/data/pipeline.h"
 #include "augcore/objective/criterion.h"
+#include "augcore/train/data_parallel.h"
 
 namespace augcore::train {
 
@@ -50,6 +51,7 @@ config::Schema recipe_schema() {
   s.add_component("optimizer", "optimizer", "sgd", "the optimizer");
   s.add_component("schedule", "schedule", "cosine", "the learning-rate schedule");
   s.add_section("train", train, "training loop");
+  s.add_section("dist", dist_schema(), "data-parallel training over several processes");
   return s;
 }
 

@@ -8,9 +8,13 @@
 
 namespace augcore::train {
 
-RunLog::RunLog(const std::string& path) : file_(path, std::ios::app), tty_(::isatty(1) != 0) {}
+RunLog::RunLog(const std::string& path, bool quiet)
+    : tty_(::isatty(1) != 0), quiet_(quiet) {
+  if (!quiet_) file_.open(path, std::ios::app);
+}
 
 void RunLog::line(const std::string& text) {
+  if (quiet_) return;
   if (live_) std::fputs("\n", stdout);
   live_ = false;
   std::fputs((text + "\n").c_str(), stdout);
@@ -22,6 +26,7 @@ void RunLog::line(const std::string& text) {
 void RunLog::progress(std::int64_t step, std::int64_t every,
                       const std::function<std::string()>& text) {
   const bool due = step % every == 0;
+  if (quiet_) return;
   if (!tty_) {
     if (due) line(text());
     return;
@@ -37,6 +42,21 @@ void RunLog::progress(std::int64_t step, std::int64_t every,
 std::string json_number(double v) {
   if (!std::isfinite(v)) return "null";
   return fmt::format("{:.6g}", v);
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace augcore::train

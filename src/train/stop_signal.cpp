@@ -53,10 +53,9 @@ Interrupted interruption(int signal, const std::string& where, const std::string
                                  checkpoint + " holds the run, continue it with --resume auto");
 }
 
-void end_of_step(const StopSignal& stop, bool due, const std::function<void()>& save,
+void end_of_step(int signal, bool due, const std::function<void()>& save,
                  const std::string& where, const std::string& checkpoint,
                  const std::function<void(const std::string&)>& report) {
-  const int signal = stop.requested();
   if (signal != 0 || due) save();
   if (signal == 0) return;
   const Interrupted stopped = interruption(signal, where, checkpoint);

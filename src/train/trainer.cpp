@@ -4,6 +4,8 @@
 #include <fmt/core.h>
 #include <torch/nn/utils/clip_grad.h>
 
+#include <thread>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -15,10 +17,13 @@
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/dist/launch.h"
+#include "augcore/dist/process_group.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/objective/objective.h"
 #include "augcore/train/amp.h"
 #include "augcore/train/checkpoint.h"
+#include "augcore/train/data_parallel.h"
 #include "augcore/train/device_totals.h"
 #include "augcore/train/ema.h"
 #include "augcore/train/optimizer.h"
@@ -43,14 +48,17 @@ at::Tensor normalise(const at::Tensor& uint8_images, const at::Tensor& mean,
   return (to_pixels(uint8_images) - mean).div_(std);
 }
 
+// Each rank evaluates its slices of the validation batches; the totals are summed once.
 EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const at::Tensor& mean,
-                    const at::Tensor& std, at::Device device, bool channels_last) {
+                    const at::Tensor& std, at::Device device, bool channels_last,
+                    DataParallel& parallel) {
   model.eval();
   at::NoGradGuard no_grad;
   EvalResult r;
   DeviceTotals totals({}, device);
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
+    if (batch->labels.numel() == 0) continue;
     at::Tensor x = normalise(batch->images.to(device, true), mean, std);
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     const at::Tensor y = batch->labels.to(device, true);
@@ -61,9 +69,14 @@ EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const a
     const at::Tensor hits = topk.eq(y.unsqueeze(1));
     totals.add("top1", hits.select(1, 0).sum(), 1.0);
     totals.add("top5", hits.any(1).sum(), 1.0);
-    r.images += x.size(0);
+    totals.add("images", static_cast<double>(x.size(0)));
   }
   auto sums = totals.read();
+  for (const char* key : {"loss", "top1", "top5", "images"})
+    sums[key] += 0;  // a rank without validation rows still sends every total
+  sums = parallel.sum(sums, "all_reduce(evaluation totals)");
+  r.images = static_cast<std::int64_t>(sums["images"]);
+  if (r.images == 0) return r;
   r.loss = sums["loss"] / r.images;
   r.top1 = 100.0 * sums["top1"] / r.images;
   r.top5 = 100.0 * sums["top5"] / r.images;
@@ -152,330 +165,516 @@ Progress restore_checkpoint(const std::string& path, const c10::impl::GenericDic
   return read_progress(ckpt, path);
 }
 
-}  // namespace
+// A training run: the parts the recipe builds, then epochs of micro-steps and optimizer steps,
+// evaluation and checkpoints. Data parallelism is one more part (`parallel_`), which does
+// nothing with one process.
+class TrainingRun {
+ public:
+  TrainingRun(const config::Config& config, const RunOptions& options, const dist::LaunchInfo& launch)
+      : config_(config),
+        options_(options),
+        launch_(launch),
+        root_(config.root()),
+        data_cfg_(root_.section("data")),
+        train_cfg_(root_.section("train")) {}
+  RunSummary run();
 
-RunSummary run_training(const config::Config& config, const RunOptions& options) {
-  const config::Options root = config.root();
-  const config::Options data_cfg = root.section("data");
-  const config::Options train_cfg = root.section("train");
-  const at::Device device = select_device(root.string("device"));
-  const bool cuda = device.is_cuda();
-  const std::string amp = train_cfg.string("amp");
-  if (amp != "none" && !cuda) {
-    throw ConfigError("train.amp: '" + amp +
+ private:
+  // One epoch's running figures.
+  struct Epoch {
+    std::int64_t index = 0, first_batch = 0, step = 0, micro = 0;
+    Clock::time_point t0;
+    std::unique_ptr<DeviceTotals> totals;
+    Sums sums;
+    double seen_here = 0;
+    std::unique_ptr<DeviceTotals> step_loss;
+  };
+
+  void select_device_and_threads();
+  void join_group();
+  void build();
+  void resume();
+  void open_outputs();
+  void train_epoch(std::int64_t epoch);
+  void micro_step(Epoch& e, const data::Batch& b);
+  void optimizer_step(Epoch& e);
+  void read_totals(Epoch& e);
+  void end_epoch(Epoch& e);
+  void save(const Progress& progress);
+  RunSummary finish();
+
+  const config::Config& config_;
+  const RunOptions& options_;
+  const dist::LaunchInfo launch_;
+  config::Options root_, data_cfg_, train_cfg_;
+  at::Device device_ = at::kCPU;
+  std::string amp_;
+  bool channels_last_ = false;
+  std::uint64_t seed_ = 0;
+  bool resume_here_ = false;
+  std::string free_space_;
+  std::vector<std::string> notes_;
+
+  std::unique_ptr<dist::Group> group_;
+  std::unique_ptr<DataParallel> parallel_;
+  std::unique_ptr<data::Loader> train_loader_, val_loader_;
+  models::ModelShape model_shape_{};
+  std::array<std::int64_t, 3> shape_{};
+  std::shared_ptr<models::ClassifierImpl> model_;
+  at::Tensor mean_, std_;
+  std::int64_t accum_ = 1, batch_ = 0, batches_ = 0, steps_per_epoch_ = 0, epochs_ = 0;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<objective::Objective> objective_;
+  std::unique_ptr<ModelEma> ema_;
+  std::vector<std::unique_ptr<augment::BatchPolicy>> policies_;
+  std::unique_ptr<LossScaler> scaler_;
+  std::unique_ptr<TrainState> state_;
+
+  Progress progress_;
+  std::string resume_path_;
+  RunSummary summary_;
+  std::unique_ptr<RunLog> log_;
+  std::ofstream metrics_, steps_log_;
+  std::string last_path_, best_path_;
+  double clip_ = 0;
+  std::int64_t log_every_ = 1, checkpoint_every_ = 0;
+  double total_images_ = 0, total_seconds_ = 0;
+  std::int64_t step_ = 0;
+  double best_top1_ = -1;
+  std::unique_ptr<StopSignal> stop_;
+};
+
+void TrainingRun::select_device_and_threads() {
+  device_ = select_device(root_.string("device"));
+  if (device_.is_cuda() && launch_.distributed()) {
+    const int devices = compat::cuda_device_count();
+    if (devices < launch_.local_world_size) {
+      throw ConfigError(fmt::format(
+          "device: {} processes on this node train on CUDA but it has {} CUDA device{}",
+          launch_.local_world_size, devices, devices == 1 ? "" : "s"));
+    }
+    device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(launch_.local_rank));
+    compat::set_cuda_device(launch_.local_rank);
+  }
+  amp_ = train_cfg_.string("amp");
+  if (amp_ != "none" && !device_.is_cuda()) {
+    throw ConfigError("train.amp: '" + amp_ +
                       "' mixed precision needs a CUDA device; use none on CPU");
   }
-  bool channels_last = train_cfg.boolean("channels_last");
-  if (train_cfg.boolean("deterministic")) use_deterministic_algorithms();
-  const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
-  at::manual_seed(seed);
-  configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
-  // Resuming this directory's own run continues its logs; anything else starts them anew.
-  const bool resume_here = resumes_run_in(options.resume, options.run_dir);
+  channels_last_ = train_cfg_.boolean("channels_last");
+  if (train_cfg_.boolean("deterministic")) use_deterministic_algorithms();
+  seed_ = static_cast<std::uint64_t>(root_.integer("seed"));
+  at::manual_seed(seed_);
+  std::int64_t threads = root_.integer("threads");
+  if (threads == 0 && launch_.local_world_size > 1) {
+    // The processes of one node share its cores.
+    threads = std::max<std::int64_t>(
+        1, static_cast<std::int64_t>(std::thread::hardware_concurrency()) /
+               launch_.local_world_size);
+  }
+  configure_threads(threads, root_.boolean("flush_denormal"));
+}
 
-  std::string free_space;
-  if (!options.eval_only) {
-    free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
+void TrainingRun::join_group() {
+  batch_ = data_cfg_.section("loader").integer("batch_size");
+  if (batch_ % launch_.world_size != 0) {
+    throw ConfigError(fmt::format(
+        "data.loader.batch_size: {} does not divide among {} processes (the batch is global: "
+        "each process trains on batch_size / processes)",
+        batch_, launch_.world_size));
   }
+  const config::Options d = root_.section("dist");
+  dist::GroupOptions o;
+  o.backend = d.string("backend");
+  o.timeout_s = d.real("timeout_s");
+  o.device = device_;
+  group_ = launch_.distributed() ? std::make_unique<dist::Group>(launch_, o)
+                                 : std::make_unique<dist::Group>();
+  parallel_ = std::make_unique<DataParallel>(*group_, data_parallel_options(d));
+}
 
-  std::vector<std::string> notes;
-  auto train_loader = data::make_loader(data_cfg, data::Split::kTrain, seed);
-  std::unique_ptr<data::Loader> val_loader;
-  if (!data_cfg.is_null("val")) val_loader = data::make_loader(data_cfg, data::Split::kVal, seed);
-  const auto shape = train_loader->sample_shape();
-  if (shape[1] != shape[2]) {
-    notes.push_back(
-        fmt::format("note: training images are {}x{} (not square)", shape[1], shape[2]));
+void TrainingRun::build() {
+  const data::Shard shard{group_->rank(), group_->world_size()};
+  train_loader_ = data::make_loader(data_cfg_, data::Split::kTrain, seed_, shard);
+  if (!data_cfg_.is_null("val")) {
+    val_loader_ = data::make_loader(data_cfg_, data::Split::kVal, seed_, shard);
   }
-  models::ModelShape model_shape{shape[0], train_loader->dataset().num_classes(), shape[1]};
-  auto model = models::make_model(root.component("model"), model_shape);
-  model->to(device);
-  if (channels_last && !cuda) {
-    notes.push_back("note: train.channels_last only applies on CUDA; ignored on CPU");
-    channels_last = false;
+  shape_ = train_loader_->sample_shape();
+  if (shape_[1] != shape_[2]) {
+    notes_.push_back(
+        fmt::format("note: training images are {}x{} (not square)", shape_[1], shape_[2]));
   }
-  if (channels_last) {
+  model_shape_ = {shape_[0], train_loader_->dataset().num_classes(), shape_[1]};
+  model_ = models::make_model(root_.component("model"), model_shape_);
+  model_->to(device_);
+  if (channels_last_ && !device_.is_cuda()) {
+    notes_.push_back("note: train.channels_last only applies on CUDA; ignored on CPU");
+    channels_last_ = false;
+  }
+  if (channels_last_) {
     at::NoGradGuard no_grad;
-    for (auto& p : model->parameters()) {
+    for (auto& p : model_->parameters()) {
       if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     }
   }
-  const auto [mean, std] = data::normalisation(data_cfg, shape[0], device);
+  std::tie(mean_, std_) = data::normalisation(data_cfg_, shape_[0], device_);
 
-  const std::int64_t accum = train_cfg.integer("accum_steps");
-  const std::int64_t batch = data_cfg.section("loader").integer("batch_size");
-  const std::int64_t batches = static_cast<std::int64_t>(train_loader->batches_per_epoch());
-  if (batches == 0) {
-    throw ConfigError("data.loader.batch_size: " + std::to_string(batch) + " is more than the " +
-                      std::to_string(train_loader->samples_per_epoch()) +
+  accum_ = train_cfg_.integer("accum_steps");
+  batches_ = static_cast<std::int64_t>(train_loader_->batches_per_epoch());
+  if (batches_ == 0) {
+    throw ConfigError("data.loader.batch_size: " + std::to_string(batch_) + " is more than the " +
+                      std::to_string(train_loader_->samples_per_epoch()) +
                       " training samples, and drop_last leaves no batch");
   }
-  if (batches < accum) {
-    throw ConfigError("train.accum_steps: " + std::to_string(accum) + " exceeds the " +
-                      std::to_string(batches) + " batches of an epoch");
+  if (batches_ < accum_) {
+    throw ConfigError("train.accum_steps: " + std::to_string(accum_) + " exceeds the " +
+                      std::to_string(batches_) + " batches of an epoch");
   }
-  const std::int64_t steps_per_epoch = batches / accum;
-  const std::int64_t epochs = train_cfg.integer("epochs");
-  double base_lr = train_cfg.real("lr");
-  if (train_cfg.boolean("scale_lr")) base_lr *= static_cast<double>(batch * accum) / 256.0;
-  auto optimizer = make_optimizer(root.component("optimizer"), *model, base_lr);
-  auto schedule = make_schedule(root.component("schedule"), {base_lr, steps_per_epoch, epochs});
-  auto objective = objective::make_objective(root.component("objective"),
-                                             objective::make_criterion(root.section("loss")));
-
-  std::unique_ptr<ModelEma> ema;
-  if (train_cfg.section("ema").boolean("enabled")) {
-    auto shadow = models::make_model(root.component("model"), model_shape);
-    shadow->to(device);
-    ema = std::make_unique<ModelEma>(shadow, *model, train_cfg.section("ema").real("decay"));
+  steps_per_epoch_ = batches_ / accum_;
+  epochs_ = train_cfg_.integer("epochs");
+  double base_lr = train_cfg_.real("lr");
+  if (train_cfg_.boolean("scale_lr")) base_lr *= static_cast<double>(batch_ * accum_) / 256.0;
+  optimizer_ = make_optimizer(root_.component("optimizer"), *model_, base_lr);
+  schedule_ = make_schedule(root_.component("schedule"), {base_lr, steps_per_epoch_, epochs_});
+  objective_ = objective::make_objective(root_.component("objective"),
+                                         objective::make_criterion(root_.section("loss")));
+  if (train_cfg_.section("ema").boolean("enabled")) {
+    auto shadow = models::make_model(root_.component("model"), model_shape_);
+    shadow->to(device_);
+    ema_ = std::make_unique<ModelEma>(shadow, *model_, train_cfg_.section("ema").real("decay"));
   }
   augment::PolicySetup setup;
-  setup.device = device;
-  setup.channels = shape[0];
-  setup.height = shape[1];
-  setup.width = shape[2];
-  setup.num_classes = model_shape.num_classes;
-  setup.mean = data_cfg.reals("mean");
-  setup.std = data_cfg.reals("std");
-  setup.label_smoothing = root.section("loss").real("label_smoothing");
-  setup.model = model.get();
-  auto policies = augment::make_policies(root.components("policies"), setup);
-  objective->check(*model, shape[1], shape[2]);
-  std::unique_ptr<LossScaler> scaler;
-  if (amp == "fp16") scaler = std::make_unique<LossScaler>();
-  const TrainState state{model.get(), optimizer.get(), ema.get(), scaler.get(),
-                         &policies,   &config,         seed};
+  setup.device = device_;
+  setup.channels = shape_[0];
+  setup.height = shape_[1];
+  setup.width = shape_[2];
+  setup.num_classes = model_shape_.num_classes;
+  setup.mean = data_cfg_.reals("mean");
+  setup.std = data_cfg_.reals("std");
+  setup.label_smoothing = root_.section("loss").real("label_smoothing");
+  setup.model = model_.get();
+  policies_ = augment::make_policies(root_.components("policies"), setup);
+  objective_->check(*model_, shape_[1], shape_[2]);
+  if (amp_ == "fp16") scaler_ = std::make_unique<LossScaler>();
+  state_ = std::make_unique<TrainState>(TrainState{model_.get(), optimizer_.get(), ema_.get(),
+                                                   scaler_.get(), &policies_, &config_, seed_});
+}
 
-  Progress progress;
-  std::string resume = options.resume;
-  if (resume == "auto") {
+void TrainingRun::resume() {
+  resume_path_ = options_.resume;
+  if (resume_path_ == "auto") {
     std::vector<std::string> skipped;
-    resume = newest_checkpoint(options.run_dir, skipped);
+    resume_path_ = newest_checkpoint(options_.run_dir, skipped);
     for (const auto& s : skipped)
-      notes.push_back("note: skipped an unreadable checkpoint: " + s);
-    notes.push_back(resume.empty()
-                        ? "resume auto: no checkpoint in " + options.run_dir + ", starting fresh"
-                        : "resume auto: newest checkpoint is " + resume);
+      notes_.push_back("note: skipped an unreadable checkpoint: " + s);
+    notes_.push_back(resume_path_.empty()
+                         ? "resume auto: no checkpoint in " + options_.run_dir + ", starting fresh"
+                         : "resume auto: newest checkpoint is " + resume_path_);
   }
-  if (!resume.empty()) {
-    try {
-      const auto ckpt = load_checkpoint(resume);
-      const auto report =
-          models::load_state_dict(*model, models::find_state_dict(c10::IValue(ckpt), resume), true);
-      if (!report.ok()) throw DataError(resume + ": does not fit the model: " + report.describe());
-      if (!options.eval_only) {
-        progress = restore_checkpoint(resume, ckpt, state);
-        if (progress.batch > steps_per_epoch * accum) {
-          throw DataError(resume + ": checkpoint is at batch " + std::to_string(progress.batch) +
-                          " of an epoch that has " + std::to_string(batches));
-        }
-      }
-    } catch (const c10::Error& e) {
-      throw DataError(resume + ": damaged checkpoint (" + e.what_without_backtrace() + ")");
+  if (resume_path_.empty()) return;
+  const std::string& path = resume_path_;
+  try {
+    const auto ckpt = load_checkpoint(path);
+    const auto report =
+        models::load_state_dict(*model_, models::find_state_dict(c10::IValue(ckpt), path), true);
+    if (!report.ok()) throw DataError(path + ": does not fit the model: " + report.describe());
+    if (options_.eval_only) return;
+    progress_ = restore_checkpoint(path, ckpt, *state_);
+    if (progress_.batch > steps_per_epoch_ * accum_) {
+      throw DataError(path + ": checkpoint is at batch " + std::to_string(progress_.batch) +
+                      " of an epoch that has " + std::to_string(batches_));
     }
+  } catch (const c10::Error& e) {
+    throw DataError(path + ": damaged checkpoint (" + e.what_without_backtrace() + ")");
   }
+}
 
-  RunSummary summary;
-  summary.best_top1 = progress.best_top1;
-  summary.epochs_done = progress.epoch;
-  if (options.eval_only) {
-    if (!val_loader) throw ConfigError("data.val: --eval-only needs a validation dataset");
-    summary.last = evaluate(*model, *val_loader, mean, std, device, channels_last);
-    fmt::print("eval: loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% ({} images)\n", summary.last.loss,
-               summary.last.top1, summary.last.top5, summary.last.images);
-    return summary;
+void TrainingRun::open_outputs() {
+  const fs::path dir(options_.run_dir);
+  std::vector<std::string> start_lines;
+  if (parallel_->writer()) {
+    start_lines = open_run_dir(options_.run_dir,
+                               RunStart{options_.overwrite, resume_path_, resume_here_,
+                                        progress_.epoch, progress_.batch, progress_.step},
+                               config_.to_yaml());
   }
-
-  // Every input is valid: from here on the run directory is written.
-  const fs::path dir(options.run_dir);
-  const auto start_lines = open_run_dir(options.run_dir,
-                                        RunStart{options.overwrite, resume, resume_here,
-                                                 progress.epoch, progress.batch, progress.step},
-                                        config.to_yaml());
-  RunLog log((dir / "train.log").string());
-  for (const auto& n : notes)
-    log.line(n);
+  parallel_->barrier("barrier(run directory opened)");
+  log_ = std::make_unique<RunLog>((dir / "train.log").string(), !parallel_->writer());
+  for (const auto& n : notes_)
+    log_->line(n);
   for (const auto& n : start_lines)
-    log.line(n);
+    log_->line(n);
   std::int64_t params = 0;
-  for (const auto& p : model->parameters())
+  for (const auto& p : model_->parameters())
     params += p.numel();
-  log.line(fmt::format(
+  log_->line(fmt::format(
       "model {} ({:.2f}M parameters) on {}, {} threads; data {}; {} steps/epoch; {} ({})",
-      root.component("model").name, params / 1e6, device.str(), at::get_num_threads(),
-      train_loader->dataset().description(), steps_per_epoch, options.run_dir, free_space));
-
-  std::ofstream metrics((dir / "metrics.jsonl").string(), std::ios::app);
-  std::ofstream steps_log;
-  if (train_cfg.boolean("step_log")) steps_log.open((dir / "steps.jsonl").string(), std::ios::app);
-  const std::string last_path = (dir / "last.pt").string();
-  const std::string best_path = (dir / "best.pt").string();
-  const double clip = train_cfg.real("grad_clip");
-  const std::int64_t log_every = train_cfg.integer("log_every");
-  const std::int64_t checkpoint_every = train_cfg.integer("checkpoint_every_steps");
-  double total_images = 0, total_seconds = 0;
-  StopSignal stop;
-  std::int64_t step = progress.step;
-  double best_top1 = progress.best_top1;
-
-  for (std::int64_t epoch = progress.epoch; epoch < epochs; ++epoch) {
-    model->train();
-    const bool continuing = epoch == progress.epoch && progress.batch > 0;
-    const std::int64_t first_batch = continuing ? progress.batch : 0;
-    train_loader->start_epoch(epoch, first_batch);
-    const auto t0 = Clock::now();
-    // Loss, accuracy and metrics stay on the device until a log line or checkpoint needs them,
-    // so that a CUDA step never waits for the host; a non-finite loss is caught at that read.
-    DeviceTotals totals(continuing ? progress.sums : Sums{}, device, step);
-    Sums sums;
-    const auto read_totals = [&] { sums = totals.read_checked(step, epoch, last_path); };
-    double seen_here = 0;
-    std::unique_ptr<DeviceTotals> step_loss;
-    std::int64_t epoch_step = first_batch / accum, micro = 0;
-    optimizer->zero_grad();
-    while (epoch_step < steps_per_epoch) {
-      auto b = train_loader->next();
-      if (!b) break;
-      set_lr(*optimizer, schedule->lr(step));
-      at::manual_seed(data::Rng::derive({seed, static_cast<std::uint64_t>(data::Stream::kModel),
-                                         static_cast<std::uint64_t>(epoch),
-                                         static_cast<std::uint64_t>(b->index)})
-                          .next());
-      augment::PolicyBatch pb{to_pixels(b->images.to(device, true)), b->labels.to(device, true),
-                              model_shape.num_classes};
-      if (!policies.empty()) {
-        augment::StepContext context{augment::step_generator(seed, epoch, b->index), epoch, step,
-                                     model.get()};
-        for (auto& policy : policies)
-          policy->apply(pb, context);
-      }
-      at::Tensor x = (pb.images - mean).div_(std);
-      if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-      const at::Tensor& y = pb.targets;
-      objective::ObjectiveContext objective_context{
-          augment::step_generator(seed, epoch, b->index, data::Stream::kObjective),
-          [&](const at::Tensor& part) {
-            const at::Tensor l = accum > 1 ? part / static_cast<double>(accum) : part;
-            (scaler ? scaler->scale(l) : l).backward();
-          }};
-      objective::ObjectiveResult r;
-      {
-        AutocastGuard autocast(amp != "none", amp == "fp16" ? at::kHalf : at::kBFloat16);
-        r = objective->compute(*model, x, y, objective_context);
-      }
-      objective_context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
-      const auto n = static_cast<double>(x.size(0));
-      totals.add("loss", r.loss, n);
-      if (steps_log.is_open()) {
-        if (!step_loss) step_loss = std::make_unique<DeviceTotals>(Sums{}, device);
-        step_loss->add("loss", r.loss, 1.0 / static_cast<double>(accum));
-      }
-      for (const auto& [k, v] : r.metrics)
-        totals.add("metric:" + k, v, n);
-      const at::Tensor labels = y.dim() == 1 ? y : y.argmax(1);
-      totals.add("correct", r.logits.argmax(1).eq(labels).sum(), 1.0);
-      totals.add("seen", n);
-      seen_here += n;
-      if (++micro < accum) continue;
-      micro = 0;
-      const bool finite = !scaler || scaler->unscale(model->parameters());
-      if (clip > 0 && finite) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
-      if (finite) optimizer->step();
-      if (scaler) scaler->update(finite);
-      optimizer->zero_grad();
-      if (ema) ema->update(*model);
-      ++step;
-      ++epoch_step;
-      if (steps_log.is_open()) {
-        steps_log << fmt::format(
-            "{{\"step\": {}, \"epoch\": {}, \"loss\": {:.17g}, \"lr\": {:.17g}}}\n", step,
-            epoch + 1, step_loss->read()["loss"], schedule->lr(step - 1));
-        steps_log.flush();
-        step_loss.reset();
-      }
-      log.progress(epoch_step, log_every, [&] {
-        read_totals();
-        const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-        const double eta =
-            elapsed / (epoch_step - first_batch / accum) * (steps_per_epoch - epoch_step);
-        return fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s ETA {:.0f}s",
-                           epoch + 1, epochs, epoch_step, steps_per_epoch,
-                           sums["loss"] / sums["seen"], schedule->lr(step - 1), seen_here / elapsed,
-                           eta);
-      });
-      end_of_step(
-          stop,
-          checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
-          [&] {
-            read_totals();
-            save_checkpoint(last_path, state,
-                            Progress{epoch, epoch_step * accum, step, best_top1, sums});
-          },
-          fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
-                      steps_per_epoch, step),
-          last_path, [&](const std::string& m) { log.line(m); });
-    }
-    read_totals();
-    const double loss_sum = sums["loss"], correct = sums["correct"], seen = sums["seen"];
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    total_images += seen_here;
-    total_seconds += seconds;
-    std::string line =
-        fmt::format("{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"train_top1\": {}",
-                    epoch + 1, json_number(schedule->lr(step - 1)), json_number(loss_sum / seen),
-                    json_number(100.0 * correct / seen));
-    for (const auto& [k, v] : sums) {
-      if (k.rfind("metric:", 0) == 0)
-        line += fmt::format(", \"{}\": {}", k.substr(7), json_number(v / seen));
-    }
-    std::string summary_line =
-        fmt::format("epoch {}/{}: train loss {:.4f} top-1 {:.2f}%", epoch + 1, epochs,
-                    loss_sum / seen, 100.0 * correct / seen);
-    if (val_loader) {
-      summary.last = evaluate(*model, *val_loader, mean, std, device, channels_last);
-      line += fmt::format(", \"val_loss\": {}, \"val_top1\": {}, \"val_top5\": {}",
-                          json_number(summary.last.loss), json_number(summary.last.top1),
-                          json_number(summary.last.top5));
-      summary_line += fmt::format(" | val loss {:.4f} top-1 {:.2f}% top-5 {:.2f}%",
-                                  summary.last.loss, summary.last.top1, summary.last.top5);
-      if (ema && train_cfg.boolean("eval_ema")) {
-        summary.last_ema = evaluate(ema->model(), *val_loader, mean, std, device, channels_last);
-        line += fmt::format(", \"ema_val_top1\": {}", json_number(summary.last_ema->top1));
-        summary_line += fmt::format(" | EMA top-1 {:.2f}%", summary.last_ema->top1);
-      }
-    }
-    line += fmt::format(", \"images_per_s\": {}, \"epoch_seconds\": {}, \"rss_mb\": {}}}",
-                        json_number(seen_here / seconds), json_number(seconds),
-                        json_number(resident_mb()));
-    metrics << line << "\n";
-    metrics.flush();
-    log.line(summary_line + fmt::format(" | {:.0f} img/s, {:.1f}s", seen_here / seconds, seconds));
-    const bool improved = val_loader && summary.last.top1 > best_top1;
-    if (improved) best_top1 = summary.last.top1;
-    save_checkpoint(last_path, state, Progress{epoch + 1, 0, step, best_top1, {}});
-    if (improved) copy_file_atomic(last_path, best_path);
-    summary.epochs_done = epoch + 1;
-    if (const int signal = stop.requested()) {
-      const Interrupted stopped =
-          interruption(signal, fmt::format("the end of epoch {}", epoch + 1), last_path);
-      log.line(stopped.what());
-      throw stopped;
+      root_.component("model").name, params / 1e6, device_.str(), at::get_num_threads(),
+      train_loader_->dataset().description(), steps_per_epoch_, options_.run_dir, free_space_));
+  if (group_->distributed()) {
+    log_->line(fmt::format(
+        "data parallel: {} processes via {} ({} backend, {} gradient engine), {} images per "
+        "process per batch",
+        group_->world_size(), launch_.launcher, group_->backend(), parallel_->engine_name(),
+        batch_ / group_->world_size()));
+  }
+  if (parallel_->writer()) {
+    metrics_.open((dir / "metrics.jsonl").string(), std::ios::app);
+    if (train_cfg_.boolean("step_log")) {
+      steps_log_.open((dir / "steps.jsonl").string(), std::ios::app);
     }
   }
-  summary.steps = step;
-  summary.best_top1 = best_top1;
-  summary.images_per_s = total_seconds > 0 ? total_images / total_seconds : 0;
+  last_path_ = (dir / "last.pt").string();
+  best_path_ = (dir / "best.pt").string();
+  clip_ = train_cfg_.real("grad_clip");
+  log_every_ = train_cfg_.integer("log_every");
+  checkpoint_every_ = train_cfg_.integer("checkpoint_every_steps");
+  step_ = progress_.step;
+  best_top1_ = progress_.best_top1;
+}
+
+RunSummary TrainingRun::run() {
+  select_device_and_threads();
+  join_group();
+  // Resuming this directory's own run continues its logs; anything else starts them anew.
+  resume_here_ = resumes_run_in(options_.resume, options_.run_dir);
+  if (!options_.eval_only) {
+    free_space_ = check_run_dir(options_.run_dir, resume_here_, options_.overwrite);
+  }
+  build();
+  resume();
+  parallel_->start(*model_);
+  if (ema_) parallel_->share_weights(ema_->model());
+  summary_.best_top1 = progress_.best_top1;
+  summary_.epochs_done = progress_.epoch;
+  if (options_.eval_only) {
+    if (!val_loader_) throw ConfigError("data.val: --eval-only needs a validation dataset");
+    summary_.last =
+        evaluate(*model_, *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
+    if (parallel_->writer()) {
+      fmt::print("eval: loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% ({} images)\n", summary_.last.loss,
+                 summary_.last.top1, summary_.last.top5, summary_.last.images);
+    }
+    return summary_;
+  }
+  // Every input is valid: from here on the run directory is written.
+  open_outputs();
+  stop_ = std::make_unique<StopSignal>();
+  for (std::int64_t epoch = progress_.epoch; epoch < epochs_; ++epoch)
+    train_epoch(epoch);
+  return finish();
+}
+
+void TrainingRun::read_totals(Epoch& e) {
+  e.sums = e.totals->read_checked(step_, e.index, last_path_, [&](const Sums& local) {
+    return parallel_->sum(local, "all_reduce(training totals)");
+  });
+}
+
+void TrainingRun::train_epoch(std::int64_t epoch) {
+  model_->train();
+  Epoch e;
+  e.index = epoch;
+  const bool continuing = epoch == progress_.epoch && progress_.batch > 0;
+  e.first_batch = continuing ? progress_.batch : 0;
+  train_loader_->start_epoch(epoch, e.first_batch);
+  e.t0 = Clock::now();
+  // Loss, accuracy and metrics stay on the device until a log line or checkpoint needs them,
+  // so that a CUDA step never waits for the host; a non-finite loss is caught at that read.
+  e.totals = std::make_unique<DeviceTotals>(
+      continuing ? parallel_->share(progress_.sums) : Sums{}, device_, step_);
+  e.step = e.first_batch / accum_;
+  optimizer_->zero_grad();
+  while (e.step < steps_per_epoch_) {
+    auto b = train_loader_->next();
+    if (!b) break;
+    micro_step(e, *b);
+    if (++e.micro < accum_) continue;
+    e.micro = 0;
+    optimizer_step(e);
+  }
+  end_epoch(e);
+}
+
+void TrainingRun::micro_step(Epoch& e, const data::Batch& b) {
+  const int rank = group_->rank();
+  set_lr(*optimizer_, schedule_->lr(step_));
+  const auto key = [&](data::Stream stream) {
+    return augment::step_generator(seed_, e.index, b.index, stream, rank);
+  };
+  at::manual_seed(key(data::Stream::kModel).current_seed());
+  augment::PolicyBatch pb{to_pixels(b.images.to(device_, true)), b.labels.to(device_, true),
+                          model_shape_.num_classes};
+  if (!policies_.empty()) {
+    augment::StepContext context{key(data::Stream::kTrainStep), e.index, step_, model_.get()};
+    for (auto& policy : policies_)
+      policy->apply(pb, context);
+  }
+  at::Tensor x = (pb.images - mean_).div_(std_);
+  if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor& y = pb.targets;
+  objective::ObjectiveContext objective_context{
+      key(data::Stream::kObjective), [&](const at::Tensor& part) {
+        const at::Tensor l = accum_ > 1 ? part / static_cast<double>(accum_) : part;
+        (scaler_ ? scaler_->scale(l) : l).backward();
+      }};
+  // Objectives may run backward passes inside compute (MaskSub's split backward).
+  parallel_->begin_micro_step(e.micro + 1 == accum_);
+  objective::ObjectiveResult r;
+  {
+    AutocastGuard autocast(amp_ != "none", amp_ == "fp16" ? at::kHalf : at::kBFloat16);
+    r = objective_->compute(*model_, x, y, objective_context);
+  }
+  objective_context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
+  const auto n = static_cast<double>(x.size(0));
+  e.totals->add("loss", r.loss, n);
+  if (train_cfg_.boolean("step_log")) {
+    if (!e.step_loss) e.step_loss = std::make_unique<DeviceTotals>(Sums{}, device_);
+    e.step_loss->add("loss", r.loss, 1.0 / static_cast<double>(accum_));
+  }
+  for (const auto& [k, v] : r.metrics)
+    e.totals->add("metric:" + k, v, n);
+  const at::Tensor labels = y.dim() == 1 ? y : y.argmax(1);
+  e.totals->add("correct", r.logits.argmax(1).eq(labels).sum(), 1.0);
+  e.totals->add("seen", n);
+  e.seen_here += n;
+}
+
+void TrainingRun::optimizer_step(Epoch& e) {
+  parallel_->finish_gradients();
+  const bool finite = !scaler_ || scaler_->unscale(model_->parameters());
+  if (clip_ > 0 && finite) torch::nn::utils::clip_grad_norm_(model_->parameters(), clip_);
+  if (finite) optimizer_->step();
+  if (scaler_) scaler_->update(finite);
+  optimizer_->zero_grad();
+  parallel_->after_step(*model_);
+  if (ema_) ema_->update(*model_);
+  ++step_;
+  ++e.step;
+  group_->set_step(step_);
+  if (e.step_loss) {
+    const double world = group_->world_size();
+    const double loss =
+        parallel_->sum(e.step_loss->read(), "all_reduce(step loss)")["loss"] / world;
+    if (steps_log_.is_open()) {
+      steps_log_ << fmt::format(
+          "{{\"step\": {}, \"epoch\": {}, \"loss\": {:.17g}, \"lr\": {:.17g}}}\n", step_,
+          e.index + 1, loss, schedule_->lr(step_ - 1));
+      steps_log_.flush();
+    }
+    e.step_loss.reset();
+  }
+  // Every rank reads the totals at the same steps (they are summed over the ranks); a single
+  // process on a terminal also refreshes its live line in between.
+  const bool due = e.step % log_every_ == 0;
+  if (due) read_totals(e);
+  log_->progress(e.step, log_every_, [&] {
+    if (!due && !parallel_->distributed()) read_totals(e);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - e.t0).count();
+    const double eta =
+        elapsed / (e.step - e.first_batch / accum_) * (steps_per_epoch_ - e.step);
+    return fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s ETA {:.0f}s",
+                       e.index + 1, epochs_, e.step, steps_per_epoch_,
+                       e.sums["loss"] / e.sums["seen"], schedule_->lr(step_ - 1),
+                       e.seen_here * group_->world_size() / elapsed, eta);
+  });
+  const int signal = parallel_->agreed_signal(stop_->requested());
+  end_of_step(
+      signal,
+      checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0 && e.step < steps_per_epoch_,
+      [&] {
+        read_totals(e);
+        save(Progress{e.index, e.step * accum_, step_, best_top1_, e.sums});
+      },
+      fmt::format("epoch {} step {}/{} (global step {})", e.index + 1, e.step, steps_per_epoch_,
+                  step_),
+      last_path_, [&](const std::string& m) { log_->line(m); });
+}
+
+void TrainingRun::save(const Progress& progress) {
+  if (parallel_->writer()) save_checkpoint(last_path_, *state_, progress);
+  parallel_->barrier("barrier(checkpoint written)");
+}
+
+void TrainingRun::end_epoch(Epoch& e) {
+  read_totals(e);
+  const std::int64_t epoch = e.index;
+  const double loss_sum = e.sums["loss"], correct = e.sums["correct"], seen = e.sums["seen"];
+  const double seconds = std::chrono::duration<double>(Clock::now() - e.t0).count();
+  const double images = e.seen_here * group_->world_size();
+  total_images_ += images;
+  total_seconds_ += seconds;
+  std::string line =
+      fmt::format("{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"train_top1\": {}",
+                  epoch + 1, json_number(schedule_->lr(step_ - 1)), json_number(loss_sum / seen),
+                  json_number(100.0 * correct / seen));
+  for (const auto& [k, v] : e.sums) {
+    if (k.rfind("metric:", 0) == 0)
+      line += fmt::format(", \"{}\": {}", k.substr(7), json_number(v / seen));
+  }
+  std::string summary_line = fmt::format("epoch {}/{}: train loss {:.4f} top-1 {:.2f}%",
+                                         epoch + 1, epochs_, loss_sum / seen, 100.0 * correct / seen);
+  parallel_->end_epoch(*model_);
+  if (val_loader_) {
+    summary_.last = evaluate(*model_, *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
+    line += fmt::format(", \"val_loss\": {}, \"val_top1\": {}, \"val_top5\": {}",
+                        json_number(summary_.last.loss), json_number(summary_.last.top1),
+                        json_number(summary_.last.top5));
+    summary_line += fmt::format(" | val loss {:.4f} top-1 {:.2f}% top-5 {:.2f}%",
+                                summary_.last.loss, summary_.last.top1, summary_.last.top5);
+    if (ema_ && train_cfg_.boolean("eval_ema")) {
+      summary_.last_ema =
+          evaluate(ema_->model(), *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
+      line += fmt::format(", \"ema_val_top1\": {}", json_number(summary_.last_ema->top1));
+      summary_line += fmt::format(" | EMA top-1 {:.2f}%", summary_.last_ema->top1);
+    }
+  }
+  line += fmt::format(", \"images_per_s\": {}, \"epoch_seconds\": {}, \"rss_mb\": {}}}",
+                      json_number(images / seconds), json_number(seconds),
+                      json_number(resident_mb()));
+  if (metrics_.is_open()) {
+    metrics_ << line << "\n";
+    metrics_.flush();
+  }
+  log_->line(summary_line + fmt::format(" | {:.0f} img/s, {:.1f}s", images / seconds, seconds));
+  const bool improved = val_loader_ && summary_.last.top1 > best_top1_;
+  if (improved) best_top1_ = summary_.last.top1;
+  save(Progress{epoch + 1, 0, step_, best_top1_, {}});
+  if (improved && parallel_->writer()) copy_file_atomic(last_path_, best_path_);
+  summary_.epochs_done = epoch + 1;
+  if (const int signal = parallel_->agreed_signal(stop_->requested())) {
+    const Interrupted stopped =
+        interruption(signal, fmt::format("the end of epoch {}", epoch + 1), last_path_);
+    log_->line(stopped.what());
+    throw stopped;
+  }
+}
+
+RunSummary TrainingRun::finish() {
+  summary_.steps = step_;
+  summary_.best_top1 = best_top1_;
+  summary_.images_per_s = total_seconds_ > 0 ? total_images_ / total_seconds_ : 0;
   std::string json = fmt::format(
       "{{\n  \"epochs\": {},\n  \"steps\": {},\n  \"val_top1\": {},\n  \"val_top5\": {},\n"
-      "  \"best_val_top1\": {},\n  \"train_images_per_s\": {}",
-      summary.epochs_done, summary.steps, json_number(summary.last.top1),
-      json_number(summary.last.top5), json_number(summary.best_top1),
-      json_number(summary.images_per_s));
-  if (summary.last_ema)
-    json += fmt::format(",\n  \"ema_val_top1\": {}", json_number(summary.last_ema->top1));
+      "  \"best_val_top1\": {},\n  \"train_images_per_s\": {},\n  \"world_size\": {},\n"
+      "  \"backend\": \"{}\"",
+      summary_.epochs_done, summary_.steps, json_number(summary_.last.top1),
+      json_number(summary_.last.top5), json_number(summary_.best_top1),
+      json_number(summary_.images_per_s), group_->world_size(), group_->backend());
+  if (summary_.last_ema)
+    json += fmt::format(",\n  \"ema_val_top1\": {}", json_number(summary_.last_ema->top1));
   json += "\n}\n";
-  write_file_atomic((dir / "summary.json").string(), json);
-  return summary;
+  if (parallel_->writer()) {
+    write_file_atomic((fs::path(options_.run_dir) / "summary.json").string(), json);
+  }
+  return summary_;
+}
+
+}  // namespace
+
+RunSummary run_training(const config::Config& config, const RunOptions& options) {
+  return TrainingRun(config, options, dist::detect_launch()).run();
 }
 
 }  // namespace augcore::train

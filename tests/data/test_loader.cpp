@@ -115,32 +115,57 @@ TEST(LoaderTest, DropLastAndBatchCounts) {
 
 TEST(LoaderTest, RandomSamplerIsAPermutation) {
   MemoryDataset ds(97, 1, 1, 1, 3);
-  auto order = epoch_indices(ds, SamplerKind::kRandom, 5, 0, {});
+  auto order = epoch_indices(ds, SamplerKind::kRandom, 5, 0);
   std::sort(order.begin(), order.end());
   for (std::int64_t i = 0; i < 97; ++i)
     ASSERT_EQ(order[i], i);
 }
 
-TEST(LoaderTest, ShardsAreDisjointAndCovering) {
-  MemoryDataset ds(120, 1, 1, 1, 3);
-  std::vector<std::int64_t> all;
-  for (int r = 0; r < 4; ++r) {
-    const auto part = epoch_indices(ds, SamplerKind::kRandom, 9, 2, {r, 4});
-    EXPECT_EQ(part.size(), 30u);
-    all.insert(all.end(), part.begin(), part.end());
-  }
-  std::sort(all.begin(), all.end());
-  for (std::int64_t i = 0; i < 120; ++i)
-    ASSERT_EQ(all[i], i);  // each index exactly once
-  // When the size does not divide, every rank gets ceil(n / world) and all are covered.
-  MemoryDataset odd(10, 1, 1, 1, 3);
-  std::set<std::int64_t> covered;
+TEST(LoaderTest, ShardPositionsSplitABatchIntoContiguousSlices) {
+  // Hand-worked: a batch of positions [10, 20) over 4 ranks: slices of ceil(10 / 4) = 3.
+  EXPECT_EQ(shard_positions(10, 20, {0, 4}, true), (std::vector<std::int64_t>{10, 11, 12}));
+  EXPECT_EQ(shard_positions(10, 20, {3, 4}, true), (std::vector<std::int64_t>{19, 10, 11}));
+  EXPECT_EQ(shard_positions(10, 20, {3, 4}, false), (std::vector<std::int64_t>{19}));
+  // A last batch of 2 positions over 3 ranks: rank 2 gets nothing unless padded.
+  EXPECT_TRUE(shard_positions(0, 2, {2, 3}, false).empty());
+  EXPECT_EQ(shard_positions(0, 2, {2, 3}, true), (std::vector<std::int64_t>{0}));
+  EXPECT_EQ(shard_positions(4, 8, {0, 1}, false), (std::vector<std::int64_t>{4, 5, 6, 7}));
+}
+
+TEST(LoaderTest, RanksTogetherLoadWhatOneProcessLoads) {
+  auto ds = std::make_shared<MemoryDataset>(61, 10, 9, 3, 5);
+  auto o = options(2, 12);
+  Loader whole(ds, random_transforms(), o);
+  std::vector<std::unique_ptr<Loader>> ranks;
   for (int r = 0; r < 3; ++r) {
-    const auto part = epoch_indices(odd, SamplerKind::kSequential, 0, 0, {r, 3});
-    EXPECT_EQ(part.size(), 4u);
-    covered.insert(part.begin(), part.end());
+    auto shard = o;
+    shard.shard = {r, 3};
+    shard.pad_shards = false;
+    ranks.push_back(std::make_unique<Loader>(ds, random_transforms(), shard));
   }
-  EXPECT_EQ(covered.size(), 10u);
+  const auto all = epoch(whole, 1);
+  std::vector<std::vector<Batch>> parts;
+  for (auto& r : ranks) {
+    EXPECT_EQ(r->batches_per_epoch(), whole.batches_per_epoch());
+    parts.push_back(epoch(*r, 1));
+  }
+  ASSERT_EQ(all.size(), 6u);  // 61 samples, batch 12
+  for (std::size_t b = 0; b < all.size(); ++b) {
+    std::vector<at::Tensor> images, labels;
+    std::vector<std::int64_t> indices;
+    for (const auto& p : parts) {
+      EXPECT_EQ(p[b].index, all[b].index);
+      if (p[b].labels.numel() == 0) continue;
+      images.push_back(p[b].images);
+      labels.push_back(p[b].labels);
+      indices.insert(indices.end(), p[b].indices.begin(), p[b].indices.end());
+    }
+    EXPECT_EQ(indices, all[b].indices);
+    EXPECT_TRUE(at::equal(at::cat(images), all[b].images));  // the same random crops and flips
+    EXPECT_TRUE(at::equal(at::cat(labels), all[b].labels));
+  }
+  // The last batch (1 sample) leaves ranks 1 and 2 with nothing to load.
+  EXPECT_EQ(parts[2].back().labels.numel(), 0);
 }
 
 TEST(LoaderTest, ClassBalancedSamplerEqualisesClassFrequencies) {
@@ -152,7 +177,7 @@ TEST(LoaderTest, ClassBalancedSamplerEqualisesClassFrequencies) {
   std::set<std::int64_t> rare_seen;
   int total = 0;
   for (std::int64_t e = 0; e < 20; ++e) {
-    for (auto i : epoch_indices(ds, SamplerKind::kClassBalanced, 3, e, {})) {
+    for (auto i : epoch_indices(ds, SamplerKind::kClassBalanced, 3, e)) {
       ++count[labels[i]];
       ++total;
       if (labels[i] == 2) rare_seen.insert(i);

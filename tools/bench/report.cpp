@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "augcore/train/run_log.h"
+
 #include <fmt/core.h>
 
 #include <sstream>
@@ -19,20 +21,7 @@ std::string Row::str(const std::string& key) const {
 
 namespace {
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<int>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+using train::json_string;
 
 std::string json_map(const std::map<std::string, std::string>& m) {
   std::string out = "{";

@@ -6,16 +6,44 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <ctime>
+#include <fstream>
 #include <iostream>
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
+#include "augcore/core/torch_compat.h"
+#include "augcore/dist/launch.h"
+#include "augcore/dist/local_launch.h"
+#include "augcore/train/run_log.h"
 #include "augcore/train/stop_signal.h"
 #include "augcore/train/trainer.h"
 
 namespace augcore::cli {
 namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> g_argv;
+
+// torchrun's error file (torch.distributed.elastic's format), so that its failure report
+// shows this process's reason.
+void write_error_file(const std::string& message) {
+  const char* path = std::getenv("TORCHELASTIC_ERROR_FILE");
+  if (!path || !*path) return;
+  using train::json_string;
+  std::ofstream(path) << fmt::format(
+      "{{\"message\": {{\"message\": {}, \"extraInfo\": {{\"py_callstack\": {}, "
+      "\"timestamp\": \"{}\"}}}}}}\n",
+      json_string(message), json_string(message), std::time(nullptr));
+}
+
+}  // namespace
+
+bool primary() {
+  return dist::detect_launch().rank == 0;
+}
 
 void add_recipe_options(CLI::App& app, RecipeArgs& args) {
   app.add_option("--config,-c", args.config, "recipe YAML file (default: the built-in recipe)");
@@ -26,6 +54,9 @@ void add_recipe_options(CLI::App& app, RecipeArgs& args) {
   app.add_flag("--list", args.list, "list every registered component and exit");
   app.add_option("--help-component", args.help_component,
                  "print a component's options and exit (also 'recipe')");
+  app.add_option("--nproc", args.nproc,
+                 "train with N data-parallel processes on this machine (no launcher needed)")
+      ->check(CLI::Range(1, 1024));
 }
 
 namespace {
@@ -88,13 +119,26 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
                const std::function<void(const config::Config&, const std::string&)>& train) {
   if (handle_info_flags(args, schema)) return 0;
   const config::Config cfg = load_recipe(args, schema);
+  if (args.nproc > 1 && !std::getenv("AUGCORE_NPROC")) {
+    if (dist::detect_launch().distributed()) {
+      throw ConfigError("--nproc: this process is already one of a launcher's (RANK is set)");
+    }
+    const c10::Device device = select_device(cfg.root().string("device"));
+    if (device.is_cuda() && compat::cuda_device_count() < args.nproc) {
+      throw ConfigError(fmt::format("--nproc: {} processes train on CUDA but there are {} CUDA "
+                                    "devices",
+                                    args.nproc, compat::cuda_device_count()));
+    }
+    return dist::launch_local(args.nproc, dist::without_nproc(g_argv));
+  }
   configure_threads(cfg.root().integer("threads"), cfg.root().boolean("flush_denormal"));
   const std::string run_dir = prepare_run_dir(args, cfg);
-  fmt::print("run directory: {}\n", run_dir);
+  if (primary()) fmt::print("run directory: {}\n", run_dir);
   try {
     train(cfg, run_dir);
   } catch (const train::TrainingError& e) {
     fmt::print(stderr, "training stopped: {}\n", e.what());
+    write_error_file(std::string("training stopped: ") + e.what());
     return 1;
   } catch (const train::Interrupted& e) {
     fmt::print(stderr, "interrupted: {}\n", e.what());
@@ -129,6 +173,7 @@ void use_fast_blas_kernels(char** argv) {
 
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   use_fast_blas_kernels(argv);
+  g_argv.assign(argv, argv + argc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -140,9 +185,11 @@ int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     return body();
   } catch (const UsageError& e) {
     std::cerr << e.category() << ": " << one_line(e.what()) << "\n";
+    write_error_file(e.category() + ": " + one_line(e.what()));
     return kUsageExitCode;
   } catch (const std::exception& e) {
     std::cerr << "error: " << one_line(e.what()) << "\n";
+    write_error_file("error: " + one_line(e.what()));
     return 1;
   }
 }

@@ -17,9 +17,10 @@ struct RecipeArgs {
   std::string output;             // --output overrides the recipe's `output`
   bool list = false;              // --list
   std::string help_component;     // --help-component NAME
+  int nproc = 1;                  // --nproc N: data-parallel processes on this machine
 };
 
-// Adds --config, --set, --output, --list and --help-component to `app`.
+// Adds --config, --set, --output, --list, --help-component and --nproc to `app`.
 void add_recipe_options(CLI::App& app, RecipeArgs& args);
 
 // Prints the registry (--list) or one component's options (--help-component); returns true
@@ -35,7 +36,8 @@ std::string prepare_run_dir(const RecipeArgs& args, const config::Config& config
 // The body of a training program: validates the recipe against `schema` (or answers --list /
 // --help-component), sets threads, prepares and prints the run directory, then calls `train`
 // with the config and run directory. A train::TrainingError exits 1 with its reason, a
-// train::Interrupted 128 + its signal.
+// train::Interrupted 128 + its signal. With --nproc N (N > 1) it instead runs this program as N
+// data-parallel processes (dist::launch_local) once the recipe is valid.
 int run_recipe(const RecipeArgs& args, const config::Schema& schema,
                const std::function<void(const config::Config&, const std::string&)>& train);
 
@@ -44,8 +46,12 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
 // (3-4x faster fp32 matrix products); returns without doing anything otherwise.
 void use_fast_blas_kernels(char** argv);
 
+// Whether this process prints the run's messages: rank 0 of a data-parallel job, or the only one.
+bool primary();
+
 // Parses the command line and runs `body` (after use_fast_blas_kernels), turning every error into
-// one line on stderr: usage and config/data errors exit 2, anything else exits 1.
+// one line on stderr: usage and config/data errors exit 2, anything else exits 1. Under torchrun
+// the line also goes to TORCHELASTIC_ERROR_FILE when set.
 int run_main(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
 }  // namespace augcore::cli

@@ -63,8 +63,9 @@ at::Tensor channel_values(const std::vector<double>& values, std::int64_t channe
                           at::Device device);
 
 // A CPU generator for one training step, derived from (seed, stream, epoch, step): policies
-// use the kTrainStep stream, objectives kObjective.
+// use the kTrainStep stream, objectives kObjective. Data-parallel ranks above 0 add their rank
+// to the key, so that each rank's part of the batch draws its own values.
 at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step,
-                             data::Stream stream = data::Stream::kTrainStep);
+                             data::Stream stream = data::Stream::kTrainStep, int rank = 0);
 
 }  // namespace augcore::augment

@@ -19,13 +19,30 @@
 #define AUGCORE_WITH_CUDA 0
 #endif
 
+namespace c10d {
+class Backend;
+class ProcessGroup;
+}  // namespace c10d
+
 namespace augcore::compat {
+
+// The c10d class that ProcessGroupGloo and ProcessGroupNCCL derive from: ProcessGroup in 1.x,
+// Backend in 2.x (where ProcessGroup became a dispatcher over several backends).
+#if AUGCORE_TORCH_AT_LEAST(2, 0)
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
 
 // True when this build has CUDA support and a CUDA device is visible at run time.
 bool cuda_available();
 
 // Waits for the work queued on `device` (a no-op on CPU), so that timings cover it.
 void synchronize(const c10::Device& device);
+
+// The number of CUDA devices visible (0 without CUDA), and making one this thread's current.
+int cuda_device_count();
+void set_cuda_device(int index);
 
 // The name of CUDA device 0 ("" without CUDA).
 std::string cuda_device_name();

@@ -31,7 +31,8 @@ struct LoaderOptions {
   bool drop_last = false;
   SamplerKind sampler = SamplerKind::kRandom;
   std::uint64_t seed = 0;
-  Shard shard;
+  Shard shard;      // batch_size is the global batch; this rank loads its part of each
+  bool pad_shards = true;  // wrap short last slices around (training) or leave them short
   bool pin_memory = true;     // page-locked batches when CUDA is available
   int max_replacements = 16;  // consecutive unreadable samples tolerated for one slot
 };
@@ -41,11 +42,13 @@ struct Batch {
   at::Tensor labels;                  // int64 N
   std::vector<std::int64_t> indices;  // dataset index of each row
   std::int64_t epoch = 0;
-  std::int64_t index = 0;  // batch number within the epoch
+  std::int64_t index = 0;  // batch number within the epoch (the same on every rank)
 };
 
 // Every random draw comes from (seed, epoch, position, sample index), so batches are the same
-// whatever the number of workers. Unreadable samples are logged once, counted and replaced
+// whatever the number of workers, and a sample's transforms whatever the number of ranks.
+// With a shard, a batch holds this rank's slice of the global batch (possibly no rows at all:
+// images and labels then have size 0). Unreadable samples are logged once, counted and replaced
 // by a deterministically drawn other sample.
 class Loader {
  public:

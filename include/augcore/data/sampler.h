@@ -1,4 +1,5 @@
-// Per-epoch sample orders: random, sequential, class-balanced, sharded by (rank, world size).
+// Per-epoch sample orders: random, sequential, class-balanced; and which part of each batch a
+// data-parallel rank loads.
 #pragma once
 
 #include <cstdint>
@@ -14,20 +15,27 @@ enum class SamplerKind { kRandom, kSequential, kClassBalanced };
 // Parses "random" | "sequential" | "class_balanced".
 SamplerKind parse_sampler(const std::string& name);
 
-// This process's part of the data when several processes train together.
+// This process's part of each batch when several processes train together.
 struct Shard {
   int rank = 0;
   int world_size = 1;
 };
+
+// The positions (in the epoch's order) rank `shard.rank` loads of the batch covering positions
+// [begin, end): the rank's contiguous ceil(m / world_size) slice of those m positions, so that
+// the ranks together load the batch one process would. With `pad`, a slice running past the
+// end wraps around to the batch's start (every rank gets as many samples, as PyTorch's
+// DistributedSampler pads); without it the last slices are short or empty.
+std::vector<std::int64_t> shard_positions(std::int64_t begin, std::int64_t end, Shard shard,
+                                          bool pad);
 
 // The indices one rank visits in `epoch`:
 // - random: a permutation drawn from (seed, epoch);
 // - sequential: 0..N-1;
 // - class_balanced: N draws, each a uniformly chosen class then a uniform sample of it
 //   (with replacement), so every class is seen equally often;
-// then, like PyTorch's DistributedSampler, the order is padded by wrapping around to a
-// multiple of world_size and rank r takes positions r, r + world_size, ...
+// the same on every rank (ranks split batches, shard_positions).
 std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind,
-                                        std::uint64_t seed, std::int64_t epoch, Shard shard);
+                                        std::uint64_t seed, std::int64_t epoch);
 
 }  // namespace augcore::data

@@ -6,6 +6,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -26,11 +27,14 @@ class DeviceTotals {
   void add(const std::string& key, double value);
   // Every total, read from the device in one transfer.
   std::map<std::string, double> read() const;
-  // read(), and a TrainingError when the "loss" total is not finite: some step after the
-  // previous checked read and up to `step` (global; of 0-based `epoch`) had an inf/NaN loss.
-  // `last_checkpoint` is named in the message as the place to go back to.
-  std::map<std::string, double> read_checked(std::int64_t step, std::int64_t epoch,
-                                             const std::string& last_checkpoint);
+  // read(), combined by `combine` when given (summed over data-parallel ranks, so that every
+  // rank decides alike), and a TrainingError when the "loss" total is not finite: some step
+  // after the previous checked read and up to `step` (global; of 0-based `epoch`) had an inf/NaN
+  // loss. `last_checkpoint` is named in the message as the place to go back to.
+  std::map<std::string, double> read_checked(
+      std::int64_t step, std::int64_t epoch, const std::string& last_checkpoint,
+      const std::function<std::map<std::string, double>(const std::map<std::string, double>&)>&
+          combine = nullptr);
 
  private:
   c10::Device device_;

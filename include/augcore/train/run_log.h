@@ -12,7 +12,8 @@ namespace augcore::train {
 // Lines to stdout and the run's train.log; on a terminal, progress is one live line.
 class RunLog {
  public:
-  explicit RunLog(const std::string& path);
+  // `quiet`: writes nothing anywhere (data-parallel ranks other than 0).
+  explicit RunLog(const std::string& path, bool quiet = false);
   void line(const std::string& text);
   // A line every `every` steps; on a terminal instead one line overwritten in place, also
   // between those steps but at most every half second. `text` is called only when printed
@@ -22,11 +23,14 @@ class RunLog {
  private:
   std::ofstream file_;
   bool tty_;
+  bool quiet_;
   bool live_ = false;
   std::chrono::steady_clock::time_point last_live_{};
 };
 
 // A number for JSON output ("null" when not finite).
 std::string json_number(double v);
+// A quoted, escaped JSON string.
+std::string json_string(const std::string& s);
 
 }  // namespace augcore::train

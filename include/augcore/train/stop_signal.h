@@ -41,9 +41,10 @@ std::string signal_name(int signal);
 // step 7/12 (global step 19)").
 Interrupted interruption(int signal, const std::string& where, const std::string& checkpoint);
 
-// The end of an optimizer step: calls `save` when a periodic checkpoint is `due` or a stop
-// was asked; on a stop, passes the message to `report` and throws the Interrupted.
-void end_of_step(const StopSignal& stop, bool due, const std::function<void()>& save,
+// The end of an optimizer step: calls `save` when a periodic checkpoint is `due` or `signal`
+// (StopSignal::requested(), or what the ranks agreed on) asks to stop; on a stop, passes the
+// message to `report` and throws the Interrupted.
+void end_of_step(int signal, bool due, const std::function<void()>& save,
                  const std::string& where, const std::string& checkpoint,
                  const std::function<void(const std::string&)>& report);
 
