@@ -72,16 +72,17 @@ class Buckets {
   void put_current(std::size_t k) { put(k, params_[k].grad()); }
 
   Pending launch(std::size_t b) {
-    return group_.all_reduce_sum_async(flat_[b], fmt::format("all_reduce(gradients, bucket {} of {})",
-                                                             b + 1, plan_.size()));
+    return group_.all_reduce_sum_async(
+        flat_[b], fmt::format("all_reduce(gradients, bucket {} of {})", b + 1, plan_.size()));
   }
 
   // After bucket b's all-reduce: the mean into each member's .grad.
   void take(std::size_t b) {
     at::Tensor flat = flat_[b];
     flat.narrow(0, 0, data_sizes_[b]).div_(group_.world_size());
-    const at::Tensor flags = flat.narrow(0, data_sizes_[b], static_cast<std::int64_t>(plan_[b].size()))
-                                 .to(at::kCPU, at::kFloat);
+    const at::Tensor flags =
+        flat.narrow(0, data_sizes_[b], static_cast<std::int64_t>(plan_[b].size()))
+            .to(at::kCPU, at::kFloat);
     const float* f = flags.data_ptr<float>();
     for (std::size_t j = 0; j < plan_[b].size(); ++j) {
       if (f[j] == 0) continue;

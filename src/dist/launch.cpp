@@ -87,8 +87,8 @@ LaunchInfo detect_launch(const std::function<const char*(const char*)>& getter) 
     const char* agent = get("TORCHELASTIC_USE_AGENT_STORE");
     if (agent && std::string(agent) == "True") {
       info.store_in_launcher = true;
-      info.store_prefix = fmt::format(
-          "/worker/attempt_{}", integer_or(get, "TORCHELASTIC_RESTART_COUNT", 0, 0, kMax));
+      info.store_prefix = fmt::format("/worker/attempt_{}",
+                                      integer_or(get, "TORCHELASTIC_RESTART_COUNT", 0, 0, kMax));
     }
     check(info, "RANK", "LOCAL_RANK");
   } else if (has(get, "SLURM_PROCID") && has(get, "SLURM_NTASKS")) {

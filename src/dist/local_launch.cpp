@@ -68,7 +68,8 @@ std::vector<std::string> without_nproc(const std::vector<std::string>& argv) {
 int launch_local(int nproc, const std::vector<std::string>& argv, double grace_s) {
   const int port = free_port();
   std::vector<pid_t> pids(nproc, -1);
-  struct sigaction action {}, old_int {}, old_term {};
+  struct sigaction action {
+  }, old_int{}, old_term{};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &old_int);
@@ -97,11 +98,13 @@ int launch_local(int nproc, const std::vector<std::string>& argv, double grace_s
     }
     pids[r] = pid;
   }
-  int first_failure = 0, running = nproc;
-  bool stopping = false;
-  auto stop_at = std::chrono::steady_clock::time_point::max();
+  int first_failure = 0, running = nproc, stage = 0;
+  bool forwarded = false;  // a stop the user asked for: the processes exit 130/143 on purpose
+  const auto grace = std::chrono::milliseconds(static_cast<std::int64_t>(grace_s * 1000));
+  auto next_at = std::chrono::steady_clock::time_point::max();
   while (running > 0) {
     if (const int sig = g_forward.exchange(0)) {
+      forwarded = true;
       for (const pid_t pid : pids) {
         if (pid > 0) ::kill(pid, sig);
       }
@@ -115,30 +118,33 @@ int launch_local(int nproc, const std::vector<std::string>& argv, double grace_s
         --running;
         if (exit_code(status) != 0 && first_failure == 0) {
           first_failure = exit_code(status);
-          if (running > 0) {
+          if (running > 0 && !forwarded) {
             std::fprintf(stderr, "launch: rank %d %s; stopping the other %d process%s\n", r,
                          describe_status(status).c_str(), running, running == 1 ? "" : "es");
           }
+        } else if (WIFSIGNALED(status)) {
+          std::fprintf(stderr, "launch: rank %d %s\n", r, describe_status(status).c_str());
         }
       }
       continue;
     }
-    if (first_failure != 0 && !stopping) {
-      stopping = true;
-      for (const pid_t pid : pids) {
-        if (pid > 0) ::kill(pid, SIGTERM);
-      }
-      stop_at = std::chrono::steady_clock::now() +
-                std::chrono::milliseconds(static_cast<std::int64_t>(grace_s * 1000));
-    }
-    if (std::chrono::steady_clock::now() > stop_at) {
+    // After a failure the others usually fail by themselves within a second (their next
+    // collective) or after dist.timeout_s; whoever is left `grace_s` later gets SIGTERM, and
+    // SIGKILL another `grace_s` later (a hung or stopped process).
+    const auto now = std::chrono::steady_clock::now();
+    if (first_failure != 0 && stage == 0) {
+      stage = 1;
+      next_at = now + grace;
+    } else if (stage > 0 && stage < 3 && now >= next_at) {
       for (int r = 0; r < nproc; ++r) {
         if (pids[r] <= 0) continue;
-        std::fprintf(stderr, "launch: rank %d did not stop within %.0f s; killing it\n", r,
-                     grace_s);
-        ::kill(pids[r], SIGKILL);
+        if (stage == 2) {
+          std::fprintf(stderr, "launch: rank %d did not stop; killing it\n", r);
+        }
+        ::kill(pids[r], stage == 1 ? SIGTERM : SIGKILL);
       }
-      stop_at = std::chrono::steady_clock::time_point::max();
+      ++stage;
+      next_at = now + grace;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -31,8 +31,9 @@ bool nccl_built() {
 
 c10::intrusive_ptr<compat::CollectiveBackend> make_nccl_backend(
     const c10::intrusive_ptr<c10d::Store>&, int, int, std::chrono::milliseconds) {
-  throw ConfigError("dist.backend: nccl needs a LibTorch built with CUDA and NCCL; this one "
-                    "has neither (use gloo)");
+  throw ConfigError(
+      "dist.backend: nccl needs a LibTorch built with CUDA and NCCL; this one "
+      "has neither (use gloo)");
 }
 
 #endif

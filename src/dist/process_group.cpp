@@ -6,6 +6,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <csignal>
 #include <cstdlib>
 
 #include "augcore/core/error.h"
@@ -84,6 +85,9 @@ Group::Group(const LaunchInfo& info, const GroupOptions& options)
     impl_.reset();
     return;
   }
+  // A peer that died closes its sockets; writing to one raises SIGPIPE, which would end this
+  // process without a word. Ignored (as Python does), the write fails and the collective throws.
+  std::signal(SIGPIPE, SIG_IGN);
   const auto timeout =
       std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_s * 1000.0));
   backend_ = options.backend;
@@ -106,9 +110,9 @@ Group::Group(const LaunchInfo& info, const GroupOptions& options)
   } catch (const UsageError&) {
     throw;
   } catch (const std::exception& e) {
-    throw ConfigError(fmt::format("dist: rank {} could not join the {} process group of {} ({}): {}",
-                                  rank_, backend_, world_size_, info.describe(),
-                                  first_line(e.what())));
+    throw ConfigError(
+        fmt::format("dist: rank {} could not join the {} process group of {} ({}): {}", rank_,
+                    backend_, world_size_, info.describe(), first_line(e.what())));
   }
 }
 

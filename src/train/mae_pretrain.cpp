@@ -14,11 +14,11 @@
 #include "augcore/augment/policy.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
-#include "augcore/dist/launch.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/dist/launch.h"
 #include "augcore/models/mae.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/checkpoint.h"
@@ -119,8 +119,9 @@ void write_recon_png(models::MaskedAutoencoderImpl& mae, const at::Tensor& x, do
 
 MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& options) {
   if (dist::detect_launch().distributed()) {
-    throw ConfigError("mae_pretrain: runs as one process only (data-parallel pretraining is not "
-                      "implemented yet); start it without a launcher or --nproc");
+    throw ConfigError(
+        "mae_pretrain: runs as one process only (data-parallel pretraining is not "
+        "implemented yet); start it without a launcher or --nproc");
   }
   const config::Options root = config.root();
   const config::Options data_cfg = root.section("data");

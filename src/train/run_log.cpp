@@ -8,8 +8,7 @@
 
 namespace augcore::train {
 
-RunLog::RunLog(const std::string& path, bool quiet)
-    : tty_(::isatty(1) != 0), quiet_(quiet) {
+RunLog::RunLog(const std::string& path, bool quiet) : tty_(::isatty(1) != 0), quiet_(quiet) {
   if (!quiet_) file_.open(path, std::ios::app);
 }
 

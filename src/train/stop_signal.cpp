@@ -53,8 +53,8 @@ Interrupted interruption(int signal, const std::string& where, const std::string
                                  checkpoint + " holds the run, continue it with --resume auto");
 }
 
-void end_of_step(int signal, bool due, const std::function<void()>& save,
-                 const std::string& where, const std::string& checkpoint,
+void end_of_step(int signal, bool due, const std::function<void()>& save, const std::string& where,
+                 const std::string& checkpoint,
                  const std::function<void(const std::string&)>& report) {
   if (signal != 0 || due) save();
   if (signal == 0) return;

@@ -170,7 +170,8 @@ Progress restore_checkpoint(const std::string& path, const c10::impl::GenericDic
 // nothing with one process.
 class TrainingRun {
  public:
-  TrainingRun(const config::Config& config, const RunOptions& options, const dist::LaunchInfo& launch)
+  TrainingRun(const config::Config& config, const RunOptions& options,
+              const dist::LaunchInfo& launch)
       : config_(config),
         options_(options),
         launch_(launch),
@@ -250,9 +251,9 @@ void TrainingRun::select_device_and_threads() {
   if (device_.is_cuda() && launch_.distributed()) {
     const int devices = compat::cuda_device_count();
     if (devices < launch_.local_world_size) {
-      throw ConfigError(fmt::format(
-          "device: {} processes on this node train on CUDA but it has {} CUDA device{}",
-          launch_.local_world_size, devices, devices == 1 ? "" : "s"));
+      throw ConfigError(
+          fmt::format("device: {} processes on this node train on CUDA but it has {} CUDA device{}",
+                      launch_.local_world_size, devices, devices == 1 ? "" : "s"));
     }
     device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(launch_.local_rank));
     compat::set_cuda_device(launch_.local_rank);
@@ -269,9 +270,9 @@ void TrainingRun::select_device_and_threads() {
   std::int64_t threads = root_.integer("threads");
   if (threads == 0 && launch_.local_world_size > 1) {
     // The processes of one node share its cores.
-    threads = std::max<std::int64_t>(
-        1, static_cast<std::int64_t>(std::thread::hardware_concurrency()) /
-               launch_.local_world_size);
+    threads =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::thread::hardware_concurrency()) /
+                                      launch_.local_world_size);
   }
   configure_threads(threads, root_.boolean("flush_denormal"));
 }
@@ -482,8 +483,8 @@ void TrainingRun::train_epoch(std::int64_t epoch) {
   e.t0 = Clock::now();
   // Loss, accuracy and metrics stay on the device until a log line or checkpoint needs them,
   // so that a CUDA step never waits for the host; a non-finite loss is caught at that read.
-  e.totals = std::make_unique<DeviceTotals>(
-      continuing ? parallel_->share(progress_.sums) : Sums{}, device_, step_);
+  e.totals = std::make_unique<DeviceTotals>(continuing ? parallel_->share(progress_.sums) : Sums{},
+                                            device_, step_);
   e.step = e.first_batch / accum_;
   optimizer_->zero_grad();
   while (e.step < steps_per_epoch_) {
@@ -572,8 +573,7 @@ void TrainingRun::optimizer_step(Epoch& e) {
   log_->progress(e.step, log_every_, [&] {
     if (!due && !parallel_->distributed()) read_totals(e);
     const double elapsed = std::chrono::duration<double>(Clock::now() - e.t0).count();
-    const double eta =
-        elapsed / (e.step - e.first_batch / accum_) * (steps_per_epoch_ - e.step);
+    const double eta = elapsed / (e.step - e.first_batch / accum_) * (steps_per_epoch_ - e.step);
     return fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s ETA {:.0f}s",
                        e.index + 1, epochs_, e.step, steps_per_epoch_,
                        e.sums["loss"] / e.sums["seen"], schedule_->lr(step_ - 1),
@@ -581,8 +581,7 @@ void TrainingRun::optimizer_step(Epoch& e) {
   });
   const int signal = parallel_->agreed_signal(stop_->requested());
   end_of_step(
-      signal,
-      checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0 && e.step < steps_per_epoch_,
+      signal, checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0 && e.step < steps_per_epoch_,
       [&] {
         read_totals(e);
         save(Progress{e.index, e.step * accum_, step_, best_top1_, e.sums});
@@ -606,18 +605,19 @@ void TrainingRun::end_epoch(Epoch& e) {
   total_images_ += images;
   total_seconds_ += seconds;
   std::string line =
-      fmt::format("{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"train_top1\": {}",
-                  epoch + 1, json_number(schedule_->lr(step_ - 1)), json_number(loss_sum / seen),
+      fmt::format("{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"train_top1\": {}", epoch + 1,
+                  json_number(schedule_->lr(step_ - 1)), json_number(loss_sum / seen),
                   json_number(100.0 * correct / seen));
   for (const auto& [k, v] : e.sums) {
     if (k.rfind("metric:", 0) == 0)
       line += fmt::format(", \"{}\": {}", k.substr(7), json_number(v / seen));
   }
-  std::string summary_line = fmt::format("epoch {}/{}: train loss {:.4f} top-1 {:.2f}%",
-                                         epoch + 1, epochs_, loss_sum / seen, 100.0 * correct / seen);
+  std::string summary_line = fmt::format("epoch {}/{}: train loss {:.4f} top-1 {:.2f}%", epoch + 1,
+                                         epochs_, loss_sum / seen, 100.0 * correct / seen);
   parallel_->end_epoch(*model_);
   if (val_loader_) {
-    summary_.last = evaluate(*model_, *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
+    summary_.last =
+        evaluate(*model_, *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
     line += fmt::format(", \"val_loss\": {}, \"val_top1\": {}, \"val_top5\": {}",
                         json_number(summary_.last.loss), json_number(summary_.last.top1),
                         json_number(summary_.last.top5));
@@ -630,9 +630,9 @@ void TrainingRun::end_epoch(Epoch& e) {
       summary_line += fmt::format(" | EMA top-1 {:.2f}%", summary_.last_ema->top1);
     }
   }
-  line += fmt::format(", \"images_per_s\": {}, \"epoch_seconds\": {}, \"rss_mb\": {}}}",
-                      json_number(images / seconds), json_number(seconds),
-                      json_number(resident_mb()));
+  line +=
+      fmt::format(", \"images_per_s\": {}, \"epoch_seconds\": {}, \"rss_mb\": {}}}",
+                  json_number(images / seconds), json_number(seconds), json_number(resident_mb()));
   if (metrics_.is_open()) {
     metrics_ << line << "\n";
     metrics_.flush();

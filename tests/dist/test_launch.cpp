@@ -116,9 +116,9 @@ TEST(LaunchTest, BadValuesNameTheVariable) {
 }
 
 TEST(LaunchTest, NprocIsRemovedFromTheCommandLine) {
-  EXPECT_EQ(without_nproc({"mra_train", "--nproc", "2", "-c", "x.yaml", "--nproc=3", "--set",
-                           "a=1"}),
-            (std::vector<std::string>{"mra_train", "-c", "x.yaml", "--set", "a=1"}));
+  EXPECT_EQ(
+      without_nproc({"mra_train", "--nproc", "2", "-c", "x.yaml", "--nproc=3", "--set", "a=1"}),
+      (std::vector<std::string>{"mra_train", "-c", "x.yaml", "--set", "a=1"}));
 }
 
 }  // namespace

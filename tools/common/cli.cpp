@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -125,9 +125,10 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
     }
     const c10::Device device = select_device(cfg.root().string("device"));
     if (device.is_cuda() && compat::cuda_device_count() < args.nproc) {
-      throw ConfigError(fmt::format("--nproc: {} processes train on CUDA but there are {} CUDA "
-                                    "devices",
-                                    args.nproc, compat::cuda_device_count()));
+      throw ConfigError(
+          fmt::format("--nproc: {} processes train on CUDA but there are {} CUDA "
+                      "devices",
+                      args.nproc, compat::cuda_device_count()));
     }
     return dist::launch_local(args.nproc, dist::without_nproc(g_argv));
   }

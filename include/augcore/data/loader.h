@@ -31,8 +31,8 @@ struct LoaderOptions {
   bool drop_last = false;
   SamplerKind sampler = SamplerKind::kRandom;
   std::uint64_t seed = 0;
-  Shard shard;      // batch_size is the global batch; this rank loads its part of each
-  bool pad_shards = true;  // wrap short last slices around (training) or leave them short
+  Shard shard;                // batch_size is the global batch; this rank loads its part of each
+  bool pad_shards = true;     // wrap short last slices around (training) or leave them short
   bool pin_memory = true;     // page-locked batches when CUDA is available
   int max_replacements = 16;  // consecutive unreadable samples tolerated for one slot
 };

@@ -44,8 +44,8 @@ Interrupted interruption(int signal, const std::string& where, const std::string
 // The end of an optimizer step: calls `save` when a periodic checkpoint is `due` or `signal`
 // (StopSignal::requested(), or what the ranks agreed on) asks to stop; on a stop, passes the
 // message to `report` and throws the Interrupted.
-void end_of_step(int signal, bool due, const std::function<void()>& save,
-                 const std::string& where, const std::string& checkpoint,
+void end_of_step(int signal, bool due, const std::function<void()>& save, const std::string& where,
+                 const std::string& checkpoint,
                  const std::function<void(const std::string&)>& report);
 
 }  // namespace augcore::train
