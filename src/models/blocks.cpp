@@ -15,16 +15,16 @@ torch::nn::Conv2d conv(int in, int out, int kernel, int stride, int groups = 1) 
 }
 
 torch::nn::Sequential projection(int in, int out, int stride) {
-  return torch::nn::Sequential(conv(in, out, 1, stride), torch::nn::BatchNorm2d(out));
+  return torch::nn::Sequential(conv(in, out, 1, stride), BatchNorm2d(out));
 }
 
 }  // namespace
 
 BasicBlockImpl::BasicBlockImpl(int inplanes, int planes, int stride, bool project) {
   conv1 = register_module("conv1", conv(inplanes, planes, 3, stride));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
+  bn1 = register_module("bn1", BatchNorm2d(planes));
   conv2 = register_module("conv2", conv(planes, planes, 3, 1));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
+  bn2 = register_module("bn2", BatchNorm2d(planes));
   if (project) downsample = register_module("downsample", projection(inplanes, planes, stride));
 }
 
@@ -39,11 +39,11 @@ BottleneckImpl::BottleneckImpl(int inplanes, int planes, int stride, bool projec
                                int base_width) {
   const int width = static_cast<int>(planes * (base_width / 64.0)) * groups;
   conv1 = register_module("conv1", conv(inplanes, width, 1, 1));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(width));
+  bn1 = register_module("bn1", BatchNorm2d(width));
   conv2 = register_module("conv2", conv(width, width, 3, stride, groups));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(width));
+  bn2 = register_module("bn2", BatchNorm2d(width));
   conv3 = register_module("conv3", conv(width, planes * 4, 1, 1));
-  bn3 = register_module("bn3", torch::nn::BatchNorm2d(planes * 4));
+  bn3 = register_module("bn3", BatchNorm2d(planes * 4));
   if (project) downsample = register_module("downsample", projection(inplanes, planes * 4, stride));
 }
 
@@ -60,7 +60,7 @@ void init_conv_bn(torch::nn::Module& module) {
   for (auto& m : module.modules(/*include_self=*/false)) {
     if (auto* c = m->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(c->weight, 0, torch::kFanOut, torch::kReLU);
-    } else if (auto* b = m->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* b = m->as<BatchNorm2d>()) {
       torch::nn::init::ones_(b->weight);
       torch::nn::init::zeros_(b->bias);
     }

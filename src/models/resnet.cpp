@@ -45,7 +45,7 @@ ResNetImpl::ResNetImpl(const ResNetConfig& config)
       "conv1",
       torch::nn::Conv2d(
           torch::nn::Conv2dOptions(config.in_chans, 64, 7).stride(2).padding(3).bias(false)));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(64));
+  bn1 = register_module("bn1", BatchNorm2d(64));
   layer1 = register_module("layer1", make_layer(64, config.layers[0], 1));
   layer2 = register_module("layer2", make_layer(128, config.layers[1], 2));
   layer3 = register_module("layer3", make_layer(256, config.layers[2], 2));

@@ -28,7 +28,7 @@ CifarResNetImpl::CifarResNetImpl(int depth, std::int64_t in_chans, std::int64_t 
   }
   const int n = (depth - 2) / 6;
   conv1 = register_module("conv1", conv3x3(in_chans, 16, 1));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(16));
+  bn1 = register_module("bn1", BatchNorm2d(16));
   int inplanes = 16;
   auto stage = [&](int planes, int stride) {
     torch::nn::Sequential s;
@@ -65,9 +65,9 @@ at::Tensor CifarResNetImpl::after_first_stage(const at::Tensor& features) {
 }
 
 PreActBlockImpl::PreActBlockImpl(int in, int out, int stride, double dropout) : dropout_(dropout) {
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(in));
+  bn1 = register_module("bn1", BatchNorm2d(in));
   conv1 = register_module("conv1", conv3x3(in, out, stride));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
+  bn2 = register_module("bn2", BatchNorm2d(out));
   conv2 = register_module("conv2", conv3x3(out, out, 1));
   if (stride != 1 || in != out) {
     shortcut = register_module(
@@ -99,7 +99,7 @@ PreActResNetImpl::PreActResNetImpl(int stem_channels, std::vector<int> widths,
     }
     layers_.push_back(register_module("layer" + std::to_string(s + 1), stage));
   }
-  bn = register_module("bn", torch::nn::BatchNorm2d(in));
+  bn = register_module("bn", BatchNorm2d(in));
   fc = register_module("fc", torch::nn::Linear(in, num_classes));
   init_conv_bn(*this);
   zero_linear_bias(fc);

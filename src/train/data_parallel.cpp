@@ -7,6 +7,7 @@
 
 #include "augcore/config/config.h"
 #include "augcore/core/error.h"
+#include "augcore/models/batch_norm.h"
 
 namespace augcore::train {
 
@@ -21,9 +22,10 @@ config::Schema dist_schema() {
   s.add_float("bucket_mb", 25, "gradient bucket size in MiB (PyTorch DDP's default)")
       .range(0.001, 4096);
   s.add_float("first_bucket_mb", 1, "size of the first bucket in MiB").range(0.001, 4096);
-  s.add_choice("batch_norm", "local", {"local", "reduce_epoch"},
+  s.add_choice("batch_norm", "local", {"local", "sync", "reduce_epoch"},
                "local: each rank's batch statistics, rank 0's running statistics kept (as DDP); "
-               "reduce_epoch: running statistics averaged over ranks before each evaluation");
+               "sync: statistics of the global batch (SyncBatchNorm); reduce_epoch: running "
+               "statistics averaged over ranks before each evaluation");
   return s;
 }
 
@@ -95,6 +97,12 @@ void DataParallel::start(torch::nn::Module& model) {
         group_.rank()));
   }
   share_weights(model);
+  if (options_.batch_norm == "sync") {
+    models::synchronise_batch_norm(model, [this](at::Tensor& t) {
+      std::vector<at::Tensor> one{t};
+      group_.all_reduce_sum(one, "all_reduce(SyncBatchNorm)");
+    });
+  }
   std::vector<at::Tensor> trainable;
   for (const auto& p : model.parameters()) {
     if (p.requires_grad()) trainable.push_back(p);

@@ -60,6 +60,20 @@ run accum 2 --set train.accum_steps=2 --set data.loader.batch_size=16 || fail "a
 d=$(weight_diff "$tmp/one/last.pt" "$tmp/accum/last.pt")
 $py -c "import sys; sys.exit(0 if $d <= 1e-6 else 1)" || fail "accumulation under 2 processes: weights differ by $d"
 
+# ResNet-20 with SyncBatchNorm: one step of 2 x 16 equals one of 1 x 32 (later steps drift apart
+# as fast as a single process on 1 vs 2 threads does: BatchNorm networks at initialisation
+# amplify summation-order differences about 100-fold per step). Local BatchNorm differs.
+resnet=(-c "$configs/resnet20.yaml" --set data.train.limit=32 --set data.val.limit=16
+  --set data.loader.batch_size=32 --set data.loader.workers=1 --set train.epochs=1 --set threads=1)
+"$bin/mra_train" -o "$tmp/r1" "${resnet[@]}" >/dev/null 2>&1 || fail "ResNet-20, 1 process"
+"$bin/mra_train" -o "$tmp/r2" --nproc 2 "${resnet[@]}" --set dist.batch_norm=sync >"$tmp/r2.out" 2>&1 ||
+  fail "ResNet-20, 2 processes, sync BN: $(tail -2 "$tmp/r2.out")"
+"$bin/mra_train" -o "$tmp/r3" --nproc 2 "${resnet[@]}" >/dev/null 2>&1 || fail "ResNet-20, 2 processes, local BN"
+d=$(weight_diff "$tmp/r1/last.pt" "$tmp/r2/last.pt")
+$py -c "import sys; sys.exit(0 if $d <= 1e-5 else 1)" || fail "sync BN: 1 vs 2 processes differ by $d"
+d=$(weight_diff "$tmp/r1/last.pt" "$tmp/r3/last.pt")
+$py -c "import sys; sys.exit(0 if $d > 1e-4 else 1)" || fail "local BN: 1 vs 2 processes differ by only $d"
+
 # Sharded evaluation (101 images: uneven slices) counts exactly what one process counts.
 for n in 1 3; do
   "$bin/mra_train" -o "$tmp/eval$n" --nproc $n "${recipe[@]}" --set data.loader.batch_size=33 \

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include "augcore/dist/grad_sync.h"
 #include "augcore/dist/process_group.h"
+#include "augcore/models/batch_norm.h"
 
 namespace augcore::dist {
 namespace {
@@ -202,6 +204,67 @@ TEST_P(EngineTest, AParameterWithoutGradientOnOneRankGetsTheMean) {
     EXPECT_TRUE(at::allclose(got[r][1], at::full({2}, 2.0)));  // (4 + 0) / 2
     EXPECT_FALSE(got[r][2].defined());
   }
+}
+
+// conv - BatchNorm - relu - mean pool - linear.
+struct ConvNetImpl : torch::nn::Module {
+  ConvNetImpl() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 4, 3)));
+    bn = register_module("bn", models::BatchNorm2d(4));
+    fc = register_module("fc", torch::nn::Linear(4, 3));
+    at::manual_seed(11);
+    at::NoGradGuard no_grad;
+    for (auto& p : parameters())
+      p.uniform_(-0.7, 0.7);
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    return fc->forward(bn->forward(conv->forward(x)).relu().mean({2, 3}));
+  }
+  torch::nn::Conv2d conv{nullptr};
+  models::BatchNorm2d bn{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+TORCH_MODULE(ConvNet);
+
+TEST_P(EngineTest, SyncBatchNormMatchesOneProcessOnTheWholeBatch) {
+  at::manual_seed(5);
+  const at::Tensor x = at::randn({8, 2, 6, 6}) * 3 + 1;
+  const at::Tensor y = at::randint(0, 3, {8}, at::kLong);
+  ConvNet whole;
+  whole->train();
+  at::cross_entropy_loss(whole->forward(x), y).backward();
+  std::vector<ConvNet> nets{ConvNet(), ConvNet()};
+  on_ranks(2, [&](Group& group) {
+    ConvNet& net = nets[group.rank()];
+    net->train();
+    EXPECT_EQ(models::synchronise_batch_norm(*net,
+                                             [&](at::Tensor& t) {
+                                               std::vector<at::Tensor> one{t};
+                                               group.all_reduce_sum(one, "sync bn");
+                                             }),
+              1);
+    auto sync = make_gradient_sync(GetParam(), group, net->parameters(), {64, 64});
+    sync->begin_micro_step(true);
+    const std::int64_t begin = group.rank() * 4;
+    at::cross_entropy_loss(net->forward(x.slice(0, begin, begin + 4)), y.slice(0, begin, begin + 4))
+        .backward();
+    sync->finish();
+  });
+  const auto want = whole->named_parameters();
+  for (const auto& net : nets) {
+    for (const auto& p : net->named_parameters()) {
+      EXPECT_LE((p.value().grad() - want[p.key()].grad()).abs().max().item<double>(), 1e-6)
+          << p.key();
+    }
+    EXPECT_TRUE(at::allclose(net->bn->running_mean, whole->bn->running_mean, 1e-5, 1e-6));
+    EXPECT_TRUE(at::allclose(net->bn->running_var, whole->bn->running_var, 1e-5, 1e-6));
+    EXPECT_EQ(net->bn->num_batches_tracked.item<std::int64_t>(), 1);
+  }
+  // Unsynchronised halves would differ: the test can fail.
+  ConvNet half;
+  half->train();
+  at::cross_entropy_loss(half->forward(x.slice(0, 0, 4)), y.slice(0, 0, 4)).backward();
+  EXPECT_FALSE(at::allclose(half->bn->running_mean, whole->bn->running_mean, 1e-3, 1e-4));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, testing::Values("post_backward", "overlap"));

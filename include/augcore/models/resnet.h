@@ -2,7 +2,7 @@
 // Wide ResNet-50), loadable from torchvision state_dicts as they are.
 #pragma once
 
-#include <torch/nn/modules/batchnorm.h>
+#include "augcore/models/batch_norm.h"
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
@@ -39,7 +39,7 @@ class ResNetImpl : public ClassifierImpl {
   int inplanes_ = 64;
   std::int64_t num_classes_;
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  BatchNorm2d bn1{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
   torch::nn::Linear fc{nullptr};
 };

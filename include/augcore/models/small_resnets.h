@@ -1,7 +1,7 @@
 // ResNets for small (28–64 px) images: CIFAR ResNet-20…110, PreAct ResNet-18, Wide ResNet.
 #pragma once
 
-#include <torch/nn/modules/batchnorm.h>
+#include "augcore/models/batch_norm.h"
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
@@ -26,7 +26,7 @@ class CifarResNetImpl : public ClassifierImpl {
  private:
   std::int64_t num_classes_;
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  BatchNorm2d bn1{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr};
   torch::nn::Linear fc{nullptr};
 };
@@ -38,7 +38,7 @@ class PreActBlockImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
 
  private:
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, shortcut{nullptr};
   double dropout_;
 };
@@ -63,7 +63,7 @@ class PreActResNetImpl : public ClassifierImpl {
   std::int64_t first_stage_channels_;
   torch::nn::Conv2d conv1{nullptr};
   std::vector<torch::nn::Sequential> layers_;
-  torch::nn::BatchNorm2d bn{nullptr};
+  BatchNorm2d bn{nullptr};
   torch::nn::Linear fc{nullptr};
 };
 

@@ -21,7 +21,7 @@ config::Schema dist_schema();
 
 struct DataParallelOptions {
   std::string grad_engine = "overlap";  // overlap | post_backward
-  std::string batch_norm = "local";     // local | reduce_epoch
+  std::string batch_norm = "local";     // local | sync | reduce_epoch
   dist::BucketOptions buckets;
 };
 
