@@ -6,7 +6,13 @@
 
 #include <ATen/ATen.h>
 
+#include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
+#include "augcore/core/torch_compat.h"
+#include "augcore/dist/launch.h"
+#include "augcore/dist/local_launch.h"
+#include "augcore/dist/process_group.h"
+#include "augcore/train/data_parallel.h"
 #include "augcore/data/pipeline.h"
 #include "augcore/train/recipe.h"
 #include "bench/step_bench.h"
@@ -102,6 +108,62 @@ int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
   return 0;
 }
 
+// Data-parallel step time of a recipe on --nproc processes (Gloo/NCCL as the recipe's `dist`
+// says): every process times `steps` steps on its part of the batch; rank 0 reports the step
+// time, the global images/s and the time spent waiting for the gradient all-reduce after
+// backward (what overlapping did not hide).
+int bench_data_parallel(const cli::RecipeArgs& args, std::int64_t steps) {
+  const config::Schema schema = train::recipe_schema();
+  if (cli::handle_info_flags(args, schema)) return 0;
+  const config::Config cfg = cli::load_recipe(args, schema);
+  const dist::LaunchInfo launch = dist::detect_launch();
+  if (args.nproc > 1 && !launch.distributed()) {
+    return dist::launch_local(args.nproc, dist::without_nproc(cli::command_line()));
+  }
+  const config::Options root = cfg.root();
+  const int threads = configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
+  const std::int64_t batch = root.section("data").section("loader").integer("batch_size");
+  if (batch % launch.world_size != 0) {
+    throw ConfigError(fmt::format("data.loader.batch_size: {} does not divide among {} processes",
+                                  batch, launch.world_size));
+  }
+  dist::GroupOptions group_options;
+  group_options.backend = root.section("dist").string("backend");
+  group_options.timeout_s = root.section("dist").real("timeout_s");
+  group_options.device = select_device(root.string("device"));
+  if (group_options.device.is_cuda() && launch.distributed()) {
+    group_options.device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
+    compat::set_cuda_device(launch.local_rank);
+  }
+  auto group = launch.distributed() ? std::make_unique<dist::Group>(launch, group_options)
+                                    : std::make_unique<dist::Group>();
+  train::DataParallel parallel(*group, train::data_parallel_options(root.section("dist")));
+  const auto batches =
+      bench::preload_batches(root, 4, data::Shard{group->rank(), group->world_size()});
+  bench::StepBench bench(cfg, batches);
+  parallel.start(bench.model());
+  bench.set_data_parallel(&parallel);
+  bench.run(2);
+  parallel.barrier("barrier(benchmark start)");
+  const double before = bench.sync_seconds();
+  const double seconds = bench.run(steps);
+  parallel.barrier("barrier(benchmark end)");
+  const double per_step = seconds / static_cast<double>(steps);
+  const double wait = (bench.sync_seconds() - before) / static_cast<double>(steps);
+  if (group->rank() != 0) return 0;
+  fmt::print(
+      "data-parallel: model {} | {} process{} x {} thread{} ({}) | batch {} ({} per process) | "
+      "{:.1f} ms/step | {:.0f} img/s | all-reduce wait {:.1f} ms ({:.0f}% of the step) | "
+      "engine {}\n",
+      bench.model_name(), group->world_size(), group->world_size() == 1 ? "" : "es", threads,
+      threads == 1 ? "" : "s", group->distributed() ? group->backend() : "no collectives", batch,
+      bench.batch_size(), per_step * 1e3, static_cast<double>(batch) / per_step, wait * 1e3,
+      100.0 * wait / per_step, parallel.engine_name());
+  fmt::print("figures: ms_per_step={} images_per_s={} allreduce_ms={}\n", per_step * 1e3,
+             static_cast<double>(batch) / per_step, wait * 1e3);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,6 +192,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   compare->add_option("--set", compare_sets, "override one key in every recipe (repeatable)");
   compare->add_option("--steps", steps, "timed steps per recipe")->check(CLI::Range(1, 100000));
+  cli::RecipeArgs dp_args;
+  dp_args.nproc = 2;
+  CLI::App* data_parallel = app.add_subcommand(
+      "data-parallel", "data-parallel step time on --nproc processes (default 2), all-reduce share");
+  cli::add_recipe_options(*data_parallel, dp_args);
+  data_parallel->add_option("--steps", steps, "timed steps")->check(CLI::Range(1, 100000));
   bench::SuiteOptions suite_options;
   suite_options.reference = AUGCORE_BENCH_REFERENCE;
   CLI::App* suite = app.add_subcommand(
@@ -154,6 +222,7 @@ int main(int argc, char** argv) {
     if (step->parsed()) return bench_step(step_args, steps);
     if (compare->parsed()) return bench_compare(compare_configs, compare_sets, steps);
     if (suite->parsed()) return bench::run_suite(suite_options);
+    if (data_parallel->parsed()) return bench_data_parallel(dp_args, steps);
     return bench_loader(args, workers, batches);
   });
 }

@@ -152,7 +152,27 @@ std::string to_markdown(const Report& report) {
        << rate(r->number("torch_images_per_s")) << " | " << ratio(r->number("ratio")) << " |\n";
   }
 
-  md << "\n## 5. GPU\n\nResNet-50 with AMP bf16 and channels_last at 224 px; Python eager: "
+  md << "\n## 5. Data parallel\n\nOne training step of the same global batch (128) on 1 and 2 "
+        "processes of 1 thread each, Gloo over 127.0.0.1 (`augcore_bench data-parallel --nproc N`"
+        "): each process trains on its half of the batch and the gradients are all-reduced. "
+        "*All-reduce wait* is the time after backward spent waiting for the gradient all-reduce "
+        "(the overlapped engine hides the rest behind backward). On N GPUs of one node: "
+        "`augcore_bench data-parallel --nproc N -c configs/imagenet/r50.yaml --set device=cuda "
+        "--set train.amp=bf16` (NCCL).\n\n"
+        "| model | processes | batch per process | ms/step | img/s | speed-up | all-reduce wait "
+        "|\n|---|---|---|---|---|---|---|\n";
+  for (const Row* r : section(report, "data_parallel")) {
+    const auto n = r->number("processes");
+    const auto wait = r->number("allreduce_ms");
+    const auto share = r->number("allreduce_share");
+    md << "| " << r->str("model") << " | " << cell(n) << " | "
+       << (n ? cell(128.0 / *n) : std::string("–")) << " | " << cell(r->number("ms_per_step"))
+       << " | " << rate(r->number("images_per_s")) << " | " << ratio(r->number("speedup")) << " | "
+       << (wait && share ? fmt::format("{:.1f} ms ({:.0f}%)", *wait, 100 * *share) : "–")
+       << " |\n";
+  }
+
+  md << "\n## 6. GPU\n\nResNet-50 with AMP bf16 and channels_last at 224 px; Python eager: "
         "torchvision's resnet50 with the same batch, precision and memory format.\n\n"
         "| GPU | model | policy | batch | augcore img/s | PyTorch img/s | × baseline | "
         "ratio to PyTorch |\n|---|---|---|---|---|---|---|---|\n";

@@ -26,9 +26,10 @@ std::string label_of(const config::Options& root) {
 
 }  // namespace
 
-std::vector<data::Batch> preload_batches(const config::Options& root, std::int64_t count) {
+std::vector<data::Batch> preload_batches(const config::Options& root, std::int64_t count,
+                                         data::Shard shard) {
   auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
-                                  static_cast<std::uint64_t>(root.integer("seed")));
+                                  static_cast<std::uint64_t>(root.integer("seed")), shard);
   std::vector<data::Batch> batches;
   loader->start_epoch(0);
   while (static_cast<std::int64_t>(batches.size()) < count) {
@@ -109,6 +110,7 @@ double StepBench::run(std::int64_t steps) {
     objective::ObjectiveContext objective_context{
         augment::step_generator(0, 0, step, data::Stream::kObjective),
         [](const at::Tensor& part) { part.backward(); }};
+    if (parallel_) parallel_->begin_micro_step(true);
     objective::ObjectiveResult r;
     {
       train::AutocastGuard autocast(amp_ != at::kFloat, amp_);
@@ -118,6 +120,11 @@ double StepBench::run(std::int64_t steps) {
     objective_context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
     const at::Tensor labels = pb.targets.dim() == 1 ? pb.targets : pb.targets.argmax(1);
     r.logits.argmax(1).eq(labels).sum().item<double>();
+    if (parallel_) {
+      const auto s0 = Clock::now();
+      parallel_->finish_gradients();
+      sync_seconds_ += std::chrono::duration<double>(Clock::now() - s0).count();
+    }
     optimizer_->step();
     optimizer_->zero_grad();
   }

@@ -14,12 +14,15 @@
 #include "augcore/data/loader.h"
 #include "augcore/models/classifier.h"
 #include "augcore/objective/objective.h"
+#include "augcore/train/data_parallel.h"
 
 namespace augcore::bench {
 
 // The first `count` training batches of a recipe's loader (uint8, CPU), loaded once so that
 // timed steps never wait for data or share the cores with loader threads.
-std::vector<data::Batch> preload_batches(const config::Options& root, std::int64_t count);
+// With a shard: this data-parallel rank's part of each batch.
+std::vector<data::Batch> preload_batches(const config::Options& root, std::int64_t count,
+                                         data::Shard shard = {});
 
 // One recipe's training step, built as the trainer builds it: model, optimizer, objective,
 // batch policies, normalisation, device, AMP and channels_last.
@@ -34,6 +37,11 @@ class StepBench {
   std::int64_t parameters() const;
   // "+"-joined policy names and the objective ("no policy" when there are none).
   const std::string& label() const { return label_; }
+  models::ClassifierImpl& model() { return *model_; }
+  // Data-parallel steps: gradients averaged through `parallel` before the optimizer step.
+  void set_data_parallel(train::DataParallel* parallel) { parallel_ = parallel; }
+  // Seconds spent waiting for the gradient all-reduce (after backward) so far.
+  double sync_seconds() const { return sync_seconds_; }
 
  private:
   config::Config config_;
@@ -48,6 +56,8 @@ class StepBench {
   at::Tensor mean_, std_;
   std::int64_t batch_size_ = 0, next_ = 0;
   std::string model_name_, label_;
+  train::DataParallel* parallel_ = nullptr;
+  double sync_seconds_ = 0;
 };
 
 // The median of `values` (not empty).

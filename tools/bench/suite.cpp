@@ -203,6 +203,7 @@ class Suite {
       step_section();
       overhead_section();
       augment_section();
+      data_parallel_section();
     }
     gpu_section();
     report_.targets = targets();
@@ -606,6 +607,77 @@ class Suite {
         report_.rows.push_back(std::move(row));
       }
     }
+  }
+
+  // `augcore_bench data-parallel` on 1 and 2 processes of 1 thread each (Gloo over 127.0.0.1),
+  // for the same global batch: each process trains on half of it.
+  void data_parallel_section() {
+    struct Case {
+      std::string model;
+      std::vector<std::string> sets;
+    };
+    const std::vector<Case> cases = {
+        {"resnet20", {}},
+        {"vit (6×128, patch 7)",
+         {"model={name: vit, patch_size: 7, embed_dim: 128, depth: 6, num_heads: 4}", kAdamW,
+          kAdamWLr}},
+    };
+    const std::int64_t steps = o_.quick ? 2 : 12;
+    for (const auto& c : cases) {
+      std::vector<std::string> sets = c.sets;
+      sets.push_back("data.loader.batch_size=128");
+      sets.push_back("threads=1");
+      const std::string path = work("data_parallel.yaml");
+      write_file_atomic(path, recipe(kFashion, sets).to_yaml());
+      double one = 0;
+      for (const int n : {1, 2}) {
+        const auto figures = data_parallel_run(path, n, steps);
+        Row row{"data_parallel", {{"model", c.model}}, {}};
+        row.numbers["processes"] = n;
+        row.numbers["batch"] = 128;
+        if (figures) {
+          row.numbers["ms_per_step"] = figures->at("ms_per_step");
+          row.numbers["images_per_s"] = figures->at("images_per_s");
+          row.numbers["allreduce_ms"] = figures->at("allreduce_ms");
+          row.numbers["allreduce_share"] = figures->at("allreduce_ms") / figures->at("ms_per_step");
+          if (n == 1) one = figures->at("images_per_s");
+          if (one > 0) row.numbers["speedup"] = figures->at("images_per_s") / one;
+        }
+        print(row, fmt::format("data parallel {} on {} process(es)", c.model, n));
+        report_.rows.push_back(std::move(row));
+      }
+    }
+  }
+
+  std::optional<Numbers> data_parallel_run(const std::string& recipe_path, int processes,
+                                           std::int64_t steps) const {
+    const std::string command =
+        fmt::format("/proc/self/exe data-parallel --nproc {} -c {} --steps {} 2>&1", processes,
+                    recipe_path, steps);
+    std::FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return std::nullopt;
+    std::string out;
+    char buffer[4096];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+      out.append(buffer, n);
+    if (pclose(pipe) != 0) {
+      fmt::print("suite: data-parallel run failed: {}\n{}\n", command, out);
+      return std::nullopt;
+    }
+    const auto at = out.find("figures: ");
+    if (at == std::string::npos) return std::nullopt;
+    std::istringstream line(out.substr(at + 9, out.find('\n', at) - at - 9));
+    Numbers numbers;
+    std::string item;
+    while (line >> item) {
+      const auto eq = item.find('=');
+      if (eq != std::string::npos) numbers[item.substr(0, eq)] = std::stod(item.substr(eq + 1));
+    }
+    if (!numbers.count("ms_per_step") || !numbers.count("images_per_s") ||
+        !numbers.count("allreduce_ms")) {
+      return std::nullopt;
+    }
+    return numbers;
   }
 
   void gpu_section() {

@@ -41,6 +41,10 @@ void write_error_file(const std::string& message) {
 
 }  // namespace
 
+const std::vector<std::string>& command_line() {
+  return g_argv;
+}
+
 bool primary() {
   return dist::detect_launch().rank == 0;
 }

@@ -46,6 +46,9 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
 // (3-4x faster fp32 matrix products); returns without doing anything otherwise.
 void use_fast_blas_kernels(char** argv);
 
+// The command line run_main was given.
+const std::vector<std::string>& command_line();
+
 // Whether this process prints the run's messages: rank 0 of a data-parallel job, or the only one.
 bool primary();
 
