@@ -9,11 +9,11 @@
 #include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
+#include "augcore/data/pipeline.h"
 #include "augcore/dist/launch.h"
 #include "augcore/dist/local_launch.h"
 #include "augcore/dist/process_group.h"
 #include "augcore/train/data_parallel.h"
-#include "augcore/data/pipeline.h"
 #include "augcore/train/recipe.h"
 #include "bench/step_bench.h"
 #include "bench/suite.h"
@@ -123,20 +123,8 @@ int bench_data_parallel(const cli::RecipeArgs& args, std::int64_t steps) {
   const config::Options root = cfg.root();
   const int threads = configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
   const std::int64_t batch = root.section("data").section("loader").integer("batch_size");
-  if (batch % launch.world_size != 0) {
-    throw ConfigError(fmt::format("data.loader.batch_size: {} does not divide among {} processes",
-                                  batch, launch.world_size));
-  }
-  dist::GroupOptions group_options;
-  group_options.backend = root.section("dist").string("backend");
-  group_options.timeout_s = root.section("dist").real("timeout_s");
-  group_options.device = select_device(root.string("device"));
-  if (group_options.device.is_cuda() && launch.distributed()) {
-    group_options.device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
-    compat::set_cuda_device(launch.local_rank);
-  }
-  auto group = launch.distributed() ? std::make_unique<dist::Group>(launch, group_options)
-                                    : std::make_unique<dist::Group>();
+  c10::Device device = select_device(root.string("device"));
+  const auto group = train::join_job(launch, root, device);
   train::DataParallel parallel(*group, train::data_parallel_options(root.section("dist")));
   const auto batches =
       bench::preload_batches(root, 4, data::Shard{group->rank(), group->world_size()});
@@ -195,7 +183,8 @@ int main(int argc, char** argv) {
   cli::RecipeArgs dp_args;
   dp_args.nproc = 2;
   CLI::App* data_parallel = app.add_subcommand(
-      "data-parallel", "data-parallel step time on --nproc processes (default 2), all-reduce share");
+      "data-parallel",
+      "data-parallel step time on --nproc processes (default 2), all-reduce share");
   cli::add_recipe_options(*data_parallel, dp_args);
   data_parallel->add_option("--steps", steps, "timed steps")->check(CLI::Range(1, 100000));
   bench::SuiteOptions suite_options;

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
                            [&](const config::Config& cfg, const std::string& run_dir) {
                              run.run_dir = run_dir;
                              const auto s = train::run_mae_pretraining(cfg, run);
+                             if (!cli::primary()) return;
                              fmt::print("done: {} epochs, loss {:.4f}; checkpoint {}/last.pt\n",
                                         s.epochs_done, s.last_loss, run_dir);
                            });

@@ -7,6 +7,7 @@
 
 #include "augcore/config/config.h"
 #include "augcore/core/error.h"
+#include "augcore/core/torch_compat.h"
 #include "augcore/models/batch_norm.h"
 
 namespace augcore::train {
@@ -36,6 +37,34 @@ DataParallelOptions data_parallel_options(const config::Options& dist) {
   o.buckets.bytes = static_cast<std::int64_t>(dist.real("bucket_mb") * (1 << 20));
   o.buckets.first_bytes = static_cast<std::int64_t>(dist.real("first_bucket_mb") * (1 << 20));
   return o;
+}
+
+std::unique_ptr<dist::Group> join_job(const dist::LaunchInfo& launch, const config::Options& root,
+                                      c10::Device& device) {
+  const std::int64_t batch = root.section("data").section("loader").integer("batch_size");
+  if (batch % launch.world_size != 0) {
+    throw ConfigError(fmt::format(
+        "data.loader.batch_size: {} does not divide among {} processes (the batch is global: "
+        "each process trains on batch_size / processes)",
+        batch, launch.world_size));
+  }
+  if (!launch.distributed()) return std::make_unique<dist::Group>();
+  if (device.is_cuda()) {
+    const int devices = compat::cuda_device_count();
+    if (devices < launch.local_world_size) {
+      throw ConfigError(
+          fmt::format("device: {} processes on this node train on CUDA but it has {} CUDA device{}",
+                      launch.local_world_size, devices, devices == 1 ? "" : "s"));
+    }
+    device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
+    compat::set_cuda_device(launch.local_rank);
+  }
+  const config::Options d = root.section("dist");
+  dist::GroupOptions o;
+  o.backend = d.string("backend");
+  o.timeout_s = d.real("timeout_s");
+  o.device = device;
+  return std::make_unique<dist::Group>(launch, o);
 }
 
 namespace {

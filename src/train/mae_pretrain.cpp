@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "augcore/augment/policy.h"
 #include "augcore/config/yaml_io.h"
@@ -22,6 +23,7 @@
 #include "augcore/models/mae.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/checkpoint.h"
+#include "augcore/train/data_parallel.h"
 #include "augcore/train/device_totals.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/run_dir.h"
@@ -75,6 +77,7 @@ config::Schema mae_recipe_schema() {
   s.add_component("schedule", "schedule", "cosine", "the learning-rate schedule").default_value =
       config::parse_yaml_value("{name: cosine, warmup_epochs: 1}", {});
   s.add_section("train", train, "training loop");
+  s.add_section("dist", dist_schema(), "data-parallel pretraining over several processes");
   return s;
 }
 
@@ -118,22 +121,26 @@ void write_recon_png(models::MaskedAutoencoderImpl& mae, const at::Tensor& x, do
 }  // namespace
 
 MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& options) {
-  if (dist::detect_launch().distributed()) {
-    throw ConfigError(
-        "mae_pretrain: runs as one process only (data-parallel pretraining is not "
-        "implemented yet); start it without a launcher or --nproc");
-  }
   const config::Options root = config.root();
   const config::Options data_cfg = root.section("data");
   const config::Options train_cfg = root.section("train");
-  const at::Device device = select_device(root.string("device"));
+  at::Device device = select_device(root.string("device"));
+  const dist::LaunchInfo launch = dist::detect_launch();
+  const auto group = join_job(launch, root, device);
+  DataParallel parallel(*group, data_parallel_options(root.section("dist")));
   const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
   at::manual_seed(seed);
-  configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
+  const std::int64_t threads = root.integer("threads");
+  configure_threads(threads == 0 && launch.local_world_size > 1
+                        ? std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                          launch.local_world_size)
+                        : threads,
+                    root.boolean("flush_denormal"));
   const bool resume_here = resumes_run_in(options.resume, options.run_dir);
   const std::string free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
 
-  auto loader = data::make_loader(data_cfg, data::Split::kTrain, seed);
+  const data::Shard shard{group->rank(), group->world_size()};
+  auto loader = data::make_loader(data_cfg, data::Split::kTrain, seed, shard);
   const auto shape = loader->sample_shape();
   models::MaeConfig mc = models::mae_preset(root.section("mae").string("preset"));
   mc.in_chans = root.section("mae").integer("in_chans") > 0
@@ -191,7 +198,8 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     ckpt.insert("std", std_list);
     ckpt.insert("config", config.to_yaml());
     ckpt.insert("format", std::string("augcore-mae-2"));
-    pth::save(ckpt, last_path);
+    if (parallel.writer()) pth::save(ckpt, last_path);
+    parallel.barrier("barrier(checkpoint written)");
   };
 
   Progress progress;
@@ -223,12 +231,17 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     }
   }
 
-  // Every input is valid: from here on the run directory is written.
-  const auto start_lines = open_run_dir(options.run_dir,
-                                        RunStart{options.overwrite, resume, resume_here,
-                                                 progress.epoch, progress.batch, progress.step},
-                                        config.to_yaml());
-  RunLog log((dir / "train.log").string());
+  parallel.start(*mae);
+  // Every input is valid: from here on the run directory is written (by rank 0).
+  std::vector<std::string> start_lines;
+  if (parallel.writer()) {
+    start_lines = open_run_dir(options.run_dir,
+                               RunStart{options.overwrite, resume, resume_here, progress.epoch,
+                                        progress.batch, progress.step},
+                               config.to_yaml());
+  }
+  parallel.barrier("barrier(run directory opened)");
+  RunLog log((dir / "train.log").string(), !parallel.writer());
   for (const auto& note : skipped)
     log.line("note: skipped an unreadable checkpoint: " + note);
   for (const auto& line : start_lines)
@@ -241,7 +254,17 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
       params / 1e6, patches, keep, device.str(), loader->dataset().description(), options.run_dir,
       free_space));
 
-  std::ofstream metrics((dir / "metrics.jsonl").string(), std::ios::app);
+  if (group->distributed()) {
+    log.line(fmt::format(
+        "data parallel: {} processes via {} ({} backend), {} images per process "
+        "per batch",
+        group->world_size(), launch.launcher, group->backend(), batch / group->world_size()));
+  }
+  std::ofstream metrics;
+  if (parallel.writer()) metrics.open((dir / "metrics.jsonl").string(), std::ios::app);
+  const auto global = [&](const std::map<std::string, double>& local) {
+    return parallel.sum(local, "all_reduce(training totals)");
+  };
   const double clip = train_cfg.real("grad_clip");
   const std::int64_t checkpoint_every = train_cfg.integer("checkpoint_every_steps");
   MaeSummary summary;
@@ -256,64 +279,82 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     loader->start_epoch(epoch, epoch_step);
     const auto t0 = std::chrono::steady_clock::now();
     // The loss stays on the device until printed or saved (see DeviceTotals).
-    DeviceTotals totals(continuing ? progress.sums : std::map<std::string, double>{}, device, step);
+    DeviceTotals totals(
+        continuing ? parallel.share(progress.sums) : std::map<std::string, double>{}, device, step);
     std::map<std::string, double> sums;
     double seen_here = 0;
     while (auto b = loader->next()) {
       set_lr(*optimizer, schedule->lr(step));
       const at::Tensor x = ((b->images.to(device, true).to(at::kFloat) / 255.0) - mean) / std;
+      // The masks of the whole global batch, drawn alike on every rank; this rank takes the
+      // rows of its samples, so the masks do not depend on the number of processes.
+      const std::int64_t begin = b->index * batch;
+      const std::int64_t end = std::min<std::int64_t>(
+          begin + batch, static_cast<std::int64_t>(loader->samples_per_epoch()));
       auto gen = augment::step_generator(seed, epoch, b->index);
-      const at::Tensor noise = at::rand({x.size(0), patches}, gen).to(device);
+      std::vector<std::int64_t> rows;
+      for (const std::int64_t p : data::shard_positions(begin, end, shard, true))
+        rows.push_back(p - begin);
+      const at::Tensor noise =
+          at::rand({end - begin, patches}, gen).index_select(0, at::tensor(rows)).to(device);
+      parallel.begin_micro_step(true);
       auto [encoded, m] = mae->forward_encoder(x, noise, keep);
       const at::Tensor pred = mae->forward_decoder(encoded, m.ids_restore, x.size(2), x.size(3));
       const at::Tensor loss = mae->loss(x, pred, m.mask);
       optimizer->zero_grad();
       loss.backward();
+      parallel.finish_gradients();
       if (clip > 0) torch::nn::utils::clip_grad_norm_(mae->parameters(), clip);
       optimizer->step();
       ++step;
       ++epoch_step;
+      group->set_step(step);
       totals.add("loss", loss, static_cast<double>(x.size(0)));
       totals.add("seen", static_cast<double>(x.size(0)));
       seen_here += x.size(0);
+      const bool due = epoch_step % train_cfg.integer("log_every") == 0;
+      if (due) sums = totals.read_checked(step, epoch, last_path, global);
       log.progress(epoch_step, train_cfg.integer("log_every"), [&] {
-        sums = totals.read_checked(step, epoch, last_path);
+        if (!due && !group->distributed()) sums = totals.read_checked(step, epoch, last_path);
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         return fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s", epoch + 1,
                            epochs, epoch_step, steps_per_epoch, sums["loss"] / sums["seen"],
-                           schedule->lr(step - 1), seen_here / elapsed);
+                           schedule->lr(step - 1), seen_here * group->world_size() / elapsed);
       });
       end_of_step(
-          stop.requested(),
+          parallel.agreed_signal(stop.requested()),
           checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
           [&] {
-            sums = totals.read_checked(step, epoch, last_path);
+            sums = totals.read_checked(step, epoch, last_path, global);
             save(Progress{epoch, epoch_step, step, -1, sums});
           },
           fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
                       steps_per_epoch, step),
           last_path, [&](const std::string& m) { log.line(m); });
     }
-    sums = totals.read_checked(step, epoch, last_path);
+    sums = totals.read_checked(step, epoch, last_path, global);
+    seen_here *= group->world_size();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     total_images += seen_here;
     total_seconds += seconds;
     summary.last_loss = sums["loss"] / sums["seen"];
-    metrics << fmt::format(
-        "{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"images_per_s\": {}, "
-        "\"epoch_seconds\": {}, \"rss_mb\": {}}}\n",
-        epoch + 1, json_number(schedule->lr(step - 1)), json_number(summary.last_loss),
-        json_number(seen_here / seconds), json_number(seconds), json_number(resident_mb()));
-    metrics.flush();
+    if (metrics.is_open()) {
+      metrics << fmt::format(
+          "{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"images_per_s\": {}, "
+          "\"epoch_seconds\": {}, \"rss_mb\": {}}}\n",
+          epoch + 1, json_number(schedule->lr(step - 1)), json_number(summary.last_loss),
+          json_number(seen_here / seconds), json_number(seconds), json_number(resident_mb()));
+      metrics.flush();
+    }
     const std::string png = (dir / fmt::format("recon_epoch{:03d}.png", epoch + 1)).string();
-    write_recon_png(*mae, figure, ratio, mean, std, png);
+    if (parallel.writer()) write_recon_png(*mae, figure, ratio, mean, std, png);
     log.line(fmt::format("epoch {}/{}: loss {:.4f} | {:.0f} img/s, {:.1f}s | {}", epoch + 1, epochs,
                          summary.last_loss, seen_here / seconds, seconds, png));
     save(Progress{epoch + 1, 0, step, -1, {}});
     summary.epochs_done = epoch + 1;
-    if (const int signal = stop.requested()) {
+    if (const int signal = parallel.agreed_signal(stop.requested())) {
       const Interrupted stopped =
           interruption(signal, fmt::format("the end of epoch {}", epoch + 1), last_path);
       log.line(stopped.what());

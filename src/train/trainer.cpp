@@ -191,8 +191,7 @@ class TrainingRun {
     std::unique_ptr<DeviceTotals> step_loss;
   };
 
-  void select_device_and_threads();
-  void join_group();
+  void select_device_and_threads();  // and joins the job
   void build();
   void resume();
   void open_outputs();
@@ -248,16 +247,8 @@ class TrainingRun {
 
 void TrainingRun::select_device_and_threads() {
   device_ = select_device(root_.string("device"));
-  if (device_.is_cuda() && launch_.distributed()) {
-    const int devices = compat::cuda_device_count();
-    if (devices < launch_.local_world_size) {
-      throw ConfigError(
-          fmt::format("device: {} processes on this node train on CUDA but it has {} CUDA device{}",
-                      launch_.local_world_size, devices, devices == 1 ? "" : "s"));
-    }
-    device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(launch_.local_rank));
-    compat::set_cuda_device(launch_.local_rank);
-  }
+  group_ = join_job(launch_, root_, device_);
+  parallel_ = std::make_unique<DataParallel>(*group_, data_parallel_options(root_.section("dist")));
   amp_ = train_cfg_.string("amp");
   if (amp_ != "none" && !device_.is_cuda()) {
     throw ConfigError("train.amp: '" + amp_ +
@@ -275,24 +266,6 @@ void TrainingRun::select_device_and_threads() {
                                       launch_.local_world_size);
   }
   configure_threads(threads, root_.boolean("flush_denormal"));
-}
-
-void TrainingRun::join_group() {
-  batch_ = data_cfg_.section("loader").integer("batch_size");
-  if (batch_ % launch_.world_size != 0) {
-    throw ConfigError(fmt::format(
-        "data.loader.batch_size: {} does not divide among {} processes (the batch is global: "
-        "each process trains on batch_size / processes)",
-        batch_, launch_.world_size));
-  }
-  const config::Options d = root_.section("dist");
-  dist::GroupOptions o;
-  o.backend = d.string("backend");
-  o.timeout_s = d.real("timeout_s");
-  o.device = device_;
-  group_ = launch_.distributed() ? std::make_unique<dist::Group>(launch_, o)
-                                 : std::make_unique<dist::Group>();
-  parallel_ = std::make_unique<DataParallel>(*group_, data_parallel_options(d));
 }
 
 void TrainingRun::build() {
@@ -437,7 +410,7 @@ void TrainingRun::open_outputs() {
 
 RunSummary TrainingRun::run() {
   select_device_and_threads();
-  join_group();
+  batch_ = data_cfg_.section("loader").integer("batch_size");
   // Resuming this directory's own run continues its logs; anything else starts them anew.
   resume_here_ = resumes_run_in(options_.resume, options_.run_dir);
   if (!options_.eval_only) {

@@ -74,6 +74,16 @@ $py -c "import sys; sys.exit(0 if $d <= 1e-5 else 1)" || fail "sync BN: 1 vs 2 p
 d=$(weight_diff "$tmp/r1/last.pt" "$tmp/r3/last.pt")
 $py -c "import sys; sys.exit(0 if $d > 1e-4 else 1)" || fail "local BN: 1 vs 2 processes differ by only $d"
 
+# mae_pretrain: 2 processes x 16 pretrain the MAE that 1 x 32 does (the masks of the global
+# batch are drawn alike everywhere and each rank takes its rows).
+mae=(--set data.train.limit=128 --set data.val.limit=8 --set data.loader.batch_size=32
+  --set data.loader.workers=1 --set train.epochs=1 --set threads=1 --set train.lr=0.05
+  --set "optimizer={name: sgd, momentum: 0.9}")
+"$bin/mae_pretrain" -o "$tmp/mae1" "${mae[@]}" >"$tmp/mae1.out" 2>&1 || fail "mae_pretrain, 1 process: $(tail -2 "$tmp/mae1.out")"
+"$bin/mae_pretrain" -o "$tmp/mae2" --nproc 2 "${mae[@]}" >"$tmp/mae2.out" 2>&1 || fail "mae_pretrain, 2 processes: $(tail -2 "$tmp/mae2.out")"
+d=$(weight_diff "$tmp/mae1/last.pt" "$tmp/mae2/last.pt")
+$py -c "import sys; sys.exit(0 if $d <= 1e-6 else 1)" || fail "mae_pretrain: 1 vs 2 processes differ by $d"
+
 # Sharded evaluation (101 images: uneven slices) counts exactly what one process counts.
 for n in 1 3; do
   "$bin/mra_train" -o "$tmp/eval$n" --nproc $n "${recipe[@]}" --set data.loader.batch_size=33 \

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <regex>
 
 #include "augcore/config/config.h"
 #include "augcore/train/mae_pretrain.h"
@@ -22,6 +24,33 @@ TEST(RecipesTest, EveryShippedRecipeValidates) {
     ++checked;
   }
   EXPECT_GE(checked, 4);
+}
+
+// A GPU recipe that sets its batch says how many GPUs it assumes and how many images each
+// gets ("Assumes 8 GPUs x 64 images"), and the two multiply to the global batch.
+TEST(RecipesTest, GpuRecipesStateTheirGpuCountAndPerGpuBatch) {
+  const std::filesystem::path configs = std::filesystem::path(AUGCORE_SOURCE_DIR) / "configs";
+  int checked = 0;
+  for (const char* folder : {"imagenet", "finegrained"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(configs / folder)) {
+      std::ifstream in(entry.path());
+      const std::string text((std::istreambuf_iterator<char>(in)), {});
+      const bool sets_batch = text.find("batch_size:") != std::string::npos;
+      const bool gpu = text.find("device: cuda") != std::string::npos;
+      if (!sets_batch || (!gpu && text.find("Assumes") == std::string::npos)) continue;
+      SCOPED_TRACE(entry.path().string());
+      const bool pretrain = entry.path().stem().string().rfind("mae_", 0) == 0;
+      const auto cfg =
+          config::Config::load(entry.path().string(), {},
+                               pretrain ? train::mae_recipe_schema() : train::recipe_schema());
+      std::smatch m;
+      ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(Assumes (\d+) GPUs? x (\d+) images)")));
+      EXPECT_EQ(std::stoll(m[1]) * std::stoll(m[2]),
+                cfg.root().section("data").section("loader").integer("batch_size"));
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 5);
 }
 
 TEST(RecipesTest, ImagenetLtInheritsTransformsAndSwitchesSampler) {

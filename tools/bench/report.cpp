@@ -168,8 +168,7 @@ std::string to_markdown(const Report& report) {
     md << "| " << r->str("model") << " | " << cell(n) << " | "
        << (n ? cell(128.0 / *n) : std::string("–")) << " | " << cell(r->number("ms_per_step"))
        << " | " << rate(r->number("images_per_s")) << " | " << ratio(r->number("speedup")) << " | "
-       << (wait && share ? fmt::format("{:.1f} ms ({:.0f}%)", *wait, 100 * *share) : "–")
-       << " |\n";
+       << (wait && share ? fmt::format("{:.1f} ms ({:.0f}%)", *wait, 100 * *share) : "–") << " |\n";
   }
 
   md << "\n## 6. GPU\n\nResNet-50 with AMP bf16 and channels_last at 224 px; Python eager: "

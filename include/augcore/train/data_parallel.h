@@ -27,6 +27,13 @@ struct DataParallelOptions {
 
 DataParallelOptions data_parallel_options(const config::Options& dist);
 
+// Joins the job `launch` describes with the recipe's `dist` settings (one process: a group
+// without collectives). A CUDA `device` becomes cuda:<local rank>, made current. Throws
+// ConfigError when data.loader.batch_size does not divide among the processes or a node runs
+// more processes on CUDA than it has devices.
+std::unique_ptr<dist::Group> join_job(const dist::LaunchInfo& launch, const config::Options& root,
+                                      c10::Device& device);
+
 class DataParallel {
  public:
   DataParallel(dist::Group& group, DataParallelOptions options);
