@@ -96,10 +96,16 @@ void flat_collective(const std::vector<at::Tensor>& tensors,
   }
 }
 
-bool is_batch_norm_statistic(const std::string& name) {
-  const auto dot = name.rfind('.');
-  const std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
-  return leaf == "running_mean" || leaf == "running_var";
+// Every BatchNorm running mean and variance of `model`.
+std::vector<at::Tensor> batch_norm_statistics(torch::nn::Module& model) {
+  std::vector<at::Tensor> stats;
+  for (const auto& item : model.named_buffers()) {
+    const std::string& name = item.key();
+    const auto dot = name.rfind('.');
+    const std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
+    if (leaf == "running_mean" || leaf == "running_var") stats.push_back(item.value());
+  }
+  return stats;
 }
 
 }  // namespace
@@ -168,12 +174,7 @@ void DataParallel::finish_gradients() {
 
 void DataParallel::broadcast_buffers(torch::nn::Module& model, const std::string& what) {
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> stats;
-  for (const auto& item : model.named_buffers()) {
-    if (is_batch_norm_statistic(item.key())) stats.push_back(item.value());
-  }
-  if (stats.empty()) return;
-  flat_collective(stats, [&](at::Tensor& flat) {
+  flat_collective(batch_norm_statistics(model), [&](at::Tensor& flat) {
     std::vector<at::Tensor> one{flat};
     group_.broadcast(one, 0, what);
   });
@@ -187,12 +188,7 @@ void DataParallel::after_step(torch::nn::Module& model) {
 void DataParallel::end_epoch(torch::nn::Module& model) {
   if (!distributed() || options_.batch_norm != "reduce_epoch") return;
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> stats;
-  for (const auto& item : model.named_buffers()) {
-    if (is_batch_norm_statistic(item.key())) stats.push_back(item.value());
-  }
-  if (stats.empty()) return;
-  flat_collective(stats, [&](at::Tensor& flat) {
+  flat_collective(batch_norm_statistics(model), [&](at::Tensor& flat) {
     std::vector<at::Tensor> one{flat};
     group_.all_reduce_sum(one, "all_reduce(BatchNorm statistics)");
     flat.div_(group_.world_size());

@@ -166,6 +166,12 @@ rc=$?
 out=$("$bin/mra_train" -o "$tmp/bad" --nproc 2 "${recipe[@]}" --set device=cuda 2>&1)
 [[ $? -eq 2 ]] || fail "--nproc with CUDA and no CUDA device: $out"
 
+# torchrun's error file gets the one-line reason.
+TORCHELASTIC_ERROR_FILE="$tmp/error.json" "$bin/mra_train" -o "$tmp/bad" "${recipe[@]}" \
+  --set data.loader.batch_size=0 >/dev/null 2>&1
+$py -c "import json, sys; m = json.load(open('$tmp/error.json'))['message']['message']; sys.exit(0 if 'batch_size' in m else 1)" ||
+  fail "TORCHELASTIC_ERROR_FILE: $(cat "$tmp/error.json" 2>&1)"
+
 # A real launcher: torchrun starts the processes and hosts the store.
 if [[ -n "$torchrun" ]]; then
   # Debian's torchrun (1.13) under Python 3.11 crashes on the default --redirects/--tee (and

@@ -237,9 +237,8 @@ class Suite {
     return o_.fashion_mnist;
   }
 
-  // Runs the Python reference with `args`; its figures, or nothing (noted) when it fails.
-  std::optional<Numbers> python(const std::string& args) {
-    const std::string command = o_.python + " " + o_.reference + " " + args;
+  // What `command` printed, or nothing (noted, with `what`) when it fails or prints nothing.
+  static std::optional<std::string> output_of(const std::string& command, const std::string& what) {
     std::FILE* pipe = popen(command.c_str(), "r");
     if (!pipe) return std::nullopt;
     std::string out;
@@ -248,11 +247,18 @@ class Suite {
       out.append(buffer, n);
     const int status = pclose(pipe);
     if (status != 0 || out.empty()) {
-      fmt::print("suite: python reference failed ({}): {}\n", status, command);
+      fmt::print("suite: {} failed ({}): {}\n{}", what, status, command, out);
       return std::nullopt;
     }
+    return out;
+  }
+
+  // Runs the Python reference with `args`; its figures, or nothing (noted) when it fails.
+  std::optional<Numbers> python(const std::string& args) {
+    const auto out = output_of(o_.python + " " + o_.reference + " " + args, "python reference");
+    if (!out) return std::nullopt;
     Numbers numbers;
-    const config::Node node = config::parse_yaml(out, "python reference output");
+    const config::Node node = config::parse_yaml(*out, "python reference output");
     for (const auto& [key, value] : node.entries()) {
       if (!value.is_scalar() || value.text().empty()) continue;
       char* end = nullptr;
@@ -654,16 +660,9 @@ class Suite {
     const std::string command =
         fmt::format("/proc/self/exe data-parallel --nproc {} -c {} --steps {} 2>&1", processes,
                     recipe_path, steps);
-    std::FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return std::nullopt;
-    std::string out;
-    char buffer[4096];
-    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
-      out.append(buffer, n);
-    if (pclose(pipe) != 0) {
-      fmt::print("suite: data-parallel run failed: {}\n{}\n", command, out);
-      return std::nullopt;
-    }
+    const auto printed = output_of(command, "data-parallel run");
+    if (!printed) return std::nullopt;
+    const std::string& out = *printed;
     const auto at = out.find("figures: ");
     if (at == std::string::npos) return std::nullopt;
     std::istringstream line(out.substr(at + 9, out.find('\n', at) - at - 9));
