@@ -130,7 +130,7 @@ int bench_data_parallel(const cli::RecipeArgs& args, std::int64_t steps) {
       bench::preload_batches(root, 4, data::Shard{group->rank(), group->world_size()});
   bench::StepBench bench(cfg, batches);
   parallel.start(bench.model());
-  bench.set_data_parallel(&parallel);
+  if (group->distributed()) bench.set_data_parallel(&parallel);
   bench.run(2);
   parallel.barrier("barrier(benchmark start)");
   const double before = bench.sync_seconds();

@@ -18,7 +18,7 @@ fails = []
 rows = report["rows"]
 def section(name):
     return [r for r in rows if r["section"] == name]
-for name, count in [("loader", 6), ("step", 4), ("augment", 4), ("gpu", 4)]:
+for name, count in [("loader", 6), ("step", 4), ("augment", 4), ("gpu", 4), ("data_parallel", 4)]:
     if len(section(name)) != count:
         fails.append(f"{name}: {len(section(name))} rows, expected {count}")
 for r in section("loader") + section("step") + section("augment"):
@@ -28,6 +28,13 @@ for r in section("loader") + section("step") + section("augment"):
             fails.append(f"{r['section']} row {r} lacks a positive {key}")
     if r["section"] == "step" and r["augcore_parameters"] != r["torch_parameters"]:
         fails.append(f"step {r['model']}: parameter counts differ")
+for r in section("data_parallel"):
+    for key in ("ms_per_step", "images_per_s", "speedup", "allreduce_ms"):
+        v = r.get(key)
+        if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            fails.append(f"data_parallel row {r} lacks {key}")
+    if r.get("processes") == 1 and r.get("allreduce_ms") != 0:
+        fails.append(f"data_parallel: one process waited for an all-reduce: {r}")
 policies = {(r["model"], r["policy"]) for r in section("overhead")}
 for want in ["cutout", "keep_cutout", "keep_cutmix", "randaugment", "keep_randaugment",
              "masksub", "mra", "mra + keep_cutmix + masksub"]:
@@ -40,7 +47,7 @@ for model, policy in [("resnet50", "mra"), ("vit_tiny_patch16_224", "masksub"),
 if len(report["targets"]) != 6:
     fails.append(f"{len(report['targets'])} targets, expected 6")
 for heading in ["## Targets", "## 1. Loader", "## 2. Training step", "## 3. Policy overheads",
-                "## 4. Batched", "## 5. GPU"]:
+                "## 4. Batched", "## 5. Data parallel", "## 6. GPU"]:
     if heading not in md:
         fails.append(f"markdown lacks '{heading}'")
 if "augcore_bench suite" not in md or "nan" in md.lower().split():

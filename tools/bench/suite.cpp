@@ -658,8 +658,8 @@ class Suite {
   std::optional<Numbers> data_parallel_run(const std::string& recipe_path, int processes,
                                            std::int64_t steps) const {
     const std::string command =
-        fmt::format("/proc/self/exe data-parallel --nproc {} -c {} --steps {} 2>&1", processes,
-                    recipe_path, steps);
+        fmt::format("'{}' data-parallel --nproc {} -c '{}' --steps {} 2>&1",
+                    fs::read_symlink("/proc/self/exe").string(), processes, recipe_path, steps);
     const auto printed = output_of(command, "data-parallel run");
     if (!printed) return std::nullopt;
     const std::string& out = *printed;
