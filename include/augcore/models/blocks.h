@@ -3,10 +3,10 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include "augcore/models/batch_norm.h"
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
+#include "augcore/models/batch_norm.h"
 
 namespace augcore::models {
 

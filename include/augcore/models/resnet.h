@@ -2,10 +2,10 @@
 // Wide ResNet-50), loadable from torchvision state_dicts as they are.
 #pragma once
 
-#include "augcore/models/batch_norm.h"
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
+#include "augcore/models/batch_norm.h"
 
 #include <vector>
 

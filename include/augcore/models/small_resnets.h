@@ -1,11 +1,11 @@
 // ResNets for small (28–64 px) images: CIFAR ResNet-20…110, PreAct ResNet-18, Wide ResNet.
 #pragma once
 
-#include "augcore/models/batch_norm.h"
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
+#include "augcore/models/batch_norm.h"
 
 #include "augcore/models/classifier.h"
 
