@@ -26,6 +26,16 @@ bool loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
 }
 
+// The TCP store's protocol changed between PyTorch versions: torchrun's store (in the launcher)
+// only talks to programs built against the same PyTorch's LibTorch.
+std::string launcher_hint(const LaunchInfo& info) {
+  if (!info.store_in_launcher) return "";
+  return fmt::format(
+      " (the store is torchrun's: it must be the torchrun of the PyTorch whose LibTorch this "
+      "program was built with, {})",
+      compat::torch_version());
+}
+
 c10::intrusive_ptr<c10d::Store> connect_store(const LaunchInfo& info,
                                               std::chrono::milliseconds timeout) {
   c10d::TCPStoreOptions o;
@@ -41,10 +51,10 @@ c10::intrusive_ptr<c10d::Store> connect_store(const LaunchInfo& info,
     const std::string where = fmt::format("{}:{}", info.master_addr, info.master_port);
     throw ConfigError(fmt::format(
         "dist: rank {} could not {} the rendezvous store at {} within {} s (MASTER_ADDR, "
-        "MASTER_PORT; {}): {}",
+        "MASTER_PORT; {}): {}{}",
         info.rank, o.isServer ? "host" : "reach", where, timeout.count() / 1000.0,
         o.isServer ? "is the port free, did every rank start?" : "is rank 0 running?",
-        first_line(e.what())));
+        first_line(e.what()), launcher_hint(info)));
   }
   if (!info.store_prefix.empty()) {
     store = c10::make_intrusive<c10d::PrefixStore>(info.store_prefix, store);
@@ -110,9 +120,9 @@ Group::Group(const LaunchInfo& info, const GroupOptions& options)
   } catch (const UsageError&) {
     throw;
   } catch (const std::exception& e) {
-    throw ConfigError(
-        fmt::format("dist: rank {} could not join the {} process group of {} ({}): {}", rank_,
-                    backend_, world_size_, info.describe(), first_line(e.what())));
+    throw ConfigError(fmt::format(
+        "dist: rank {} could not join the {} process group of {} ({}): {}{}", rank_, backend_,
+        world_size_, info.describe(), first_line(e.what()), launcher_hint(info)));
   }
 }
 
