@@ -42,8 +42,9 @@ install_debian() {
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# The venv is keyed by the pin file's hash: a changed pin reinstalls, an unchanged one is a
-# no-op, and an interrupted install never counts as done (the stamp is written last).
+# The venv is keyed by the pin file's hash: an unchanged one is a no-op, a changed one is
+# installed into the existing venv (pip adds or replaces only what changed), and an
+# interrupted install never counts as done (the stamp is written last).
 install_torch2() {
   local want stamp="$venv/.augcore-pins" log
   want="$(sha256sum "$pins" | cut -d' ' -f1)"
@@ -52,9 +53,12 @@ install_torch2() {
     return
   fi
   echo "install_deps: installing the modern toolchain into $venv (several GB, once per machine)"
-  rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
-  /usr/bin/python3 -m venv "$venv"
+  rm -f "$stamp"
+  if [[ ! -x "$venv/bin/pip" ]]; then
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    /usr/bin/python3 -m venv "$venv"
+  fi
   log="$(mktemp)"
   if ! "$venv/bin/pip" install --disable-pip-version-check --no-input --retries 2 --timeout 30 \
       -r "$pins" >"$log" 2>&1; then

@@ -28,6 +28,9 @@ case "$mode" in
     "$root/tools/install_deps.sh"
     build="${AUGCORE_BUILD_DIR:-$root/build}"
     configure+=(-DCMAKE_BUILD_TYPE=Release)
+    # TensorBoard's reader for cli.tensorboard_events lives in the modern toolchain's venv.
+    tb_python="$("$root/tools/install_deps.sh" --torch2-venv)/bin/python"
+    [[ -x $tb_python ]] && configure+=(-DAUGCORE_TENSORBOARD_PYTHON="$tb_python")
     ;;
   torch2)
     "$root/tools/install_deps.sh" --torch2

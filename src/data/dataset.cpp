@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "augcore/data/subset.h"
 #include "augcore/data/transforms.h"
 
 #include "augcore/core/error.h"
@@ -43,18 +44,31 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
       config::Registry::global().factory<DatasetFactory>("dataset", component.name);
   auto dataset = factory(o);
   if (dataset->size() == 0) throw DataError(dataset->description() + ": holds no samples");
-  std::vector<std::size_t> per_class(static_cast<std::size_t>(dataset->num_classes()), 0);
+  std::vector<std::size_t> class_sizes(static_cast<std::size_t>(dataset->num_classes()), 0);
   for (std::size_t i = 0; i < dataset->size(); ++i) {
     const std::int64_t label = dataset->label(i);
-    if (label >= 0 && label < dataset->num_classes()) ++per_class[static_cast<std::size_t>(label)];
+    if (label >= 0 && label < dataset->num_classes()) ++class_sizes[static_cast<std::size_t>(label)];
   }
-  const auto empty = std::find(per_class.begin(), per_class.end(), 0u);
-  if (empty != per_class.end()) {
+  const auto empty = std::find(class_sizes.begin(), class_sizes.end(), 0u);
+  if (empty != class_sizes.end()) {
     throw DataError(
-        dataset->description() + ": class " + std::to_string(empty - per_class.begin()) + " of " +
-        std::to_string(per_class.size()) + " has no samples (every class needs at least one)");
+        dataset->description() + ": class " + std::to_string(empty - class_sizes.begin()) + " of " +
+        std::to_string(class_sizes.size()) + " has no samples (every class needs at least one)");
   }
   const auto limit = static_cast<std::size_t>(o.integer("limit"));
+  const std::int64_t per_class = o.integer("labelled_per_class");
+  if (per_class > 0 && limit > 0) {
+    throw ConfigError("dataset " + component.name +
+                      ": `limit` and `labelled_per_class` cannot both be set");
+  }
+  if (per_class > 0) {
+    auto indices =
+        balanced_subset(*dataset, per_class, static_cast<std::uint64_t>(o.integer("subset_seed")));
+    dataset = std::make_shared<IndexSubset>(
+        std::move(dataset), std::move(indices),
+        "labelled samples (" + std::to_string(per_class) + " per class, subset_seed " +
+            std::to_string(o.integer("subset_seed")) + ")");
+  }
   if (limit > 0 && limit < dataset->size()) {
     dataset = std::make_shared<EvenSubset>(std::move(dataset), limit);
   }
@@ -65,6 +79,12 @@ void add_common_dataset_options(config::Schema& schema) {
   schema.add_int("channels", 0, "output channels: 0 = as stored, 1 = grey, 3 = RGB").range(0, 3);
   schema.add_int("limit", 0, "use only this many samples, evenly spaced; 0 = all")
       .range(0, 1LL << 40);
+  schema
+      .add_int("labelled_per_class", 0,
+               "use only this many samples of every class, drawn with subset_seed; 0 = all")
+      .range(0, 1LL << 40);
+  schema.add_int("subset_seed", 0, "seed of the labelled_per_class draw (not the run's seed)")
+      .range(0, 9.0e15);
 }
 
 }  // namespace augcore::data

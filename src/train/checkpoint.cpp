@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "augcore/config/yaml_io.h"
@@ -31,8 +32,10 @@ bool ignored_on_resume(const std::string& key) {
                                          "train.epochs",
                                          "train.log_every",
                                          "train.eval_ema",
+                                         "train.eval_every",
                                          "train.checkpoint_every_steps",
                                          "train.step_log",
+                                         "train.tensorboard",
                                          "train.recon_images",
                                          "dist.backend",
                                          "dist.timeout_s",
@@ -190,13 +193,11 @@ void check_resumable(const std::string& saved_yaml, const config::Config& config
 void truncate_jsonl(const std::string& path, const std::string& key, std::int64_t max) {
   std::ifstream in(path);
   if (!in) return;
-  const std::string marker = "\"" + key + "\": ";
   std::string line, kept;
   while (std::getline(in, line)) {
-    const auto at = line.find(marker);
-    if (at == std::string::npos) continue;
-    const std::int64_t value = std::strtoll(line.c_str() + at + marker.size(), nullptr, 10);
-    if (value <= max) kept += line + "\n";
+    const auto record = nlohmann::json::parse(line, nullptr, false);
+    if (!record.is_object() || !record.contains(key) || !record[key].is_number_integer()) continue;
+    if (record[key].get<std::int64_t>() <= max) kept += line + "\n";
   }
   write_file_atomic(path, kept);
 }

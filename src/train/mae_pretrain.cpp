@@ -25,6 +25,7 @@
 #include "augcore/train/checkpoint.h"
 #include "augcore/train/data_parallel.h"
 #include "augcore/train/device_totals.h"
+#include "augcore/train/metrics_log.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/run_dir.h"
 #include "augcore/train/run_log.h"
@@ -50,6 +51,7 @@ config::Schema mae_recipe_schema() {
   train.add_float("grad_clip", 0.0, "clip the global gradient norm; 0 = off").range(0, 1e9);
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
+  train.add_bool("tensorboard", true, "mirror metrics.jsonl into TensorBoard event files");
   train.add_int("recon_images", 8, "validation images in each recon_epochNNN.png").range(1, 64);
   train
       .add_int("checkpoint_every_steps", 0,
@@ -260,8 +262,9 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
         "per batch",
         group->world_size(), launch.launcher, group->backend(), batch / group->world_size()));
   }
-  std::ofstream metrics;
-  if (parallel.writer()) metrics.open((dir / "metrics.jsonl").string(), std::ios::app);
+  MetricsLog metrics(options.run_dir,
+                     MetricsLogOptions{parallel.writer(), false, train_cfg.boolean("tensorboard"),
+                                       resume_here && !resume.empty()});
   const auto global = [&](const std::map<std::string, double>& local) {
     return parallel.sum(local, "all_reduce(training totals)");
   };
@@ -340,14 +343,11 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
     total_images += seen_here;
     total_seconds += seconds;
     summary.last_loss = sums["loss"] / sums["seen"];
-    if (metrics.is_open()) {
-      metrics << fmt::format(
-          "{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"images_per_s\": {}, "
-          "\"epoch_seconds\": {}, \"rss_mb\": {}}}\n",
-          epoch + 1, json_number(schedule->lr(step - 1)), json_number(summary.last_loss),
-          json_number(seen_here / seconds), json_number(seconds), json_number(resident_mb()));
-      metrics.flush();
-    }
+    metrics.epoch(epoch + 1, {{"lr", schedule->lr(step - 1)},
+                              {"train_loss", summary.last_loss},
+                              {"images_per_s", seen_here / seconds},
+                              {"epoch_seconds", seconds},
+                              {"rss_mb", resident_mb()}});
     const std::string png = (dir / fmt::format("recon_epoch{:03d}.png", epoch + 1)).string();
     if (parallel.writer()) write_recon_png(*mae, figure, ratio, mean, std, png);
     log.line(fmt::format("epoch {}/{}: loss {:.4f} | {:.0f} img/s, {:.1f}s | {}", epoch + 1, epochs,

@@ -24,12 +24,18 @@ config::Schema recipe_schema() {
   train.add_bool("channels_last", false, "channels-last memory format on CUDA");
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
+  train
+      .add_int("eval_every", 1,
+               "validate every N epochs (and after the last); best.pt is chosen among those")
+      .range(1, 1000000);
   train.add_bool("eval_ema", true, "also evaluate the EMA weights when EMA is on");
   train
       .add_int("checkpoint_every_steps", 0,
                "also write last.pt every N optimizer steps (0: at epoch ends only)")
       .range(0, 1 << 30);
   train.add_bool("step_log", false, "write every step's loss and lr to steps.jsonl");
+  train.add_bool("tensorboard", true,
+                 "mirror metrics.jsonl and steps.jsonl into TensorBoard event files");
   train.add_bool("deterministic", false,
                  "deterministic kernels only (cuDNN, cuBLAS, scatter): CUDA runs then resume "
                  "bitwise, more slowly; CPU runs are deterministic either way");

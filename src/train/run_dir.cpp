@@ -11,6 +11,7 @@
 #include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
 #include "augcore/train/checkpoint.h"
+#include "augcore/train/tensorboard.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;
@@ -24,6 +25,7 @@ bool is_run_file(const std::string& name) {
   for (const char* f : kFiles) {
     if (name == f) return true;
   }
+  if (is_event_file(name)) return true;
   return name.rfind("recon_epoch", 0) == 0 && fs::path(name).extension() == ".png";
 }
 

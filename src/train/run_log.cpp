@@ -1,9 +1,7 @@
 #include "augcore/train/run_log.h"
 
-#include <fmt/core.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdio>
 
 namespace augcore::train {
@@ -36,26 +34,6 @@ void RunLog::progress(std::int64_t step, std::int64_t every,
   std::fputs(("\r\033[K" + text()).c_str(), stdout);
   std::fflush(stdout);
   live_ = true;
-}
-
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  return fmt::format("{:.6g}", v);
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<int>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace augcore::train

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "augcore/augment/policy.h"
 #include "augcore/core/error.h"
@@ -26,6 +27,7 @@
 #include "augcore/train/data_parallel.h"
 #include "augcore/train/device_totals.h"
 #include "augcore/train/ema.h"
+#include "augcore/train/metrics_log.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/run_dir.h"
 #include "augcore/train/run_log.h"
@@ -235,7 +237,7 @@ class TrainingRun {
   std::string resume_path_;
   RunSummary summary_;
   std::unique_ptr<RunLog> log_;
-  std::ofstream metrics_, steps_log_;
+  std::unique_ptr<MetricsLog> metrics_;
   std::string last_path_, best_path_;
   double clip_ = 0;
   std::int64_t log_every_ = 1, checkpoint_every_ = 0;
@@ -393,12 +395,10 @@ void TrainingRun::open_outputs() {
         group_->world_size(), launch_.launcher, group_->backend(), parallel_->engine_name(),
         batch_ / group_->world_size()));
   }
-  if (parallel_->writer()) {
-    metrics_.open((dir / "metrics.jsonl").string(), std::ios::app);
-    if (train_cfg_.boolean("step_log")) {
-      steps_log_.open((dir / "steps.jsonl").string(), std::ios::app);
-    }
-  }
+  metrics_ = std::make_unique<MetricsLog>(
+      options_.run_dir,
+      MetricsLogOptions{parallel_->writer(), train_cfg_.boolean("step_log"),
+                        train_cfg_.boolean("tensorboard"), resume_here_ && !resume_path_.empty()});
   last_path_ = (dir / "last.pt").string();
   best_path_ = (dir / "best.pt").string();
   clip_ = train_cfg_.real("grad_clip");
@@ -531,12 +531,7 @@ void TrainingRun::optimizer_step(Epoch& e) {
     const double world = group_->world_size();
     const double loss =
         parallel_->sum(e.step_loss->read(), "all_reduce(step loss)")["loss"] / world;
-    if (steps_log_.is_open()) {
-      steps_log_ << fmt::format(
-          "{{\"step\": {}, \"epoch\": {}, \"loss\": {:.17g}, \"lr\": {:.17g}}}\n", step_,
-          e.index + 1, loss, schedule_->lr(step_ - 1));
-      steps_log_.flush();
-    }
+    metrics_->step(step_, e.index + 1, {{"loss", loss}, {"lr", schedule_->lr(step_ - 1)}});
     e.step_loss.reset();
   }
   // Every rank reads the totals at the same steps (they are summed over the ranks); a single
@@ -577,41 +572,38 @@ void TrainingRun::end_epoch(Epoch& e) {
   const double images = e.seen_here * group_->world_size();
   total_images_ += images;
   total_seconds_ += seconds;
-  std::string line =
-      fmt::format("{{\"epoch\": {}, \"lr\": {}, \"train_loss\": {}, \"train_top1\": {}", epoch + 1,
-                  json_number(schedule_->lr(step_ - 1)), json_number(loss_sum / seen),
-                  json_number(100.0 * correct / seen));
+  Record figures{{"lr", schedule_->lr(step_ - 1)},
+                 {"train_loss", loss_sum / seen},
+                 {"train_top1", 100.0 * correct / seen}};
   for (const auto& [k, v] : e.sums) {
-    if (k.rfind("metric:", 0) == 0)
-      line += fmt::format(", \"{}\": {}", k.substr(7), json_number(v / seen));
+    if (k.rfind("metric:", 0) == 0) figures.emplace_back(k.substr(7), v / seen);
   }
   std::string summary_line = fmt::format("epoch {}/{}: train loss {:.4f} top-1 {:.2f}%", epoch + 1,
                                          epochs_, loss_sum / seen, 100.0 * correct / seen);
   parallel_->end_epoch(*model_);
-  if (val_loader_) {
+  const bool evaluate_now =
+      val_loader_ && ((epoch + 1) % train_cfg_.integer("eval_every") == 0 || epoch + 1 == epochs_);
+  if (evaluate_now) {
     summary_.last =
         evaluate(*model_, *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
-    line += fmt::format(", \"val_loss\": {}, \"val_top1\": {}, \"val_top5\": {}",
-                        json_number(summary_.last.loss), json_number(summary_.last.top1),
-                        json_number(summary_.last.top5));
+    figures.insert(figures.end(), {{"val_loss", summary_.last.loss},
+                                   {"val_top1", summary_.last.top1},
+                                   {"val_top5", summary_.last.top5}});
     summary_line += fmt::format(" | val loss {:.4f} top-1 {:.2f}% top-5 {:.2f}%",
                                 summary_.last.loss, summary_.last.top1, summary_.last.top5);
     if (ema_ && train_cfg_.boolean("eval_ema")) {
       summary_.last_ema =
           evaluate(ema_->model(), *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
-      line += fmt::format(", \"ema_val_top1\": {}", json_number(summary_.last_ema->top1));
+      figures.emplace_back("ema_val_top1", summary_.last_ema->top1);
       summary_line += fmt::format(" | EMA top-1 {:.2f}%", summary_.last_ema->top1);
     }
   }
-  line +=
-      fmt::format(", \"images_per_s\": {}, \"epoch_seconds\": {}, \"rss_mb\": {}}}",
-                  json_number(images / seconds), json_number(seconds), json_number(resident_mb()));
-  if (metrics_.is_open()) {
-    metrics_ << line << "\n";
-    metrics_.flush();
-  }
+  figures.insert(figures.end(), {{"images_per_s", images / seconds},
+                                 {"epoch_seconds", seconds},
+                                 {"rss_mb", resident_mb()}});
+  metrics_->epoch(epoch + 1, figures);
   log_->line(summary_line + fmt::format(" | {:.0f} img/s, {:.1f}s", images / seconds, seconds));
-  const bool improved = val_loader_ && summary_.last.top1 > best_top1_;
+  const bool improved = evaluate_now && summary_.last.top1 > best_top1_;
   if (improved) best_top1_ = summary_.last.top1;
   save(Progress{epoch + 1, 0, step_, best_top1_, {}});
   if (improved && parallel_->writer()) copy_file_atomic(last_path_, best_path_);
@@ -628,18 +620,21 @@ RunSummary TrainingRun::finish() {
   summary_.steps = step_;
   summary_.best_top1 = best_top1_;
   summary_.images_per_s = total_seconds_ > 0 ? total_images_ / total_seconds_ : 0;
-  std::string json = fmt::format(
-      "{{\n  \"epochs\": {},\n  \"steps\": {},\n  \"val_top1\": {},\n  \"val_top5\": {},\n"
-      "  \"best_val_top1\": {},\n  \"train_images_per_s\": {},\n  \"world_size\": {},\n"
-      "  \"backend\": \"{}\"",
-      summary_.epochs_done, summary_.steps, json_number(summary_.last.top1),
-      json_number(summary_.last.top5), json_number(summary_.best_top1),
-      json_number(summary_.images_per_s), group_->world_size(), group_->backend());
-  if (summary_.last_ema)
-    json += fmt::format(",\n  \"ema_val_top1\": {}", json_number(summary_.last_ema->top1));
-  json += "\n}\n";
+  const auto number = [](double v) {
+    return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+  };
+  nlohmann::ordered_json json{{"epochs", summary_.epochs_done},
+                              {"steps", summary_.steps},
+                              {"val_top1", number(summary_.last.top1)},
+                              {"val_top5", number(summary_.last.top5)},
+                              {"best_val_top1", number(summary_.best_top1)},
+                              {"train_images_per_s", number(summary_.images_per_s)},
+                              {"world_size", group_->world_size()},
+                              {"backend", group_->backend()}};
+  if (summary_.last_ema) json["ema_val_top1"] = number(summary_.last_ema->top1);
   if (parallel_->writer()) {
-    write_file_atomic((fs::path(options_.run_dir) / "summary.json").string(), json);
+    write_file_atomic((fs::path(options_.run_dir) / "summary.json").string(),
+                      json.dump(2) + "\n");
   }
   return summary_;
 }

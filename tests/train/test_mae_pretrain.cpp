@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 
@@ -33,9 +35,9 @@ TEST(MaePretrainTest, LearnsWritesFiguresAndFeedsMraTraining) {
   std::ifstream metrics(dir.file("mae/metrics.jsonl"));
   std::vector<double> losses;
   for (std::string line; std::getline(metrics, line);) {
-    const auto at = line.find("\"train_loss\": ");
-    ASSERT_NE(at, std::string::npos);
-    losses.push_back(std::stod(line.substr(at + 14)));
+    const auto record = nlohmann::json::parse(line);
+    ASSERT_TRUE(record.contains("train_loss")) << line;
+    losses.push_back(record["train_loss"].get<double>());
   }
   ASSERT_EQ(losses.size(), 3u);
   EXPECT_LT(losses.back(), 0.8 * losses.front());  // it learns to reconstruct

@@ -1,9 +1,9 @@
 #include "report.h"
 
-#include "augcore/train/run_log.h"
-
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <sstream>
 
 namespace augcore::bench {
@@ -20,15 +20,6 @@ std::string Row::str(const std::string& key) const {
 }
 
 namespace {
-
-using train::json_string;
-
-std::string json_map(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (const auto& [k, v] : m)
-    out += (out.size() > 1 ? ", " : "") + json_string(k) + ": " + json_string(v);
-  return out + "}";
-}
 
 // A figure in a table cell, in `format`.
 std::string cell(const std::optional<double>& v, const char* format = "{:.0f}") {
@@ -58,29 +49,25 @@ std::vector<const Row*> section(const Report& r, const std::string& name) {
 }  // namespace
 
 std::string to_json(const Report& report) {
-  std::ostringstream out;
-  out << "{\n  \"command\": " << json_string(report.command)
-      << ",\n  \"date\": " << json_string(report.date)
-      << ",\n  \"seconds\": " << fmt::format("{:.1f}", report.seconds)
-      << ",\n  \"machine\": " << json_map(report.machine) << ",\n  \"rows\": [";
-  for (std::size_t i = 0; i < report.rows.size(); ++i) {
-    const Row& row = report.rows[i];
-    out << (i ? ",\n" : "\n") << "    {\"section\": " << json_string(row.section);
+  using Json = nlohmann::ordered_json;
+  Json rows = Json::array(), targets = Json::array();
+  for (const Row& row : report.rows) {
+    Json r{{"section", row.section}};
     for (const auto& [k, v] : row.text)
-      out << ", " << json_string(k) << ": " << json_string(v);
+      r[k] = v;
     for (const auto& [k, v] : row.numbers)
-      out << ", " << json_string(k) << ": " << fmt::format("{:.6g}", v);
-    out << "}";
+      r[k] = v;
+    rows.push_back(r);
   }
-  out << "\n  ],\n  \"targets\": [";
-  for (std::size_t i = 0; i < report.targets.size(); ++i) {
-    const Target& t = report.targets[i];
-    out << (i ? ",\n" : "\n") << "    {\"target\": " << json_string(t.what)
-        << ", \"measured\": " << json_string(t.measured)
-        << ", \"met\": " << (t.measured_at_all ? (t.met ? "true" : "false") : "null") << "}";
+  for (const Target& t : report.targets) {
+    targets.push_back({{"target", t.what},
+                       {"measured", t.measured},
+                       {"met", t.measured_at_all ? Json(t.met) : Json(nullptr)}});
   }
-  out << "\n  ]\n}\n";
-  return out.str();
+  const Json json{{"command", report.command}, {"date", report.date},
+                  {"seconds", std::round(report.seconds * 10) / 10},
+                  {"machine", report.machine}, {"rows", rows}, {"targets", targets}};
+  return json.dump(2) + "\n";
 }
 
 std::string to_markdown(const Report& report) {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "augcore/augment/policy.h"
@@ -151,10 +152,11 @@ class PythonSteps {
   std::optional<double> read_number(const std::string& key) {
     char line[4096];
     if (!std::fgets(line, sizeof line, from_)) return std::nullopt;
-    const config::Node node = config::parse_yaml(line, "python reference output");
-    const config::Node* value = node.find(key);
-    if (!value || !value->is_scalar()) return std::nullopt;
-    return std::strtod(value->text().c_str(), nullptr);
+    const auto record = nlohmann::json::parse(line, nullptr, false);
+    if (!record.is_object() || !record.contains(key) || !record[key].is_number()) {
+      return std::nullopt;
+    }
+    return record[key].get<double>();
   }
 
   pid_t pid_ = -1;
@@ -258,21 +260,24 @@ class Suite {
     const auto out = output_of(o_.python + " " + o_.reference + " " + args, "python reference");
     if (!out) return std::nullopt;
     Numbers numbers;
-    const config::Node node = config::parse_yaml(*out, "python reference output");
-    for (const auto& [key, value] : node.entries()) {
-      if (!value.is_scalar() || value.text().empty()) continue;
-      char* end = nullptr;
-      const double v = std::strtod(value.text().c_str(), &end);
-      if (*end == '\0') numbers[key] = v;
+    const auto record = nlohmann::json::parse(*out, nullptr, false);
+    if (!record.is_object()) {
+      fmt::print("suite: the python reference printed no JSON object:\n{}\n", *out);
+      return std::nullopt;
     }
-    report_.machine["python"] = o_.python + ": torch " + python_version(node);
+    for (const auto& [key, value] : record.items()) {
+      if (value.is_number()) numbers[key] = value.get<double>();
+    }
+    report_.machine["python"] = o_.python + ": torch " + python_version(record);
     return numbers;
   }
 
-  static std::string python_version(const config::Node& node) {
-    const auto* torch = node.find("torch");
-    const auto* vision = node.find("torchvision");
-    return (torch ? torch->text() : "?") + ", torchvision " + (vision ? vision->text() : "?");
+  static std::string python_version(const nlohmann::json& record) {
+    const auto text = [&](const char* key) {
+      return record.contains(key) && record[key].is_string() ? record[key].get<std::string>()
+                                                             : std::string("?");
+    };
+    return text("torch") + ", torchvision " + text("torchvision");
   }
 
   void describe_machine() {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
@@ -32,11 +33,12 @@ std::vector<std::string> g_argv;
 void write_error_file(const std::string& message) {
   const char* path = std::getenv("TORCHELASTIC_ERROR_FILE");
   if (!path || !*path) return;
-  using train::json_string;
-  std::ofstream(path) << fmt::format(
-      "{{\"message\": {{\"message\": {}, \"extraInfo\": {{\"py_callstack\": {}, "
-      "\"timestamp\": \"{}\"}}}}}}\n",
-      json_string(message), json_string(message), std::time(nullptr));
+  const nlohmann::json error{
+      {"message",
+       {{"message", message},
+        {"extraInfo",
+         {{"py_callstack", message}, {"timestamp", std::to_string(std::time(nullptr))}}}}}};
+  std::ofstream(path) << error.dump() << "\n";
 }
 
 }  // namespace
@@ -61,6 +63,10 @@ void add_recipe_options(CLI::App& app, RecipeArgs& args) {
   app.add_option("--nproc", args.nproc,
                  "train with N data-parallel processes on this machine (no launcher needed)")
       ->check(CLI::Range(1, 1024));
+  app.add_flag_function(
+      "--tensorboard,!--no-tensorboard",
+      [&args](std::int64_t count) { args.tensorboard = count > 0 ? 1 : 0; },
+      "write (or not) TensorBoard event files into the run directory (train.tensorboard)");
 }
 
 namespace {
@@ -106,6 +112,10 @@ config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema)
                                           : config::load_file(args.config);
   for (const auto& s : args.sets)
     config::apply_override(root, s);
+  if (args.tensorboard >= 0) {
+    config::apply_override(root, std::string("train.tensorboard=") +
+                                     (args.tensorboard ? "true" : "false"));
+  }
   return config::Config::from_node(root, schema);
 }
 

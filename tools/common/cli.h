@@ -18,9 +18,11 @@ struct RecipeArgs {
   bool list = false;              // --list
   std::string help_component;     // --help-component NAME
   int nproc = 1;                  // --nproc N: data-parallel processes on this machine
+  int tensorboard = -1;           // --tensorboard 1, --no-tensorboard 0, neither -1
 };
 
-// Adds --config, --set, --output, --list, --help-component and --nproc to `app`.
+// Adds --config, --set, --output, --list, --help-component, --nproc and
+// --tensorboard/--no-tensorboard to `app`.
 void add_recipe_options(CLI::App& app, RecipeArgs& args);
 
 // Prints the registry (--list) or one component's options (--help-component); returns true

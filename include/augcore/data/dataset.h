@@ -48,11 +48,13 @@ class Dataset {
 // The factory signature of registered datasets (kind "dataset").
 using DatasetFactory = std::function<std::shared_ptr<Dataset>(const config::Options&)>;
 
-// Builds the dataset a validated config component names (applying its `limit`). Throws
+// Builds the dataset a validated config component names (applying its `limit` or
+// `labelled_per_class`). Throws
 // DataError on bad files.
 std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component);
 
-// Options every dataset declares: `channels` (0 = as stored, 1 = grey, 3 = RGB) and `limit`.
+// Options every dataset declares: `channels` (0 = as stored, 1 = grey, 3 = RGB), `limit`, and
+// `labelled_per_class` with its `subset_seed` (a balanced labelled subset).
 void add_common_dataset_options(config::Schema& schema);
 
 }  // namespace augcore::data

@@ -1,4 +1,4 @@
-// Run-directory output shared by the training programs: log lines, live progress, JSON numbers.
+// Run-directory output shared by the training programs: log lines and live progress.
 #pragma once
 
 #include <chrono>
@@ -27,10 +27,5 @@ class RunLog {
   bool live_ = false;
   std::chrono::steady_clock::time_point last_live_{};
 };
-
-// A number for JSON output ("null" when not finite).
-std::string json_number(double v);
-// A quoted, escaped JSON string.
-std::string json_string(const std::string& s);
 
 }  // namespace augcore::train

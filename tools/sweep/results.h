@@ -1,0 +1,51 @@
+// A sweep's results: top-1 per configuration over seeds, as Markdown, CSV and a curve PNG.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sweep/grid.h"
+
+namespace augcore::sweep {
+
+struct Spread {
+  double mean = 0, std = 0;  // std: sample standard deviation (n - 1); 0 when n = 1
+  int n = 0;
+};
+
+Spread spread(const std::vector<double>& values);
+
+struct ConfigResult {
+  std::string name;
+  Spread final_top1;  // the last epoch's validation top-1: the headline
+  Spread best_top1;   // the best evaluated epoch's, picked on the validation split
+  Spread train_minutes;
+  int missing = 0;    // runs of this config without a finished result
+  // Validation top-1 over epochs: epochs evaluated in every finished run, with mean and std.
+  std::vector<double> epochs;
+  std::vector<Spread> curve;
+};
+
+struct Results {
+  std::vector<ConfigResult> configs;
+  std::vector<std::string> run_rows;  // runs.csv lines (without the header)
+};
+
+// Reads every run's metrics.jsonl (finished runs only).
+Results collect(const Grid& grid, const std::vector<SweepRun>& runs);
+
+// The Markdown section: heading, command, table (mean ± std (n), difference to the first
+// configuration with a noise verdict, best-epoch figures labelled as such), the curve image.
+std::string markdown(const Grid& grid, const Results& results, const std::string& command,
+                     const std::string& image);
+
+// Writes <output>/results.md, results.csv (per configuration), runs.csv (per run) and
+// curves.png. Returns the path of the PNG.
+std::string write_results(const Grid& grid, const Results& results, const std::string& command);
+
+// Replaces the section between "<!-- sweep:NAME begin -->" and "<!-- sweep:NAME end -->" in
+// `doc` (appends it when absent) and copies the curves next to it as images/sweep_NAME.png.
+void update_doc(const std::string& doc, const Grid& grid, const Results& results,
+                const std::string& command, const std::string& png);
+
+}  // namespace augcore::sweep
