@@ -215,6 +215,25 @@ at::Tensor MaskedAutoencoderImpl::cls_attention(const at::Tensor& images) {
   return at::softmax(logits, -1).mean(1);
 }
 
+std::vector<at::Tensor> MaskedAutoencoderImpl::attention_maps(const at::Tensor& images) {
+  const auto pe = pos_embed_for(images.size(2), images.size(3), config_.embed_dim, false);
+  at::Tensor x = patch_embed->forward(images) + pe.slice(1, 1);
+  const at::Tensor cls = (cls_token + pe.slice(1, 0, 1)).expand({x.size(0), -1, -1});
+  at::Tensor h = at::cat({cls, x}, 1);
+  std::vector<at::Tensor> maps;
+  const auto heads = config_.num_heads;
+  for (auto& b : blocks_) {
+    const auto n = h.size(0), t = h.size(1), d = h.size(2);
+    const at::Tensor qkv = b->attn->qkv->forward(b->norm1->forward(h))
+                               .reshape({n, t, 3, heads, d / heads})
+                               .permute({2, 0, 3, 1, 4});
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d / heads));
+    maps.push_back(at::softmax(at::matmul(qkv[0], qkv[1].transpose(-2, -1)) * scale, -1));
+    h = b->forward(h);
+  }
+  return maps;
+}
+
 MaeConfig mae_preset(const std::string& name) {
   MaeConfig c;
   auto set = [&](std::int64_t img, std::int64_t p, std::int64_t d, std::int64_t depth,

@@ -55,6 +55,9 @@ TEST(MaeTest, MatchesAnIndependentReference) {
   EXPECT_NEAR(mae->loss(images, pred, masking.mask).item<double>(), get(ref, "loss").item<double>(),
               1e-6);
   EXPECT_LE(max_diff(mae->cls_attention(images), get(ref, "cls_attention")), 1e-6);
+  const auto maps = mae->attention_maps(images);
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_LE(max_diff(at::stack(maps), get(ref, "attention_maps")), 1e-6);
 }
 
 TEST(MaeTest, NoiseMaskingKeepsTheLowestNoisePatches) {

@@ -112,6 +112,21 @@ class RefMAE(torch.nn.Module):
         a = torch.softmax((q @ k.transpose(-1, -2)).squeeze(2) / math.sqrt(d // h), dim=-1)
         return a.mean(1)
 
+    def attention_maps(self, imgs):
+        """Every encoder block's full softmax attention (CLS + patches), stacked: B×N×H×T×T."""
+        x = self.patch_embed.proj(imgs).flatten(2).transpose(1, 2) + self.pos_embed[:, 1:]
+        n, l, d = x.shape
+        x = torch.cat([(self.cls_token + self.pos_embed[:, :1]).expand(n, -1, -1), x], 1)
+        h = self.heads
+        maps = []
+        for b in self.blocks:
+            q, k, _ = b.attn.qkv(b.norm1(x)).split(d, dim=-1)
+            q = q.reshape(n, l + 1, h, d // h).transpose(1, 2)
+            k = k.reshape(n, l + 1, h, d // h).transpose(1, 2)
+            maps.append(torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // h), dim=-1))
+            x = attend(b, x)
+        return torch.stack(maps)
+
 
 if __name__ == "__main__":
     torch.manual_seed(0)
@@ -121,7 +136,9 @@ if __name__ == "__main__":
     with torch.no_grad():
         pred, mask, loss = model(images, noise, 0.4)
         attention = model.cls_attention(images)
+        maps = model.attention_maps(images)
     torch.save({"model": model.state_dict(), "images": images, "noise": noise, "pred": pred,
                 "mask": mask, "loss": loss, "cls_attention": attention,
+                "attention_maps": maps,
                 "patches": model.patchify(images), "sincos_7": torch.from_numpy(sincos_2d(16, 7)).float()},
                sys.argv[1])
