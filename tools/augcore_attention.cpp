@@ -102,11 +102,15 @@ int main(int argc, char** argv) {
     const auto depth = static_cast<int>(maps.size());
     for (int b = 0; b < depth; ++b) {
       const at::Tensor cls = maps[b].mean(1).select(1, 0).slice(1, 1);
-      report(fmt::format("CLS row, block {}{}", b + 1, b + 1 == depth ? " (MRA's)" : ""), cls,
+      report(fmt::format("CLS row, block {}{}", b + 1,
+                         b + 1 == depth ? " (MRA's attention: cls, the paper's)" : ""),
+             cls,
              probe);
     }
     for (int b = 0; b < depth; ++b)
       report(fmt::format("received from patches, block {}", b + 1), received(maps[b]), probe);
+    report("received from patches, mean of all blocks (MRA's attention: patches)",
+           mae->patch_attention((pixels - mean) / std), probe);
     at::Tensor rollout = at::eye(maps[0].size(-1)).expand_as(maps[0].mean(1));
     for (const auto& m : maps) {
       const at::Tensor a = 0.5 * m.mean(1) + 0.5 * at::eye(m.size(-1));
@@ -125,6 +129,21 @@ int main(int argc, char** argv) {
       cols += fmt::format(" {:.3f}", column[c].item<double>());
     fmt::print("\nMRA's reading (CLS row, last block), mass per image column, left to right:{}\n",
                cols);
+    // How much the decoder uses the CLS token: the reconstruction loss with the encoder's CLS
+    // output replaced by its batch mean (the same random masks either way).
+    const at::Tensor noise = at::rand({n, patches.size(1)}, at::Generator(at::detail::createCPUGenerator(0)));
+    const auto keep = models::pretrain_keep_count(patches.size(1), mask_ratio);
+    const at::Tensor x = (pixels - mean) / std;
+    auto [encoded, masking] = mae->forward_encoder(x, noise, keep);
+    const auto loss_of = [&](const at::Tensor& e) {
+      const at::Tensor pred = mae->forward_decoder(e, masking.ids_restore, x.size(2), x.size(3));
+      return mae->loss(x, pred, masking.mask).item<double>();
+    };
+    at::Tensor flat_cls = encoded.clone();
+    flat_cls.slice(1, 0, 1).copy_(encoded.slice(1, 0, 1).mean(0, true).expand({n, 1, -1}));
+    fmt::print("reconstruction loss (mask ratio {}): {:.4f}; with every image's CLS output "
+               "replaced by the batch mean: {:.4f}\n",
+               mask_ratio, loss_of(encoded), loss_of(flat_cls));
     return 0;
   });
 }

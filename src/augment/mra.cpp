@@ -34,9 +34,9 @@ std::pair<at::Tensor, at::Tensor> MraPolicy::prepare(const at::Tensor& images,
   const at::Tensor x = (pixels - mean_) / std_;
   switch (options_.mode) {
     case MaskMode::kLow:  // keep the highest-attention patches: mask the low ones
-      return {x, -mae_->cls_attention(x)};
+      return {x, -attention(x)};
     case MaskMode::kHigh:
-      return {x, mae_->cls_attention(x)};
+      return {x, attention(x)};
     case MaskMode::kRandom:
       break;
   }
@@ -50,7 +50,12 @@ std::pair<at::Tensor, at::Tensor> MraPolicy::attention_and_mask(const at::Tensor
   const auto keep =
       augment_keep_count(mae_->grid(images.size(2), images.size(3)), options_.mask_ratio);
   const at::Tensor tokens = at::zeros({x.size(0), noise.size(1), 1}, x.options());
-  return {mae_->cls_attention(x), models::mask_by_noise(tokens, noise, keep).mask};
+  return {attention(x), models::mask_by_noise(tokens, noise, keep).mask};
+}
+
+at::Tensor MraPolicy::attention(const at::Tensor& x) {
+  return options_.attention == AttentionReading::kCls ? mae_->cls_attention(x)
+                                                      : mae_->patch_attention(x);
 }
 
 at::Tensor MraPolicy::augment(const at::Tensor& images, const at::Tensor& random_noise) {
@@ -101,6 +106,9 @@ config::Schema mra_options() {
       .range(0, 0.99);
   s.add_choice("mode", "low", {"low", "high", "random"},
                "mask the low-attention patches (MRA), the high ones, or random ones");
+  s.add_choice("attention", "cls", {"cls", "patches"},
+               "rank patches by the CLS row of the last block (the paper) or by the attention "
+               "the patches pay them, averaged over blocks (docs/mra.md)");
   s.add_float("p", 1.0, "probability of augmenting each image").range(0, 1);
   s.add_bool("paste_visible", true, "kept patches are the original pixels");
   s.add_bool("norm_pix", false, "the checkpoint was trained with norm_pix_loss");
@@ -167,6 +175,8 @@ const bool registered = config::register_component(
       MraOptions m;
       m.mask_ratio = o.real("mask_ratio");
       m.mode = parse_mode(o.string("mode"));
+      m.attention = o.string("attention") == "cls" ? AttentionReading::kCls
+                                                   : AttentionReading::kPatches;
       m.p = o.real("p");
       m.paste_visible = o.boolean("paste_visible");
       m.norm_pix = o.boolean("norm_pix");

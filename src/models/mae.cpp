@@ -234,6 +234,16 @@ std::vector<at::Tensor> MaskedAutoencoderImpl::attention_maps(const at::Tensor& 
   return maps;
 }
 
+at::Tensor MaskedAutoencoderImpl::patch_attention(const at::Tensor& images) {
+  const auto maps = attention_maps(images);
+  at::Tensor sum;
+  for (const auto& m : maps) {
+    const at::Tensor received = m.mean(1).slice(1, 1).slice(2, 1).mean(1);
+    sum = sum.defined() ? sum + received : received;
+  }
+  return sum / static_cast<double>(maps.size());
+}
+
 MaeConfig mae_preset(const std::string& name) {
   MaeConfig c;
   auto set = [&](std::int64_t img, std::int64_t p, std::int64_t d, std::int64_t depth,

@@ -55,9 +55,10 @@ class MraTest : public ::testing::Test {
     return s;
   }
 
-  std::set<std::int64_t> ranked(std::int64_t image, bool highest) {
+  std::set<std::int64_t> ranked(std::int64_t image, bool highest, bool cls = true) {
     at::NoGradGuard g;
-    const at::Tensor att = mae_->cls_attention((images_ - 0.5) / 0.5)[image];
+    const at::Tensor x = (images_ - 0.5) / 0.5;
+    const at::Tensor att = (cls ? mae_->cls_attention(x) : mae_->patch_attention(x))[image];
     const at::Tensor idx = std::get<1>(att.topk(30, 0, highest));
     std::set<std::int64_t> s;
     for (std::int64_t i = 0; i < 30; ++i)
@@ -84,6 +85,17 @@ TEST_F(MraTest, LowModeKeepsExactlyTheHighestAttentionPatches) {
     EXPECT_EQ(unchanged(b.images, i), ranked(i, true)) << i;
   EXPECT_GE(b.images.min().item<float>(), 0.0f);
   EXPECT_LE(b.images.max().item<float>(), 1.0f);
+}
+
+TEST_F(MraTest, PatchesReadingKeepsThePatchesMostAttendedByPatches) {
+  auto p = policy(", attention: patches");
+  PolicyBatch b = batch();
+  StepContext ctx{step_generator(0, 0, 0)};
+  p->apply(b, ctx);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(unchanged(b.images, i), ranked(i, true, false)) << i;
+    EXPECT_NE(ranked(i, true, false), ranked(i, true)) << "the two readings should differ";
+  }
 }
 
 TEST_F(MraTest, HighModeKeepsTheLowestAttentionPatches) {

@@ -58,6 +58,7 @@ TEST(MaeTest, MatchesAnIndependentReference) {
   const auto maps = mae->attention_maps(images);
   ASSERT_EQ(maps.size(), 2u);
   EXPECT_LE(max_diff(at::stack(maps), get(ref, "attention_maps")), 1e-6);
+  EXPECT_LE(max_diff(mae->patch_attention(images), get(ref, "patch_attention")), 1e-6);
 }
 
 TEST(MaeTest, NoiseMaskingKeepsTheLowestNoisePatches) {

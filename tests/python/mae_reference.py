@@ -140,5 +140,7 @@ if __name__ == "__main__":
     torch.save({"model": model.state_dict(), "images": images, "noise": noise, "pred": pred,
                 "mask": mask, "loss": loss, "cls_attention": attention,
                 "attention_maps": maps,
+                # attention the patch queries pay each patch: mean over blocks, heads, queries
+                "patch_attention": maps[:, :, :, 1:, 1:].mean(dim=(2, 3)).mean(0),
                 "patches": model.patchify(images), "sincos_7": torch.from_numpy(sincos_2d(16, 7)).float()},
                sys.argv[1])

@@ -72,7 +72,15 @@ void check_run(const SweepRun& run, const std::string& where) {
   try {
     config::Config::from_node(root, train::recipe_schema());
   } catch (const ConfigError& e) {
-    throw ConfigError(where + ": config '" + run.config + "' is not a valid recipe: " + e.what());
+    // An override's errors name its origin "--set key=value": name the grid's line instead.
+    std::string what = e.what();
+    for (const auto& o : run.sets) {
+      const std::string origin = "--set " + o.key + "=" + o.value;
+      for (auto at = what.find(origin); at != std::string::npos; at = what.find(origin)) {
+        what.replace(at, origin.size(), o.where);
+      }
+    }
+    throw ConfigError(where + ": config '" + run.config + "' is not a valid recipe: " + what);
   }
 }
 

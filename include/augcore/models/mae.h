@@ -74,6 +74,9 @@ class MaskedAutoencoderImpl : public torch::nn::Module {
   // CLS-query attention of the last encoder block over the L patch keys of the full image
   // (softmax over patches only, averaged over heads): N×L.
   at::Tensor cls_attention(const at::Tensor& images);
+  // The attention each patch receives from the patch queries (CLS query and key left out),
+  // averaged over heads, queries and encoder blocks: N×L.
+  at::Tensor patch_attention(const at::Tensor& images);
   // Every encoder block's full attention on the full image (CLS first, then the L patches):
   // one N×heads×(L+1)×(L+1) tensor per block, for inspecting what the encoder attends to.
   std::vector<at::Tensor> attention_maps(const at::Tensor& images);

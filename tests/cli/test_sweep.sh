@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# augcore_sweep and augcore_plot: grid errors name file and line (exit 2); a sweep runs every
+# configuration x seed, tabulates mean ± std (n) and draws the curves; a killed sweep resumes
+# without re-running finished runs and continues the interrupted one from its checkpoint;
+# augcore_plot draws run directories into a PNG.
+set -u
+bin="$1"
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+tmp=$(mktemp -d)
+trap 'pkill -9 -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
+fails=0
+fail() {
+  echo "FAIL: $*"
+  fails=$((fails + 1))
+}
+cd "$repo"
+
+# Exit code 2 and a message holding $2 for the grid in $1.
+bad_grid() {
+  printf '%s\n' "$1" >"$tmp/bad.yaml"
+  out=$("$bin/augcore_sweep" --grid "$tmp/bad.yaml" --dry-run 2>&1)
+  local rc=$?
+  [[ $rc -eq 2 ]] || fail "bad grid ($3): exit $rc, not 2: $out"
+  [[ $out == *"$2"* ]] || fail "bad grid ($3): message lacks '$2': $out"
+  [[ $(printf '%s\n' "$out" | wc -l) -eq 1 ]] || fail "bad grid ($3): more than one line: $out"
+}
+good='name: t
+output: OUT
+seeds: [0, 1]
+configs:
+  - name: base
+    recipe: configs/fashion_mnist/resnet20.yaml'
+bad_grid "${good/output: OUT/output: OUT
+colour: red}" "bad.yaml:3: grid: unknown key 'colour'" "unknown key"
+bad_grid "${good/seeds: \[0, 1\]/seeds: [0, x]}" "bad.yaml:3" "seed not an integer"
+bad_grid "${good/resnet20.yaml/nothing.yaml}" "recipe 'configs/fashion_mnist/nothing.yaml' does not exist" "missing recipe"
+bad_grid "$good
+    set: {train.epochs: -3}" "bad.yaml:7: train.epochs" "bad override value"
+bad_grid "$good
+  - {name: base, recipe: configs/fashion_mnist/resnet20.yaml}" "name 'base' twice" "duplicate name"
+bad_grid "$good
+    set: {train.epoch: 3}" "unknown key" "unknown override key"
+out=$("$bin/augcore_sweep" --grid "$tmp/none.yaml" 2>&1)
+[[ $? -eq 2 && $out == *none.yaml* ]] || fail "missing grid file: $out"
+
+# 2 configurations x 2 seeds; cutout evaluates every 2nd epoch (and after the last).
+cat >"$tmp/grid.yaml" <<EOT
+name: smoke
+output: $tmp/sweep
+seeds: [0, 1]
+parallel: 2
+threads: 1
+set:
+  data.train.labelled_per_class: 20
+  data.val.limit: 200
+  data.loader.batch_size: 50
+  train.epochs: 3
+configs:
+  - {name: baseline, recipe: configs/fashion_mnist/resnet20.yaml}
+  - name: cutout
+    recipe: configs/fashion_mnist/resnet20_cutout.yaml
+    set: {train.eval_every: 2}
+EOT
+"$bin/augcore_sweep" --grid "$tmp/grid.yaml" --update-doc "$tmp/doc.md" >"$tmp/sweep.out" 2>&1 ||
+  fail "sweep: $(tail -3 "$tmp/sweep.out")"
+[[ $(grep -c '^| baseline | [0-9.]* ± [0-9.]* (2) | — |' "$tmp/sweep/results.md") -eq 1 ]] ||
+  fail "results.md lacks the baseline row with n = 2: $(cat "$tmp/sweep/results.md")"
+grep -q '^| cutout | [0-9.]* ± [0-9.]* (2) | [-+][0-9.]* (' "$tmp/sweep/results.md" ||
+  fail "results.md lacks the cutout row with its difference"
+[[ $(wc -l <"$tmp/sweep/runs.csv") -eq 5 ]] || fail "runs.csv does not have 4 runs"
+# The table's figures are the runs' final epochs: recompute the baseline mean from metrics.jsonl.
+mean=$(for s in 0 1; do tail -1 "$tmp/sweep/baseline/seed$s/metrics.jsonl"; done |
+  sed 's/.*"val_top1":\([0-9.]*\).*/\1/' | awk '{s += $1} END {printf "%.4f", s / NR}')
+grep -q "^baseline,2,$mean," "$tmp/sweep/results.csv" || fail "results.csv baseline mean is not $mean: $(cat "$tmp/sweep/results.csv")"
+[[ $(grep -c '"val_top1"' "$tmp/sweep/cutout/seed0/metrics.jsonl") -eq 2 ]] ||
+  fail "eval_every 2 over 3 epochs did not evaluate exactly twice"
+[[ $(head -c 4 "$tmp/sweep/curves.png" | od -An -c | tr -d ' ') == '211PNG' ]] || fail "curves.png is not a PNG"
+grep -q 'sweep:smoke begin' "$tmp/doc.md" && [[ -f "$tmp/images/sweep_smoke.png" ]] ||
+  fail "--update-doc did not write the section and its image"
+
+# A second sweep over finished runs starts nothing.
+"$bin/augcore_sweep" --grid "$tmp/grid.yaml" >"$tmp/again.out" 2>&1 || fail "second sweep failed"
+grep -q 'started' "$tmp/again.out" && fail "a finished run was started again"
+
+# Killed: one run finished, the second mid-way (with a checkpoint), the third not begun.
+cat >"$tmp/kill.yaml" <<EOT
+name: kill
+output: $tmp/ksweep
+seeds: [0, 1, 2]
+parallel: 1
+threads: 1
+set:
+  data.train.labelled_per_class: 40
+  data.val.limit: 100
+  data.loader.batch_size: 20
+  train.epochs: 2
+  train.checkpoint_every_steps: 2
+  train.step_log: true
+configs:
+  - {name: base, recipe: configs/fashion_mnist/resnet20.yaml}
+EOT
+"$bin/augcore_sweep" --grid "$tmp/kill.yaml" >"$tmp/kill.out" 2>&1 &
+pid=$!
+for _ in $(seq 6000); do
+  [[ -f "$tmp/ksweep/base/seed1/steps.jsonl" && $(wc -l <"$tmp/ksweep/base/seed1/steps.jsonl") -ge 7 ]] && break
+  sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+sleep 2  # the orphaned run gets SIGTERM, writes last.pt and exits
+[[ -f "$tmp/ksweep/base/seed0/summary.json" ]] || fail "the first run had not finished before the kill"
+[[ -f "$tmp/ksweep/base/seed1/summary.json" ]] && fail "the second run finished before the kill (test too slow to catch it)"
+pgrep -f "$tmp/ksweep" >/dev/null && fail "a run outlived its killed sweep"
+before=$(stat -c %Y "$tmp/ksweep/base/seed0/summary.json")
+"$bin/augcore_sweep" --grid "$tmp/kill.yaml" >"$tmp/resume.out" 2>&1 || fail "resumed sweep: $(tail -3 "$tmp/resume.out")"
+grep -q 'seed 0 started' "$tmp/resume.out" && fail "the finished run was re-run"
+grep -q '(1 finished)' "$tmp/resume.out" || fail "the resumed sweep did not count the finished run: $(head -1 "$tmp/resume.out")"
+[[ $(stat -c %Y "$tmp/ksweep/base/seed0/summary.json") == "$before" ]] || fail "the finished run was rewritten"
+grep -q 'resumed from' "$tmp/ksweep/base/seed1/train.log" || fail "the interrupted run started over instead of resuming"
+grep -q '^| base | [0-9.]* ± [0-9.]* (3) |' "$tmp/ksweep/results.md" || fail "resumed sweep: table lacks n = 3"
+
+# augcore_plot: two runs overlaid; a directory without metrics is exit 2.
+"$bin/augcore_plot" "$tmp/sweep/baseline/seed0" "$tmp/ksweep/base/seed1" -o "$tmp/plot.png" >"$tmp/plot.out" 2>&1 ||
+  fail "augcore_plot: $(cat "$tmp/plot.out")"
+[[ $(head -c 4 "$tmp/plot.png" | od -An -c | tr -d ' ') == '211PNG' && $(stat -c %s "$tmp/plot.png") -gt 20000 ]] ||
+  fail "augcore_plot wrote no PNG of plausible size"
+out=$("$bin/augcore_plot" "$tmp" -o "$tmp/x.png" 2>&1)
+[[ $? -eq 2 && $out == *metrics.jsonl* ]] || fail "augcore_plot on a directory without metrics: $out"
+
+[[ $fails -eq 0 ]] && echo "all sweep checks passed"
+exit $((fails > 0))
