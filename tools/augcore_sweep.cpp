@@ -18,12 +18,18 @@ int main(int argc, char** argv) {
   bool report_only = false, dry_run = false;
   app.add_option("--grid,-g", grid_path, "the sweep grid YAML (e.g. sweeps/fmnist_low_data.yaml)")
       ->required();
+  int parallel = 0;
+  app.add_option("--parallel", parallel,
+                 "runs at a time, overriding the grid's `parallel` (threads per run stay the "
+                 "grid's, so the results do not change)")
+      ->check(CLI::Range(1, 256));
   app.add_flag("--report-only", report_only, "run nothing: tabulate the runs that exist");
   app.add_flag("--dry-run", dry_run, "check the grid and print the runs, then stop");
   app.add_option("--update-doc", doc,
                  "also put the table into this Markdown file (between sweep:NAME markers)");
   return cli::run_main(app, argc, argv, [&] {
-    const sweep::Grid grid = sweep::load_grid(grid_path);
+    sweep::Grid grid = sweep::load_grid(grid_path);
+    if (parallel > 0) grid.parallel = parallel;
     const auto runs = sweep::expand(grid);
     std::string command = "augcore_sweep --grid " + grid_path;
     if (!doc.empty()) command += " --update-doc " + doc;
