@@ -11,6 +11,7 @@
 #include "augcore/models/mae.h"
 #include "augcore/models/state_dict.h"
 #include "common/cli.h"
+#include "common/doc_section.h"
 
 namespace {
 
@@ -25,7 +26,8 @@ struct Probe {
 // One row: attention mass on foreground patches against their share (the uniform baseline),
 // mass on foreground pixels against theirs, and the foreground rate among the patches MRA's
 // `low` mode keeps (the top `keep` by attention).
-void report(const std::string& name, const at::Tensor& attention, const Probe& p) {
+void report(std::string& out, const std::string& name, const at::Tensor& attention,
+            const Probe& p) {
   const at::Tensor a = attention / attention.sum(1, true);
   const double mass = (a * p.fg_patch).sum(1).mean().item<double>();
   const double base = p.fg_patch.mean().item<double>();
@@ -33,7 +35,7 @@ void report(const std::string& name, const at::Tensor& attention, const Probe& p
   const double px_base = p.fg_share.mean().item<double>();
   const at::Tensor top = std::get<1>(a.topk(p.keep, 1));
   const double kept = p.fg_patch.gather(1, top).mean().item<double>();
-  fmt::print("| {} | {:.3f} | {:.3f} | {:.2f}× | {:.3f} / {:.3f} ({:.2f}×) | {:.3f} |\n", name,
+  out += fmt::format("| {} | {:.3f} | {:.3f} | {:.2f}× | {:.3f} / {:.3f} ({:.2f}×) | {:.3f} |\n", name,
              mass, base, mass / base, px_mass, px_base, px_mass / px_base, kept);
 }
 
@@ -60,6 +62,10 @@ int main(int argc, char** argv) {
   app.add_option("--mask-ratio", mask_ratio, "MRA's mask ratio (the kept share is 1 - it)")
       ->check(CLI::Range(0.0, 0.99));
   app.add_option("--threshold", threshold, "a patch is foreground when its mean pixel exceeds it");
+  std::string doc;
+  app.add_option("--update-doc", doc,
+                 "also put the tables into this Markdown file (between attention-probe:SPLIT "
+                 "markers)");
   return cli::run_main(app, argc, argv, [&] {
     const std::string stem = split == "train" ? "train" : "t10k";
     data::IdxDataset ds(root + "/" + stem + "-images-idx3-ubyte.gz",
@@ -74,6 +80,7 @@ int main(int argc, char** argv) {
                        .div(255));
     }
     const at::Tensor pixels = at::cat(xs);
+    std::string out;
     auto config = models::mae_preset(preset);
     config.in_chans = 1;
     models::MaskedAutoencoder mae(config);
@@ -94,31 +101,31 @@ int main(int argc, char** argv) {
     Probe probe{(patches.mean(2) > threshold).to(at::kFloat),
                 (patches > 0).to(at::kFloat).mean(2),
                 patches.size(1) - static_cast<std::int64_t>(patches.size(1) * mask_ratio)};
-    fmt::print("{} {} images of {}; patch foreground: mean pixel > {}; MRA keeps {} of {} "
+    out += fmt::format("{} {} images of {}; patch foreground: mean pixel > {}; MRA keeps {} of {} "
                "patches\n\n",
                n, split, checkpoint, threshold, probe.keep, patches.size(1));
-    fmt::print("| reading | mass on fg patches | fg patch share | ratio | mass on fg pixels / "
+    out += fmt::format("| reading | mass on fg patches | fg patch share | ratio | mass on fg pixels / "
                "share | fg rate of kept patches |\n|---|---|---|---|---|---|\n");
     const auto depth = static_cast<int>(maps.size());
     for (int b = 0; b < depth; ++b) {
       const at::Tensor cls = maps[b].mean(1).select(1, 0).slice(1, 1);
-      report(fmt::format("CLS row, block {}{}", b + 1,
+      report(out, fmt::format("CLS row, block {}{}", b + 1,
                          b + 1 == depth ? " (MRA's attention: cls, the paper's)" : ""),
              cls,
              probe);
     }
     for (int b = 0; b < depth; ++b)
-      report(fmt::format("received from patches, block {}", b + 1), received(maps[b]), probe);
-    report("received from patches, mean of all blocks (MRA's attention: patches)",
+      report(out, fmt::format("received from patches, block {}", b + 1), received(maps[b]), probe);
+    report(out, "received from patches, mean of all blocks (MRA's attention: patches)",
            mae->patch_attention((pixels - mean) / std), probe);
     at::Tensor rollout = at::eye(maps[0].size(-1)).expand_as(maps[0].mean(1));
     for (const auto& m : maps) {
       const at::Tensor a = 0.5 * m.mean(1) + 0.5 * at::eye(m.size(-1));
       rollout = at::matmul(a / a.sum(-1, true), rollout);
     }
-    report("rollout, CLS row", rollout.select(1, 0).slice(1, 1), probe);
+    report(out, "rollout, CLS row", rollout.select(1, 0).slice(1, 1), probe);
     for (int h = 0; h < maps.back().size(1); ++h) {
-      report(fmt::format("CLS row, block {}, head {}", depth, h + 1),
+      report(out, fmt::format("CLS row, block {}, head {}", depth, h + 1),
              maps.back().select(1, h).select(1, 0).slice(1, 1), probe);
     }
     const auto grid = static_cast<std::int64_t>(std::lround(std::sqrt(patches.size(1))));
@@ -127,7 +134,7 @@ int main(int argc, char** argv) {
     std::string cols;
     for (std::int64_t c = 0; c < grid; ++c)
       cols += fmt::format(" {:.3f}", column[c].item<double>());
-    fmt::print("\nMRA's reading (CLS row, last block), mass per image column, left to right:{}\n",
+    out += fmt::format("\nMRA's reading (CLS row, last block), mass per image column, left to right:{}\n",
                cols);
     // How much the decoder uses the CLS token: the reconstruction loss with the encoder's CLS
     // output replaced by its batch mean (the same random masks either way).
@@ -141,9 +148,17 @@ int main(int argc, char** argv) {
     };
     at::Tensor flat_cls = encoded.clone();
     flat_cls.slice(1, 0, 1).copy_(encoded.slice(1, 0, 1).mean(0, true).expand({n, 1, -1}));
-    fmt::print("reconstruction loss (mask ratio {}): {:.4f}; with every image's CLS output "
+    out += fmt::format("reconstruction loss (mask ratio {}): {:.4f}; with every image's CLS output "
                "replaced by the batch mean: {:.4f}\n",
                mask_ratio, loss_of(encoded), loss_of(flat_cls));
+    fmt::print("{}", out);
+    if (!doc.empty()) {
+      std::string command = "augcore_attention";
+      for (std::size_t i = 1; i < cli::command_line().size(); ++i)
+        command += " " + cli::command_line()[i];
+      cli::replace_doc_section(doc, "attention-probe:" + split,
+                               "Regenerate: `" + command + "`\n\n" + out);
+    }
     return 0;
   });
 }

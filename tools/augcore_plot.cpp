@@ -25,6 +25,33 @@ augcore::plot::Series series(const std::string& name, const std::vector<Figures>
   return s;
 }
 
+// Run names without the path prefix they all share ("a/b/seed0", "a/b/seed1": "seed0", "seed1").
+std::vector<std::string> short_names(const std::vector<std::string>& dirs) {
+  std::vector<std::vector<std::string>> parts;
+  for (const auto& d : dirs) {
+    std::vector<std::string> p;
+    for (const auto& e : std::filesystem::path(d).lexically_normal())
+      if (!e.empty() && e != ".") p.push_back(e.string());
+    parts.push_back(p);
+  }
+  std::size_t common = 0;
+  while (dirs.size() > 1) {
+    bool same = true;
+    for (const auto& p : parts)
+      same = same && p.size() > common + 1 && p[common] == parts[0][common];
+    if (!same) break;
+    ++common;
+  }
+  std::vector<std::string> names;
+  for (const auto& p : parts) {
+    std::string n;
+    for (std::size_t i = common; i < p.size(); ++i)
+      n += (n.empty() ? "" : "/") + p[i];
+    names.push_back(n.empty() ? "run" : n);
+  }
+  return names;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,27 +62,32 @@ int main(int argc, char** argv) {
   app.add_option("runs", dirs, "run directories (holding metrics.jsonl)")->required();
   app.add_option("--output,-o", output, "the PNG to write");
   return cli::run_main(app, argc, argv, [&] {
-    plot::Panel loss{"training loss", "epoch", "loss", {}, true};
-    plot::Panel steps{"training loss per step (steps.jsonl)", "step", "loss", {}, true};
-    plot::Panel top1{"top-1", "epoch", "%", {}};
-    plot::Panel lr{"learning rate", "epoch", "lr", {}};
-    for (const auto& dir : dirs) {
+    plot::Panel loss{"training loss (dashed: validation)", "epoch", "loss", {}, true, true};
+    plot::Panel steps{"training loss per step (steps.jsonl)", "step", "loss", {}, true, true};
+    plot::Panel top1{"top-1 (solid: validation, dashed: training)", "epoch", "%", {}, false, true};
+    plot::Panel lr{"learning rate", "epoch", "lr", {}, false, true};
+    const auto names = short_names(dirs);
+    for (std::size_t i = 0; i < dirs.size(); ++i) {
+      const std::string& dir = dirs[i];
+      const std::string& name = names[i];
+      const int colour = static_cast<int>(i) + 1;
       const auto metrics = cli::read_jsonl((std::filesystem::path(dir) / "metrics.jsonl").string());
       if (metrics.empty()) throw DataError(dir + "/metrics.jsonl: missing or holds no records");
-      std::string name = std::filesystem::path(dir).lexically_normal().string();
-      while (!name.empty() && name.back() == '/')
-        name.pop_back();
-      loss.series.push_back(series(name, metrics, "epoch", "train_loss"));
-      for (const char* extra : {"train_loss_sub", "val_loss"}) {
-        auto s = series(name + " " + extra, metrics, "epoch", extra);
-        if (!s.x.empty()) loss.series.push_back(std::move(s));
-      }
-      top1.series.push_back(series(name + " val", metrics, "epoch", "val_top1"));
-      top1.series.push_back(series(name + " train", metrics, "epoch", "train_top1"));
-      lr.series.push_back(series(name, metrics, "epoch", "lr"));
-      steps.series.push_back(series(
-          name, cli::read_jsonl((std::filesystem::path(dir) / "steps.jsonl").string()), "step",
-          "loss"));
+      const auto add = [&](plot::Panel& panel, plot::Series s, bool dashed) {
+        s.colour = colour;
+        s.dashed = dashed;
+        if (!s.x.empty()) panel.series.push_back(std::move(s));
+      };
+      add(loss, series(name, metrics, "epoch", "train_loss"), false);
+      add(loss, series(name + " sub-model", metrics, "epoch", "train_loss_sub"), false);
+      add(loss, series(name + " val", metrics, "epoch", "val_loss"), true);
+      add(top1, series(name + " val", metrics, "epoch", "val_top1"), false);
+      add(top1, series(name + " train", metrics, "epoch", "train_top1"), true);
+      add(lr, series(name, metrics, "epoch", "lr"), false);
+      add(steps,
+          series(name, cli::read_jsonl((std::filesystem::path(dir) / "steps.jsonl").string()),
+                 "step", "loss"),
+          false);
     }
     plot::write_png(output, {loss, top1, lr, steps}, 2, 1400, 900);
     fmt::print("wrote {}\n", output);

@@ -40,9 +40,10 @@ void write_png(const std::string& path, const std::vector<Panel>& panels, int co
   int block = 0;
   std::vector<std::vector<std::string>> plots(shown.size());
   for (std::size_t k = 0; k < shown.size(); ++k) {
-    int colour = 0;
+    int position = 0;
     for (const auto& s : shown[k]->series) {
-      ++colour;
+      ++position;
+      const int colour = s.colour > 0 ? s.colour : position;
       if (s.x.empty()) continue;
       const std::string name = fmt::format("$d{}", block++);
       script += name + " << EOD\n";
@@ -57,22 +58,23 @@ void write_png(const std::string& path, const std::vector<Panel>& panels, int co
             "{} using 1:3:4 with filledcurves lc {} fs transparent solid 0.18 noborder notitle",
             name, colour));
       }
-      plots[k].push_back(fmt::format("{} using 1:2 with lines lw 2 lc {} title {}", name, colour,
-                                     quoted(s.name)));
+      plots[k].push_back(fmt::format("{} using 1:2 with lines lw 2 lc {} dt {} title {}", name,
+                                     colour, s.dashed ? 2 : 1, quoted(s.name)));
     }
   }
   const int cols = std::max(1, std::min<int>(columns, static_cast<int>(shown.size())));
   const int rows = static_cast<int>((shown.size() + cols - 1) / cols);
   script += fmt::format(
-      "set terminal pngcairo size {},{} font 'sans,10'\nset output {}\nset grid\n"
-      "set key outside right top vertical noreverse spacing 0.9 font ',8'\n"
+      "set terminal pngcairo noenhanced size {},{} font 'sans,10'\nset output {}\nset grid\n"
       "set multiplot layout {},{}\n",
       width, height, quoted(path), rows, cols);
   for (std::size_t k = 0; k < shown.size(); ++k) {
     const Panel& p = *shown[k];
-    script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n{}\n", quoted(p.title),
+    script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n{}\n{}\n", quoted(p.title),
                           quoted(p.xlabel), quoted(p.ylabel),
-                          p.log_y ? "set logscale y" : "unset logscale y");
+                          p.log_y ? "set logscale y" : "unset logscale y",
+                          p.key_inside ? "set key inside right top opaque font ',8'"
+                                       : "set key outside right top vertical font ',8'");
     script += "plot ";
     for (std::size_t i = 0; i < plots[k].size(); ++i)
       script += (i ? ", \\\n  " : "") + plots[k][i];

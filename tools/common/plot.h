@@ -10,12 +10,15 @@ struct Series {
   std::string name;
   std::vector<double> x, y;
   std::vector<double> lo, hi;  // a shaded band (e.g. mean ± std) when not empty; same size as x
+  int colour = 0;               // gnuplot line colour index; 0: the series' position in the panel
+  bool dashed = false;
 };
 
 struct Panel {
   std::string title, xlabel, ylabel;
   std::vector<Series> series;
   bool log_y = false;
+  bool key_inside = false;  // legend inside the plot (top right) instead of beside it
 };
 
 // Writes `panels` (in a grid of `columns`) to a PNG of width x height pixels by running

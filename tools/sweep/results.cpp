@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "augcore/core/runtime.h"
+#include "common/doc_section.h"
 #include "common/plot.h"
 #include "common/run_files.h"
 #include "sweep/runner.h"
@@ -180,24 +181,7 @@ void update_doc(const std::string& doc, const Grid& grid, const Results& results
     image = "images/sweep_" + grid.name + ".png";
     fs::copy_file(png, fs::path(doc).parent_path() / image, fs::copy_options::overwrite_existing);
   }
-  std::string text;
-  {
-    std::ifstream in(doc);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  const std::string begin = "<!-- sweep:" + grid.name + " begin -->";
-  const std::string end = "<!-- sweep:" + grid.name + " end -->";
-  const std::string block = begin + "\n" + markdown(grid, results, command, image) + end;
-  const auto b = text.find(begin);
-  const auto e = text.find(end);
-  if (b != std::string::npos && e != std::string::npos && e > b) {
-    text.replace(b, e + end.size() - b, block);
-  } else {
-    text += (text.empty() || text.back() == '\n' ? "\n" : "\n\n") + block + "\n";
-  }
-  write_file_atomic(doc, text);
+  cli::replace_doc_section(doc, "sweep:" + grid.name, markdown(grid, results, command, image));
 }
 
 }  // namespace augcore::sweep

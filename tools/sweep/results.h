@@ -43,8 +43,8 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
 // curves.png. Returns the path of the PNG.
 std::string write_results(const Grid& grid, const Results& results, const std::string& command);
 
-// Replaces the section between "<!-- sweep:NAME begin -->" and "<!-- sweep:NAME end -->" in
-// `doc` (appends it when absent) and copies the curves next to it as images/sweep_NAME.png.
+// Puts the Markdown section into `doc` between its "sweep:NAME" markers (replace_doc_section)
+// and copies the curves next to it as images/sweep_NAME.png.
 void update_doc(const std::string& doc, const Grid& grid, const Results& results,
                 const std::string& command, const std::string& png);
 
