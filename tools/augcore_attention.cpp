@@ -35,8 +35,8 @@ void report(std::string& out, const std::string& name, const at::Tensor& attenti
   const double px_base = p.fg_share.mean().item<double>();
   const at::Tensor top = std::get<1>(a.topk(p.keep, 1));
   const double kept = p.fg_patch.gather(1, top).mean().item<double>();
-  out += fmt::format("| {} | {:.3f} | {:.3f} | {:.2f}× | {:.3f} / {:.3f} ({:.2f}×) | {:.3f} |\n", name,
-             mass, base, mass / base, px_mass, px_base, px_mass / px_base, kept);
+  out += fmt::format("| {} | {:.3f} | {:.3f} | {:.2f}× | {:.3f} / {:.3f} ({:.2f}×) | {:.3f} |\n",
+                     name, mass, base, mass / base, px_mass, px_base, px_mass / px_base, kept);
 }
 
 // Attention received by each patch from the patch queries (CLS row and column left out).
@@ -98,21 +98,22 @@ int main(int argc, char** argv) {
     at::NoGradGuard no_grad;
     const auto maps = mae->attention_maps((pixels - mean) / std);
     const at::Tensor patches = mae->patchify(pixels);  // N×L×p²
-    Probe probe{(patches.mean(2) > threshold).to(at::kFloat),
-                (patches > 0).to(at::kFloat).mean(2),
+    Probe probe{(patches.mean(2) > threshold).to(at::kFloat), (patches > 0).to(at::kFloat).mean(2),
                 patches.size(1) - static_cast<std::int64_t>(patches.size(1) * mask_ratio)};
-    out += fmt::format("{} {} images of {}; patch foreground: mean pixel > {}; MRA keeps {} of {} "
-               "patches\n\n",
-               n, split, checkpoint, threshold, probe.keep, patches.size(1));
-    out += fmt::format("| reading | mass on fg patches | fg patch share | ratio | mass on fg pixels / "
-               "share | fg rate of kept patches |\n|---|---|---|---|---|---|\n");
+    out += fmt::format(
+        "{} {} images of {}; patch foreground: mean pixel > {}; MRA keeps {} of {} "
+        "patches\n\n",
+        n, split, checkpoint, threshold, probe.keep, patches.size(1));
+    out += fmt::format(
+        "| reading | mass on fg patches | fg patch share | ratio | mass on fg pixels / "
+        "share | fg rate of kept patches |\n|---|---|---|---|---|---|\n");
     const auto depth = static_cast<int>(maps.size());
     for (int b = 0; b < depth; ++b) {
       const at::Tensor cls = maps[b].mean(1).select(1, 0).slice(1, 1);
-      report(out, fmt::format("CLS row, block {}{}", b + 1,
+      report(out,
+             fmt::format("CLS row, block {}{}", b + 1,
                          b + 1 == depth ? " (MRA's attention: cls, the paper's)" : ""),
-             cls,
-             probe);
+             cls, probe);
     }
     for (int b = 0; b < depth; ++b)
       report(out, fmt::format("received from patches, block {}", b + 1), received(maps[b]), probe);
@@ -134,11 +135,12 @@ int main(int argc, char** argv) {
     std::string cols;
     for (std::int64_t c = 0; c < grid; ++c)
       cols += fmt::format(" {:.3f}", column[c].item<double>());
-    out += fmt::format("\nMRA's reading (CLS row, last block), mass per image column, left to right:{}\n",
-               cols);
+    out += fmt::format(
+        "\nMRA's reading (CLS row, last block), mass per image column, left to right:{}\n", cols);
     // How much the decoder uses the CLS token: the reconstruction loss with the encoder's CLS
     // output replaced by its batch mean (the same random masks either way).
-    const at::Tensor noise = at::rand({n, patches.size(1)}, at::Generator(at::detail::createCPUGenerator(0)));
+    const at::Tensor noise =
+        at::rand({n, patches.size(1)}, at::Generator(at::detail::createCPUGenerator(0)));
     const auto keep = models::pretrain_keep_count(patches.size(1), mask_ratio);
     const at::Tensor x = (pixels - mean) / std;
     auto [encoded, masking] = mae->forward_encoder(x, noise, keep);
@@ -148,9 +150,10 @@ int main(int argc, char** argv) {
     };
     at::Tensor flat_cls = encoded.clone();
     flat_cls.slice(1, 0, 1).copy_(encoded.slice(1, 0, 1).mean(0, true).expand({n, 1, -1}));
-    out += fmt::format("reconstruction loss (mask ratio {}): {:.4f}; with every image's CLS output "
-               "replaced by the batch mean: {:.4f}\n",
-               mask_ratio, loss_of(encoded), loss_of(flat_cls));
+    out += fmt::format(
+        "reconstruction loss (mask ratio {}): {:.4f}; with every image's CLS output "
+        "replaced by the batch mean: {:.4f}\n",
+        mask_ratio, loss_of(encoded), loss_of(flat_cls));
     fmt::print("{}", out);
     if (!doc.empty()) {
       std::string command = "augcore_attention";

@@ -175,8 +175,8 @@ const bool registered = config::register_component(
       MraOptions m;
       m.mask_ratio = o.real("mask_ratio");
       m.mode = parse_mode(o.string("mode"));
-      m.attention = o.string("attention") == "cls" ? AttentionReading::kCls
-                                                   : AttentionReading::kPatches;
+      m.attention =
+          o.string("attention") == "cls" ? AttentionReading::kCls : AttentionReading::kPatches;
       m.p = o.real("p");
       m.paste_visible = o.boolean("paste_visible");
       m.norm_pix = o.boolean("norm_pix");

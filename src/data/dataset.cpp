@@ -47,7 +47,8 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
   std::vector<std::size_t> class_sizes(static_cast<std::size_t>(dataset->num_classes()), 0);
   for (std::size_t i = 0; i < dataset->size(); ++i) {
     const std::int64_t label = dataset->label(i);
-    if (label >= 0 && label < dataset->num_classes()) ++class_sizes[static_cast<std::size_t>(label)];
+    if (label >= 0 && label < dataset->num_classes())
+      ++class_sizes[static_cast<std::size_t>(label)];
   }
   const auto empty = std::find(class_sizes.begin(), class_sizes.end(), 0u);
   if (empty != class_sizes.end()) {
@@ -64,10 +65,10 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
   if (per_class > 0) {
     auto indices =
         balanced_subset(*dataset, per_class, static_cast<std::uint64_t>(o.integer("subset_seed")));
-    dataset = std::make_shared<IndexSubset>(
-        std::move(dataset), std::move(indices),
-        "labelled samples (" + std::to_string(per_class) + " per class, subset_seed " +
-            std::to_string(o.integer("subset_seed")) + ")");
+    dataset = std::make_shared<IndexSubset>(std::move(dataset), std::move(indices),
+                                            "labelled samples (" + std::to_string(per_class) +
+                                                " per class, subset_seed " +
+                                                std::to_string(o.integer("subset_seed")) + ")");
   }
   if (limit > 0 && limit < dataset->size()) {
     dataset = std::make_shared<EvenSubset>(std::move(dataset), limit);

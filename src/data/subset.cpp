@@ -24,11 +24,12 @@ std::vector<std::size_t> balanced_subset(const Dataset& dataset, std::int64_t pe
     auto& pool = by_class[c];
     if (static_cast<std::int64_t>(pool.size()) < per_class) {
       throw DataError(dataset.description() + ": class " + std::to_string(c) + " holds " +
-                      std::to_string(pool.size()) + " samples, fewer than labelled_per_class = " +
-                      std::to_string(per_class));
+                      std::to_string(pool.size()) +
+                      " samples, fewer than labelled_per_class = " + std::to_string(per_class));
     }
     for (std::int64_t k = 0; k < per_class; ++k) {
-      const auto j = static_cast<std::size_t>(rng.randint(k, static_cast<std::int64_t>(pool.size())));
+      const auto j =
+          static_cast<std::size_t>(rng.randint(k, static_cast<std::int64_t>(pool.size())));
       std::swap(pool[static_cast<std::size_t>(k)], pool[j]);
       out.push_back(pool[static_cast<std::size_t>(k)]);
     }
@@ -42,7 +43,8 @@ std::vector<std::size_t> complement(const std::vector<std::size_t>& subset, std:
   out.reserve(size - std::min(size, subset.size()));
   std::size_t next = 0;
   for (std::size_t i = 0; i < size; ++i) {
-    while (next < subset.size() && subset[next] < i) ++next;
+    while (next < subset.size() && subset[next] < i)
+      ++next;
     if (next < subset.size() && subset[next] == i) continue;
     out.push_back(i);
   }
@@ -53,7 +55,9 @@ IndexSubset::IndexSubset(std::shared_ptr<Dataset> base, std::vector<std::size_t>
                          std::string what)
     : base_(std::move(base)), indices_(std::move(indices)), what_(std::move(what)) {}
 
-Sample IndexSubset::get(std::size_t index) const { return base_->get(indices_.at(index)); }
+Sample IndexSubset::get(std::size_t index) const {
+  return base_->get(indices_.at(index));
+}
 
 Sample IndexSubset::get_region(std::size_t index, const RegionChooser& choose) const {
   return base_->get_region(indices_.at(index), choose);

@@ -77,7 +77,9 @@ std::uint32_t masked_crc32c(const void* data, std::size_t size) {
   return ((c >> 15) | (c << 17)) + 0xA282EAD8u;
 }
 
-bool is_event_file(const std::string& name) { return name.rfind("events.out.tfevents.", 0) == 0; }
+bool is_event_file(const std::string& name) {
+  return name.rfind("events.out.tfevents.", 0) == 0;
+}
 
 EventWriter::EventWriter(const std::string& dir) {
   const double now =

@@ -598,9 +598,9 @@ void TrainingRun::end_epoch(Epoch& e) {
       summary_line += fmt::format(" | EMA top-1 {:.2f}%", summary_.last_ema->top1);
     }
   }
-  figures.insert(figures.end(), {{"images_per_s", images / seconds},
-                                 {"epoch_seconds", seconds},
-                                 {"rss_mb", resident_mb()}});
+  figures.insert(
+      figures.end(),
+      {{"images_per_s", images / seconds}, {"epoch_seconds", seconds}, {"rss_mb", resident_mb()}});
   metrics_->epoch(epoch + 1, figures);
   log_->line(summary_line + fmt::format(" | {:.0f} img/s, {:.1f}s", images / seconds, seconds));
   const bool improved = evaluate_now && summary_.last.top1 > best_top1_;
@@ -633,8 +633,7 @@ RunSummary TrainingRun::finish() {
                               {"backend", group_->backend()}};
   if (summary_.last_ema) json["ema_val_top1"] = number(summary_.last_ema->top1);
   if (parallel_->writer()) {
-    write_file_atomic((fs::path(options_.run_dir) / "summary.json").string(),
-                      json.dump(2) + "\n");
+    write_file_atomic((fs::path(options_.run_dir) / "summary.json").string(), json.dump(2) + "\n");
   }
   return summary_;
 }

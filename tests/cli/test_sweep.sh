@@ -107,7 +107,11 @@ for _ in $(seq 6000); do
 done
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
-sleep 2  # the orphaned run gets SIGTERM, writes last.pt and exits
+# The orphaned run gets SIGTERM, writes last.pt and exits (within a minute even under ASan).
+for _ in $(seq 600); do
+  pgrep -f "$tmp/ksweep" >/dev/null || break
+  sleep 0.1
+done
 [[ -f "$tmp/ksweep/base/seed0/summary.json" ]] || fail "the first run had not finished before the kill"
 [[ -f "$tmp/ksweep/base/seed1/summary.json" ]] && fail "the second run finished before the kill (test too slow to catch it)"
 pgrep -f "$tmp/ksweep" >/dev/null && fail "a run outlived its killed sweep"

@@ -34,9 +34,12 @@ class LabelList : public Dataset {
 // 3 classes, unevenly sized and interleaved: 0 ×10, 1 ×7, 2 ×4.
 LabelList uneven() {
   std::vector<std::int64_t> labels;
-  for (int i = 0; i < 10; ++i) labels.push_back(0);
-  for (int i = 0; i < 7; ++i) labels.insert(labels.begin() + 2 * i + 1, 1);
-  for (int i = 0; i < 4; ++i) labels.insert(labels.begin() + 5 * i, 2);
+  for (int i = 0; i < 10; ++i)
+    labels.push_back(0);
+  for (int i = 0; i < 7; ++i)
+    labels.insert(labels.begin() + 2 * i + 1, 1);
+  for (int i = 0; i < 4; ++i)
+    labels.insert(labels.begin() + 5 * i, 2);
   return LabelList(labels, 3);
 }
 
@@ -48,7 +51,8 @@ TEST(SubsetTest, EveryClassGetsExactlyNDistinctSortedIndices) {
     EXPECT_TRUE(std::is_sorted(subset.begin(), subset.end()));
     EXPECT_EQ(std::set<std::size_t>(subset.begin(), subset.end()).size(), 12u);
     std::map<std::int64_t, int> count;
-    for (auto i : subset) ++count[ds.label(i)];
+    for (auto i : subset)
+      ++count[ds.label(i)];
     EXPECT_EQ(count, (std::map<std::int64_t, int>{{0, 4}, {1, 4}, {2, 4}}));
   }
 }
@@ -64,7 +68,8 @@ TEST(SubsetTest, SeedDecidesTheDrawAndEachSampleIsEquallyLikely) {
   for (std::uint64_t seed = 0; seed < 3000; ++seed) {
     const auto s = balanced_subset(ds, 3, seed);
     differ += s != first;
-    for (auto i : s) ++hits[i];
+    for (auto i : s)
+      ++hits[i];
   }
   EXPECT_GT(differ, 2900);
   for (std::size_t i = 0; i < ds.size(); ++i) {

@@ -64,9 +64,12 @@ std::string to_json(const Report& report) {
                        {"measured", t.measured},
                        {"met", t.measured_at_all ? Json(t.met) : Json(nullptr)}});
   }
-  const Json json{{"command", report.command}, {"date", report.date},
+  const Json json{{"command", report.command},
+                  {"date", report.date},
                   {"seconds", std::round(report.seconds * 10) / 10},
-                  {"machine", report.machine}, {"rows", rows}, {"targets", targets}};
+                  {"machine", report.machine},
+                  {"rows", rows},
+                  {"targets", targets}};
   return json.dump(2) + "\n";
 }
 

@@ -113,8 +113,8 @@ config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema)
   for (const auto& s : args.sets)
     config::apply_override(root, s);
   if (args.tensorboard >= 0) {
-    config::apply_override(root, std::string("train.tensorboard=") +
-                                     (args.tensorboard ? "true" : "false"));
+    config::apply_override(
+        root, std::string("train.tensorboard=") + (args.tensorboard ? "true" : "false"));
   }
   return config::Config::from_node(root, schema);
 }

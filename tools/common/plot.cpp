@@ -18,7 +18,9 @@ std::string quoted(const std::string& s) {
   return out + "'";
 }
 
-std::string number(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : "NaN"; }
+std::string number(double v) {
+  return std::isfinite(v) ? fmt::format("{:.9g}", v) : "NaN";
+}
 
 bool has_data(const Panel& p) {
   for (const auto& s : p.series) {

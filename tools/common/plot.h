@@ -10,7 +10,7 @@ struct Series {
   std::string name;
   std::vector<double> x, y;
   std::vector<double> lo, hi;  // a shaded band (e.g. mean ± std) when not empty; same size as x
-  int colour = 0;               // gnuplot line colour index; 0: the series' position in the panel
+  int colour = 0;              // gnuplot line colour index; 0: the series' position in the panel
   bool dashed = false;
 };
 

@@ -116,8 +116,10 @@ Grid load_grid(const std::string& path) {
     for (const auto& k : keys->items())
       g.seed_keys.push_back(k.text());
   }
-  if (const Node* p = root.find("parallel")) g.parallel = static_cast<int>(integer(*p, "grid.parallel", 1, 256));
-  if (const Node* t = root.find("threads")) g.threads = static_cast<int>(integer(*t, "grid.threads", 0, 1024));
+  if (const Node* p = root.find("parallel"))
+    g.parallel = static_cast<int>(integer(*p, "grid.parallel", 1, 256));
+  if (const Node* t = root.find("threads"))
+    g.threads = static_cast<int>(integer(*t, "grid.threads", 0, 1024));
   if (g.threads == 0) {
     g.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / g.parallel);
   }

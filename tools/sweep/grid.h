@@ -32,7 +32,7 @@ struct Grid {
   int threads = 0;                     // intra-op threads per run; 0 = cores / parallel
   std::vector<Override> sets;          // overrides of every run, before each config's own
   std::vector<GridConfig> configs;
-  std::string description;             // free text printed above the table
+  std::string description;  // free text printed above the table
 };
 
 // One training run of a sweep.

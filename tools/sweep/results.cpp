@@ -151,8 +151,8 @@ std::string write_results(const Grid& grid, const Results& results, const std::s
     runs += row + "\n";
   write_file_atomic((out / "runs.csv").string(), runs);
 
-  plot::Panel panel{grid.name + ": validation top-1 (mean ± std over seeds)", "epoch",
-                    "top-1 %", {}};
+  plot::Panel panel{
+      grid.name + ": validation top-1 (mean ± std over seeds)", "epoch", "top-1 %", {}};
   for (const auto& r : results.configs) {
     plot::Series s{r.name, r.epochs, {}, {}, {}};
     for (const auto& p : r.curve) {
@@ -168,7 +168,7 @@ std::string write_results(const Grid& grid, const Results& results, const std::s
     plotted = plotted || !r.epochs.empty();
   if (plotted) plot::write_png(png, {panel}, 1, 1000, 560);
   write_file_atomic((out / "results.md").string(),
-                           markdown(grid, results, command, plotted ? "curves.png" : ""));
+                    markdown(grid, results, command, plotted ? "curves.png" : ""));
   return plotted ? png : "";
 }
 

@@ -20,7 +20,7 @@ struct ConfigResult {
   Spread final_top1;  // the last epoch's validation top-1: the headline
   Spread best_top1;   // the best evaluated epoch's, picked on the validation split
   Spread train_minutes;
-  int missing = 0;    // runs of this config without a finished result
+  int missing = 0;  // runs of this config without a finished result
   // Validation top-1 over epochs: epochs evaluated in every finished run, with mean and std.
   std::vector<double> epochs;
   std::vector<Spread> curve;

@@ -20,7 +20,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_stop(int signal) { g_stop = signal; }
+void on_stop(int signal) {
+  g_stop = signal;
+}
 
 std::string last_line(const std::string& path) {
   std::ifstream in(path);
@@ -63,7 +65,9 @@ pid_t start(const SweepRun& run, const std::string& program) {
 
 }  // namespace
 
-bool finished(const SweepRun& run) { return fs::exists(fs::path(run.dir) / "summary.json"); }
+bool finished(const SweepRun& run) {
+  return fs::exists(fs::path(run.dir) / "summary.json");
+}
 
 std::vector<RunOutcome> run_all(const std::vector<SweepRun>& runs, const std::string& program,
                                 int parallel) {
@@ -101,8 +105,8 @@ std::vector<RunOutcome> run_all(const std::vector<SweepRun>& runs, const std::st
     }
     if (stopping && next < runs.size()) {
       for (; next < runs.size(); ++next) {
-        outcomes[next].state = finished(runs[next]) ? RunOutcome::State::kSkipped
-                                                    : RunOutcome::State::kInterrupted;
+        outcomes[next].state =
+            finished(runs[next]) ? RunOutcome::State::kSkipped : RunOutcome::State::kInterrupted;
       }
     }
     if (running.empty()) continue;
