@@ -6,13 +6,7 @@ set -u
 bin="$1"
 torchrun="${2:-}"
 configs="$(cd "$(dirname "$0")/../../configs/fashion_mnist" && pwd)"
-tmp=$(mktemp -d)
-trap 'pkill -9 -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+source "$(dirname "$0")/common.sh"
 py=/usr/bin/python3
 
 # A ViT without BatchNorm or dropout (2 blocks, 32 wide), 8 steps of 32 per epoch, 2 epochs,
@@ -101,11 +95,7 @@ start_until() {  # start_until NAME STEPS: a 2-process run in the background, $p
   local name="$1" steps="$2"
   "$bin/mra_train" -o "$tmp/$name" --nproc 2 "${recipe[@]}" >"$tmp/$name.out" 2>&1 &
   pid=$!
-  for _ in $(seq 6000); do
-    [[ -f "$tmp/$name/steps.jsonl" && $(wc -l <"$tmp/$name/steps.jsonl") -ge $steps ]] && return 0
-    sleep 0.05
-  done
-  fail "$name never reached step $steps"
+  wait_for_lines "$tmp/$name/steps.jsonl" "$steps" || fail "$name never reached step $steps"
 }
 rank_pid() {  # rank_pid LAUNCHER_PID RANK
   for c in $(pgrep -P "$1"); do

@@ -4,13 +4,7 @@
 set -u
 bin="$1"
 configs="$(cd "$(dirname "$0")/../../configs/fashion_mnist" && pwd)"
-tmp=$(mktemp -d)
-trap 'pkill -9 -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+source "$(dirname "$0")/common.sh"
 
 # An augmentor for MRA, pretrained briefly.
 "$bin/mae_pretrain" -o "$tmp/mae" --set data.train.limit=128 --set data.val.limit=8 \
@@ -33,11 +27,7 @@ start_until() {
   local dir="$1" steps="$2"
   "$bin/mra_train" -o "$dir" "${recipe[@]}" >"$dir.out" 2>&1 &
   pid=$!
-  for _ in $(seq 6000); do  # up to 5 minutes: sanitizer builds are slow
-    [[ -f "$dir/steps.jsonl" && $(wc -l <"$dir/steps.jsonl") -ge $steps ]] && return 0
-    sleep 0.05
-  done
-  fail "$dir never reached step $steps"
+  wait_for_lines "$dir/steps.jsonl" "$steps" || fail "$dir never reached step $steps"
 }
 
 same_as_reference() {

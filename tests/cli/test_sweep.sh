@@ -6,13 +6,7 @@
 set -u
 bin="$1"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-tmp=$(mktemp -d)
-trap 'pkill -9 -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+source "$(dirname "$0")/common.sh"
 cd "$repo"
 
 # Exit code 2 and a message holding $2 for the grid in $1.
@@ -101,10 +95,7 @@ configs:
 EOT
 "$bin/augcore_sweep" --grid "$tmp/kill.yaml" >"$tmp/kill.out" 2>&1 &
 pid=$!
-for _ in $(seq 6000); do
-  [[ -f "$tmp/ksweep/base/seed1/steps.jsonl" && $(wc -l <"$tmp/ksweep/base/seed1/steps.jsonl") -ge 7 ]] && break
-  sleep 0.05
-done
+wait_for_lines "$tmp/ksweep/base/seed1/steps.jsonl" 7 || fail "the second run never reached step 7"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 # The orphaned run gets SIGTERM, writes last.pt and exits (within a minute even under ASan).

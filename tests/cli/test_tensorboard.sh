@@ -10,13 +10,7 @@ python="$2"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 configs="$here/../configs/fashion_mnist"
 check="$here/python/tensorboard_check.py"
-tmp=$(mktemp -d)
-trap 'pkill -9 -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+source "$(dirname "$0")/common.sh"
 events() { ls "$1" | grep -c '^events\.out\.tfevents\.'; }
 
 # MaskSub with EMA: the epoch records carry train_loss_sub and ema_val_top1.
@@ -34,10 +28,7 @@ echo "plain run: $out"
 # the logs, which now hold the resumed run's figures only once.
 "$bin/mra_train" -o "$tmp/kill" "${recipe[@]}" >"$tmp/kill.out" 2>&1 &
 pid=$!
-for _ in $(seq 6000); do
-  [[ -f "$tmp/kill/steps.jsonl" && $(wc -l <"$tmp/kill/steps.jsonl") -ge 13 ]] && break
-  sleep 0.05
-done
+wait_for_lines "$tmp/kill/steps.jsonl" 13 || fail "the run never reached step 13"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 "$bin/mra_train" -o "$tmp/kill" "${recipe[@]}" --resume auto >"$tmp/kill.resume.out" 2>&1 ||
