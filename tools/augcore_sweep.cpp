@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
         failed += o.state == sweep::RunOutcome::State::kFailed;
         interrupted += o.state == sweep::RunOutcome::State::kInterrupted;
       }
-      fmt::print("sweep: {:.1f} min; {} failed, {} interrupted\n",
+      fmt::print("sweep: {:.1f} min; {} failed, {} stopped or not started\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60,
                  failed, interrupted);
       if (interrupted > 0) return 130;
