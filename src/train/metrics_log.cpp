@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "augcore/train/tensorboard.h"
 
@@ -34,9 +35,12 @@ MetricsLog::MetricsLog(const std::string& dir, const MetricsLogOptions& options)
   metrics_.open((d / "metrics.jsonl").string(), std::ios::app);
   if (options.steps) steps_.open((d / "steps.jsonl").string(), std::ios::app);
   std::error_code ec;
+  std::vector<fs::path> stale;
   for (const auto& e : fs::directory_iterator(d, ec)) {
-    if (is_event_file(e.path().filename().string())) fs::remove(e.path(), ec);
+    if (is_event_file(e.path().filename().string())) stale.push_back(e.path());
   }
+  for (const auto& path : stale)
+    fs::remove(path, ec);
   if (!options.tensorboard) return;
   events_ = std::make_unique<EventWriter>(dir);
   if (options.continuing) {
@@ -55,7 +59,7 @@ void MetricsLog::replay(const std::string& path, const std::string& index,
   const double now = now_seconds();
   while (std::getline(in, text)) {
     const Json line = Json::parse(text, nullptr, false);
-    if (!line.is_object() || !line.contains(index)) continue;
+    if (!line.is_object() || !line.contains(index) || !line[index].is_number_integer()) continue;
     const auto at = line[index].get<std::int64_t>();
     for (const auto& [key, value] : line.items()) {
       if (key == "step" || key == "epoch" || !value.is_number()) continue;

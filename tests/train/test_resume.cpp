@@ -108,7 +108,10 @@ TEST(ResumeTest, TruncateJsonlKeepsLinesUpToTheCheckpoint) {
   TempDir dir;
   testing::write_text(dir.file("s.jsonl"),
                       "{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": 1}\n"
-                      "{\"step\": 3, \"loss\": 0.5}\n{\"step\": 10, \"loss\": 0.1}\n");
+                      "{\"step\": 3, \"loss\": 0.5}\n{\"step\": 10, \"loss\": 0.1}\n"
+                      "{\"loss\": 7, \"note\": \"\\\"step\\\": 1\"}\n{\"step\": 1, \"lo");
+  // The fifth line names "step": 1 only inside a string, the sixth was cut off by a kill:
+  // both go.
   truncate_jsonl(dir.file("s.jsonl"), "step", 2);
   EXPECT_EQ(read(dir.file("s.jsonl")), "{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": 1}\n");
   truncate_jsonl(dir.file("absent.jsonl"), "step", 2);
@@ -135,7 +138,9 @@ TEST(RunDirTest, AnEarlierRunNeedsResumeOrOverwrite) {
   // Only the run's own files go with --overwrite.
   testing::write_text(dir.file("notes.txt"), "mine");
   testing::write_text(dir.file("recon_epoch001.png"), "x");
+  testing::write_text(dir.file("events.out.tfevents.1796078542.host.7"), "x");
   clear_run_dir(d);
+  EXPECT_FALSE(fs::exists(dir.file("events.out.tfevents.1796078542.host.7")));
   EXPECT_FALSE(fs::exists(dir.file("metrics.jsonl")));
   EXPECT_FALSE(fs::exists(dir.file("recon_epoch001.png")));
   EXPECT_TRUE(fs::exists(dir.file("notes.txt")));
