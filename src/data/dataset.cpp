@@ -59,8 +59,7 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
   const auto limit = static_cast<std::size_t>(o.integer("limit"));
   const std::int64_t per_class = o.integer("labelled_per_class");
   if (per_class > 0 && limit > 0) {
-    throw ConfigError("dataset " + component.name +
-                      ": `limit` and `labelled_per_class` cannot both be set");
+    throw ConfigError(o.path() + ": `limit` and `labelled_per_class` cannot both be set");
   }
   if (per_class > 0) {
     auto indices =

@@ -118,5 +118,11 @@ fi
 expect 2 "config error: config file '$tmp' is not a regular file (it is a directory)" -- \
   "$bin/mra_train" -c "$tmp" -o "$tmp/b9"
 
-echo "$((43 - fails)) passed, $fails failed"
+# Labelled subsets: exclusive with `limit`; a class too small for them is named.
+expect 2 "config error: data.train: \`limit\` and \`labelled_per_class\` cannot both be set" -- \
+  "$bin/mra_train" -o "$tmp/l1" --set data.train.limit=100 --set data.train.labelled_per_class=5
+expect 2 "class 0 holds 6000 samples, fewer than labelled_per_class = 6001" -- \
+  "$bin/mra_train" -o "$tmp/l2" --set data.train.labelled_per_class=6001
+
+echo "$((45 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]
