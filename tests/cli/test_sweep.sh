@@ -59,7 +59,7 @@ EOT
   fail "sweep: $(tail -3 "$tmp/sweep.out")"
 [[ $(grep -c '^| baseline | [0-9.]* ± [0-9.]* (2) | — |' "$tmp/sweep/results.md") -eq 1 ]] ||
   fail "results.md lacks the baseline row with n = 2: $(cat "$tmp/sweep/results.md")"
-grep -q '^| cutout | [0-9.]* ± [0-9.]* (2) | [-+][0-9.]* (' "$tmp/sweep/results.md" ||
+grep -q '^| cutout | [0-9.]* ± [0-9.]* (2) | [-+][0-9.]* ± [0-9.]* (' "$tmp/sweep/results.md" ||
   fail "results.md lacks the cutout row with its difference"
 [[ $(wc -l <"$tmp/sweep/runs.csv") -eq 5 ]] || fail "runs.csv does not have 4 runs"
 # The table's figures are the runs' final epochs: recompute the baseline mean from metrics.jsonl.

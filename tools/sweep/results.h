@@ -1,6 +1,8 @@
 // A sweep's results: top-1 per configuration over seeds, as Markdown, CSV and a curve PNG.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,7 +22,8 @@ struct ConfigResult {
   Spread final_top1;  // the last epoch's validation top-1: the headline
   Spread best_top1;   // the best evaluated epoch's, picked on the validation split
   Spread train_minutes;
-  int missing = 0;  // runs of this config without a finished result
+  std::map<std::int64_t, double> final_by_seed;  // for differences paired by seed
+  int missing = 0;                               // runs of this config without a finished result
   // Validation top-1 over epochs: epochs evaluated in every finished run, with mean and std.
   std::vector<double> epochs;
   std::vector<Spread> curve;
@@ -34,8 +37,13 @@ struct Results {
 // Reads every run's metrics.jsonl (finished runs only).
 Results collect(const Grid& grid, const std::vector<SweepRun>& runs);
 
-// The Markdown section: heading, command, table (mean ± std (n), difference to the first
-// configuration with a noise verdict, best-epoch figures labelled as such), the curve image.
+// The difference to `base` paired by seed (the same seed means the same initialisation, data
+// order and labelled subset): mean ± std of the per-seed differences, and "> 2 s.e." when the
+// mean exceeds twice its standard error. Empty when fewer than two seeds pair up.
+std::string paired_difference(const ConfigResult& r, const ConfigResult& base);
+
+// The Markdown section: heading, command, table (mean ± std (n), paired difference to the
+// first configuration with a noise verdict, best-epoch figures labelled as such), the curves.
 std::string markdown(const Grid& grid, const Results& results, const std::string& command,
                      const std::string& image);
 
