@@ -34,6 +34,8 @@ bad_grid "$good
   - {name: base, recipe: configs/fashion_mnist/resnet20.yaml}" "name 'base' twice" "duplicate name"
 bad_grid "$good
     set: {train.epoch: 3}" "unknown key" "unknown override key"
+bad_grid "$good
+compare: [[base, nope]]" "bad.yaml:8: grid.compare: no configuration named 'nope'" "compare names"
 out=$("$bin/augcore_sweep" --grid "$tmp/none.yaml" 2>&1)
 [[ $? -eq 2 && $out == *none.yaml* ]] || fail "missing grid file: $out"
 
@@ -54,6 +56,7 @@ configs:
   - name: cutout
     recipe: configs/fashion_mnist/resnet20_cutout.yaml
     set: {train.eval_every: 2}
+compare: [[cutout, baseline]]
 EOT
 "$bin/augcore_sweep" --grid "$tmp/grid.yaml" --update-doc "$tmp/doc.md" >"$tmp/sweep.out" 2>&1 ||
   fail "sweep: $(tail -3 "$tmp/sweep.out")"
@@ -61,6 +64,8 @@ EOT
   fail "results.md lacks the baseline row with n = 2: $(cat "$tmp/sweep/results.md")"
 grep -q '^| cutout | [0-9.]* ± [0-9.]* (2) | [-+][0-9.]* ± [0-9.]* (' "$tmp/sweep/results.md" ||
   fail "results.md lacks the cutout row with its difference"
+grep -q '^| cutout − baseline | [-+][0-9.]* ± [0-9.]* (' "$tmp/sweep/results.md" ||
+  fail "results.md lacks the comparison row"
 [[ $(wc -l <"$tmp/sweep/runs.csv") -eq 5 ]] || fail "runs.csv does not have 4 runs"
 # The table's figures are the runs' final epochs: recompute the baseline mean from metrics.jsonl.
 mean=$(for s in 0 1; do tail -1 "$tmp/sweep/baseline/seed$s/metrics.jsonl"; done |
@@ -74,7 +79,7 @@ grep -q 'sweep:smoke begin' "$tmp/doc.md" && [[ -f "$tmp/images/sweep_smoke.png"
 
 # A second sweep over finished runs starts nothing.
 "$bin/augcore_sweep" --grid "$tmp/grid.yaml" >"$tmp/again.out" 2>&1 || fail "second sweep failed"
-grep -q 'started' "$tmp/again.out" && fail "a finished run was started again"
+grep -q ' started (' "$tmp/again.out" && fail "a finished run was started again"
 
 # Killed: one run finished, the second mid-way (with a checkpoint), the third not begun.
 cat >"$tmp/kill.yaml" <<EOT
@@ -108,7 +113,7 @@ done
 pgrep -f "$tmp/ksweep" >/dev/null && fail "a run outlived its killed sweep"
 before=$(stat -c %Y "$tmp/ksweep/base/seed0/summary.json")
 "$bin/augcore_sweep" --grid "$tmp/kill.yaml" >"$tmp/resume.out" 2>&1 || fail "resumed sweep: $(tail -3 "$tmp/resume.out")"
-grep -q 'seed 0 started' "$tmp/resume.out" && fail "the finished run was re-run"
+grep -q 'seed 0 started (' "$tmp/resume.out" && fail "the finished run was re-run"
 grep -q '(1 finished)' "$tmp/resume.out" || fail "the resumed sweep did not count the finished run: $(head -1 "$tmp/resume.out")"
 [[ $(stat -c %Y "$tmp/ksweep/base/seed0/summary.json") == "$before" ]] || fail "the finished run was rewritten"
 grep -q 'resumed from' "$tmp/ksweep/base/seed1/train.log" || fail "the interrupted run started over instead of resuming"

@@ -91,7 +91,7 @@ Grid load_grid(const std::string& path) {
   if (!root.is_map()) fail(root, "a sweep grid must be a map");
   only_keys(root,
             {"name", "description", "output", "seeds", "seed_keys", "parallel", "threads", "set",
-             "configs"},
+             "configs", "compare"},
             "grid");
   Grid g;
   g.path = path;
@@ -146,6 +146,20 @@ Grid load_grid(const std::string& path) {
     }
     gc.sets = overrides(c.find("set"), "configs entry '" + gc.name + "'.set");
     g.configs.push_back(std::move(gc));
+  }
+  if (const Node* pairs = root.find("compare")) {
+    if (!pairs->is_sequence()) fail(*pairs, "grid.compare: must be a list of [A, B] name pairs");
+    for (const auto& pair : pairs->items()) {
+      if (!pair.is_sequence() || pair.items().size() != 2) {
+        fail(pair, "grid.compare: each entry must be a pair [A, B] of configuration names");
+      }
+      for (const auto& name : pair.items()) {
+        if (names.count(name.text()) == 0) {
+          fail(name, "grid.compare: no configuration named '" + name.text() + "'");
+        }
+      }
+      g.compare.emplace_back(pair.items()[0].text(), pair.items()[1].text());
+    }
   }
   // Every run's recipe is checked now, not when its turn comes.
   const auto runs = expand(g);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace augcore::sweep {
@@ -33,6 +34,8 @@ struct Grid {
   std::vector<Override> sets;          // overrides of every run, before each config's own
   std::vector<GridConfig> configs;
   std::string description;  // free text printed above the table
+  // Pairs of configuration names (A, B) whose paired difference A - B gets its own row.
+  std::vector<std::pair<std::string, std::string>> compare;
 };
 
 // One training run of a sweep.

@@ -127,6 +127,17 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
        << " | " << (r.train_minutes.n ? fmt::format("{:.1f}", r.train_minutes.mean) : "—")
        << " |\n";
   }
+  if (!grid.compare.empty()) {
+    md << "\n| comparison (paired by seed) | difference of final top-1 % |\n|---|---|\n";
+    const auto find = [&](const std::string& name) -> const ConfigResult& {
+      for (const auto& r : results.configs) {
+        if (r.name == name) return r;
+      }
+      throw std::logic_error("no configuration " + name);
+    };
+    for (const auto& [a, b] : grid.compare)
+      md << "| " << a << " − " << b << " | " << paired_difference(find(a), find(b)) << " |\n";
+  }
   md << "\n† The best epoch is picked on the validation split, which for Fashion-MNIST is its "
         "test split: optimistic, shown only beside the final-epoch headline. The "
         "difference is paired: the mean ± std of the per-seed differences (same seed: same "
