@@ -35,7 +35,7 @@ bad_grid "$good
 bad_grid "$good
     set: {train.epoch: 3}" "unknown key" "unknown override key"
 bad_grid "$good
-compare: [[base, nope]]" "bad.yaml:8: grid.compare: no configuration named 'nope'" "compare names"
+compare: [[base, nope]]" "bad.yaml:7: grid.compare: no configuration named 'nope'" "compare names"
 out=$("$bin/augcore_sweep" --grid "$tmp/none.yaml" 2>&1)
 [[ $? -eq 2 && $out == *none.yaml* ]] || fail "missing grid file: $out"
 
