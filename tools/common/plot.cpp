@@ -22,6 +22,15 @@ std::string number(double v) {
   return std::isfinite(v) ? fmt::format("{:.9g}", v) : "NaN";
 }
 
+// Twelve distinguishable colours (Paul Tol's "muted" and "bright" schemes); past twelve the
+// colours repeat with dashed lines.
+const char* const kPalette[] = {"#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77",
+                                "#CC6677", "#882255", "#AA4499", "#EE6677", "#4477AA", "#000000"};
+
+std::string colour_of(int index) {
+  return kPalette[(index - 1) % 12];
+}
+
 bool has_data(const Panel& p) {
   for (const auto& s : p.series) {
     if (!s.x.empty()) return true;
@@ -57,11 +66,13 @@ void write_png(const std::string& path, const std::vector<Panel>& panels, int co
       script += "EOD\n";
       if (!s.lo.empty()) {
         plots[k].push_back(fmt::format(
-            "{} using 1:3:4 with filledcurves lc {} fs transparent solid 0.18 noborder notitle",
-            name, colour));
+            "{} using 1:3:4 with filledcurves lc rgb '{}' fs transparent solid 0.15 noborder "
+            "notitle",
+            name, colour_of(colour)));
       }
-      plots[k].push_back(fmt::format("{} using 1:2 with lines lw 2 lc {} dt {} title {}", name,
-                                     colour, s.dashed ? 2 : 1, quoted(s.name)));
+      const bool dashed = s.dashed != ((colour - 1) / 12 % 2 == 1);
+      plots[k].push_back(fmt::format("{} using 1:2 with lines lw 2 lc rgb '{}' dt {} title {}",
+                                     name, colour_of(colour), dashed ? 2 : 1, quoted(s.name)));
     }
   }
   const int cols = std::max(1, std::min<int>(columns, static_cast<int>(shown.size())));
