@@ -143,7 +143,9 @@ int main(int argc, char** argv) {
         at::rand({n, patches.size(1)}, at::Generator(at::detail::createCPUGenerator(0)));
     const auto keep = models::pretrain_keep_count(patches.size(1), mask_ratio);
     const at::Tensor x = (pixels - mean) / std;
-    auto [encoded, masking] = mae->forward_encoder(x, noise, keep);
+    const auto encoder_out = mae->forward_encoder(x, noise, keep);
+    const at::Tensor& encoded = encoder_out.first;
+    const models::MaskedTokens& masking = encoder_out.second;
     const auto loss_of = [&](const at::Tensor& e) {
       const at::Tensor pred = mae->forward_decoder(e, masking.ids_restore, x.size(2), x.size(3));
       return mae->loss(x, pred, masking.mask).item<double>();
