@@ -22,11 +22,6 @@ Json number(double v) {
   return std::isfinite(v) ? Json(v) : Json(nullptr);
 }
 
-void write_line(std::ofstream& out, const Json& line) {
-  out << line.dump() << "\n";
-  out.flush();
-}
-
 }  // namespace
 
 MetricsLog::MetricsLog(const std::string& dir, const MetricsLogOptions& options) {
@@ -70,28 +65,27 @@ void MetricsLog::replay(const std::string& path, const std::string& index,
 
 void MetricsLog::epoch(std::int64_t epoch, const Record& figures) {
   if (!metrics_.is_open()) return;
-  Json line;
-  line["epoch"] = epoch;
-  const double now = now_seconds();
-  for (const auto& [key, value] : figures) {
-    line[key] = number(value);
-    if (events_ && std::isfinite(value)) events_->scalar("epoch/" + key, value, epoch, now);
-  }
-  write_line(metrics_, line);
-  if (events_) events_->flush();
+  write(metrics_, {{"epoch", epoch}}, "epoch/", epoch, figures);
 }
 
 void MetricsLog::step(std::int64_t step, std::int64_t epoch, const Record& figures) {
   if (!steps_.is_open()) return;
+  write(steps_, {{"step", step}, {"epoch", epoch}}, "step/", step, figures);
+}
+
+void MetricsLog::write(std::ofstream& out,
+                       const std::vector<std::pair<std::string, std::int64_t>>& indices,
+                       const std::string& prefix, std::int64_t at, const Record& figures) {
   Json line;
-  line["step"] = step;
-  line["epoch"] = epoch;
+  for (const auto& [key, value] : indices)
+    line[key] = value;
   const double now = now_seconds();
   for (const auto& [key, value] : figures) {
     line[key] = number(value);
-    if (events_ && std::isfinite(value)) events_->scalar("step/" + key, value, step, now);
+    if (events_ && std::isfinite(value)) events_->scalar(prefix + key, value, at, now);
   }
-  write_line(steps_, line);
+  out << line.dump() << "\n";
+  out.flush();
   if (events_) events_->flush();
 }
 

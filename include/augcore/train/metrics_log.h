@@ -43,6 +43,10 @@ class MetricsLog {
 
  private:
   void replay(const std::string& path, const std::string& index, const std::string& prefix);
+  // One line of `indices` (as integers) then `figures` to `out`; the figures to TensorBoard
+  // as <prefix><key> at step `at`.
+  void write(std::ofstream& out, const std::vector<std::pair<std::string, std::int64_t>>& indices,
+             const std::string& prefix, std::int64_t at, const Record& figures);
   std::ofstream metrics_;
   std::ofstream steps_;
   std::unique_ptr<EventWriter> events_;
