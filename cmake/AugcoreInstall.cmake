@@ -7,6 +7,8 @@ install(TARGETS augcore EXPORT augcoreTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/augcore DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# Recipes travel with the package: mra_train --config NAME finds them here.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/configs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/augcore/configs)
 install(EXPORT augcoreTargets NAMESPACE augcore::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/augcore)
 

@@ -7,13 +7,14 @@
 #include <set>
 
 #include "augcore/augment/mra.h"
-#include "augcore/augment/saliency.h"
+#include "augcore/augment/policy.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
 #include "augcore/data/pipeline.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/recipe.h"
+#include "augcore/models/model_registry.h"
 #include "common/cli.h"
 
 namespace {
@@ -85,7 +86,6 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
   setup.std = data.reals("std");
   const auto model = classifier(root, *loader, weights);
   setup.model = model.get();
-  const auto [mean, std] = data::normalisation(data, setup.channels, at::kCPU);
   auto policies = augment::make_policies(root.components("policies"), setup);
   const auto names = root.components("policies");
   const at::Tensor labels = batch->labels.slice(0, 0, n);
@@ -93,7 +93,9 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
   std::vector<at::Tensor> columns{rgb(images)};
   std::vector<std::string> titles{"original"};
   for (std::size_t i = 0; i < policies.size(); ++i) {
-    if (auto* mra = dynamic_cast<augment::MraPolicy*>(policies[i].get())) {
+    if (auto* adapted = dynamic_cast<augment::LibraryPolicy<augment::MraAugmentor>*>(
+            policies[i].get())) {
+      auto& mra = adapted->policy();
       const auto p = mra->patch_size();
       const at::Tensor noise = at::rand({n, (h / p) * (w / p)});
       const auto [attention, mask] = mra->attention_and_mask(images, noise);
@@ -110,8 +112,8 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
     }
     if (names[i].name.rfind("keep_", 0) == 0 &&
         shown_saliency.insert(names[i].options().string("saliency")).second) {
-      const auto method = augment::parse_saliency_method(names[i].options().string("saliency"));
-      const at::Tensor map = augment::saliency_map(*model, images, labels, mean, std, method);
+      const at::Tensor map = augment::classifier_saliency(
+          names[i].options().string("saliency"), setup, names[i].options().path())(images, labels);
       columns.push_back(heat_map(map.flatten(1), h, w, 1));
       titles.push_back("saliency");
     }

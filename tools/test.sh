@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies (if missing), builds, runs the tests (unit, CLI, kill-and-resume and
-# the fuzz corpus replay), then installs augcore into a prefix and builds the outside project
-# examples/external_trainer against it.
+# the fuzz corpus replay), then installs augcore into a prefix and builds and runs the outside
+# projects examples/single_policy and examples/external_trainer against it.
 #   (no flag)   Debian's LibTorch 1.13 (CPU), in build/
 #   --torch2    the modern toolchain: PyPI's CUDA LibTorch 2.x from the venv that
 #               tools/install_deps.sh --torch2 keeps outside the checkout, in build-torch2/;
@@ -67,14 +67,21 @@ echo "== unit, CLI, resume and fuzz-corpus tests ($mode)"
 (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 1500)
 
 if [[ $mode != sanitize ]]; then
-  echo "== install and build an outside project against it ($mode)"
+  echo "== install, then build and run the outside projects in examples/ against it ($mode)"
   prefix="$build/test-install"
-  rm -rf "$prefix" "$build/external_trainer"
+  rm -rf "$prefix"
   cmake --install "$build" --prefix "$prefix" >/dev/null
   prefixes="$prefix${torch_root:+;$torch_root}"
-  cmake -S "$root/examples/external_trainer" -B "$build/external_trainer" -G Ninja \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" >/dev/null
-  cmake --build "$build/external_trainer" -j "$jobs"
-  "$build/external_trainer/external_trainer"
+  for example in single_policy external_trainer; do
+    rm -rf "$build/examples/$example"
+    cmake -S "$root/examples/$example" -B "$build/examples/$example" -G Ninja \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" >/dev/null
+    cmake --build "$build/examples/$example" -j "$jobs"
+  done
+  "$build/examples/single_policy/single_policy"
+  "$build/examples/external_trainer/external_trainer"
+  echo "== the installed mra_train finds the installed recipes by name"
+  (cd /tmp && "$prefix/bin/mra_train" --list-recipes | grep -q '^imagenet/imagenet_r50 ') ||
+    { echo "test.sh: $prefix/bin/mra_train does not list imagenet/imagenet_r50" >&2; exit 1; }
 fi
 echo "== all tests passed ($mode)"

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "augcore/augment/keep.h"
-#include "augcore/augment/regions.h"
+#include <fmt/core.h>
+
 #include "augcore/core/error.h"
 
 namespace augcore::augment {
@@ -220,70 +220,48 @@ bool enhancement(Op op) {
   return op == Op::kBrightness || op == Op::kColor || op == Op::kContrast || op == Op::kSharpness;
 }
 
-// One layer of ops for a batch: op ids and magnitudes (CPU tensors of N).
-struct Layer {
-  at::Tensor ops, magnitudes;
-};
+at::Tensor run_ops(const at::Tensor& images, const OpDraw& draw, ops::Interpolation interpolation,
+                   const std::vector<double>& fill, const std::string& owner) {
+  check_images(images, owner);
+  return in_float(images, [&](const at::Tensor& x) {
+    const OpSettings settings{interpolation, channel_tensor(fill, x, owner + "Options", "fill")};
+    at::Tensor out = x;
+    for (const OpLayer& layer : draw)
+      out = apply_ops(out, layer.ops, layer.magnitudes, settings);
+    return out;
+  });
+}
 
-// Shared by the family: draws layers of ops, applies them, and with KeepAugment pastes an
-// important region of the clean image back (selective-paste).
-class AutoAugmentFamily : public BatchPolicy {
- public:
-  AutoAugmentFamily(OpSettings settings, std::shared_ptr<const Keep> keep,
-                    std::int64_t paste_length)
-      : settings_(std::move(settings)), keep_(std::move(keep)), paste_length_(paste_length) {}
+void check_unit(double v, const char* owner, const char* option) {
+  if (!(v >= 0 && v <= 1)) throw OptionError(owner, option, fmt::format("{} is outside [0, 1]", v));
+}
 
-  void apply(PolicyBatch& batch, StepContext& context) override {
-    const auto n = batch.images.size(0), h = batch.images.size(2), w = batch.images.size(3);
-    at::Tensor saliency;
-    if (keep_) saliency = keep_->saliency(batch, context);
-    const at::Tensor clean = batch.images;
-    at::Tensor images = clean;
-    for (const Layer& layer : draw(n, h, w, context.generator))
-      images = apply_ops(images, layer.ops, layer.magnitudes, settings_);
-    if (keep_) {
-      const at::Tensor sizes = at::full({n}, paste_length_, at::kLong).to(clean.device());
-      const at::Tensor pos =
-          keep_->positions(saliency, sizes, sizes, Placement::kCentered, true, context.generator);
-      const Boxes boxes =
-          boxes_at(pos.select(1, 0), pos.select(1, 1), sizes, sizes, Placement::kCentered, h, w);
-      images = at::where(box_mask(boxes, h, w), clean, images);
-    }
-    batch.images = images;
+}  // namespace
+
+AutoAugment::AutoAugment(AutoAugmentOptions options) : options_(std::move(options)) {
+  try {
+    policy_ = &autoaugment_policy(options_.policy());
+  } catch (const std::invalid_argument&) {
+    throw OptionError("AutoAugmentOptions", "policy",
+                      "'" + options_.policy() + "' is not one of imagenet, cifar10");
   }
+}
 
- protected:
-  virtual std::vector<Layer> draw(std::int64_t n, std::int64_t h, std::int64_t w,
-                                  at::Generator& generator) const = 0;
-
- private:
-  OpSettings settings_;
-  std::shared_ptr<const Keep> keep_;
-  std::int64_t paste_length_;
-};
-
-class AutoAugment : public AutoAugmentFamily {
- public:
-  AutoAugment(const std::vector<SubPolicy>& policy, OpSettings settings,
-              std::shared_ptr<const Keep> keep, std::int64_t paste_length)
-      : AutoAugmentFamily(std::move(settings), std::move(keep), paste_length), policy_(policy) {}
-
- protected:
-  std::vector<Layer> draw(std::int64_t n, std::int64_t h, std::int64_t w,
-                          at::Generator& generator) const override {
+OpDraw AutoAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
+                         at::Generator& generator) const {
     const at::Tensor which_t =
-        at::randint(static_cast<std::int64_t>(policy_.size()), {n}, generator, at::kLong);
+        at::randint(static_cast<std::int64_t>(policy_->size()), {n}, generator, at::kLong);
     const at::Tensor u_t = at::rand({n, 2}, generator, at::kDouble);
     const at::Tensor sign_t = at::rand({n, 2}, generator, at::kDouble);
     const auto which = which_t.accessor<std::int64_t, 1>();
     const auto u = u_t.accessor<double, 2>();
     const auto sign = sign_t.accessor<double, 2>();
-    std::vector<Layer> layers;
+    OpDraw layers;
     for (int l = 0; l < 2; ++l) {
       std::vector<std::int64_t> ops(n);
       std::vector<double> mags(n);
       for (std::int64_t i = 0; i < n; ++i) {
-        const SubPolicyStep& step = policy_[which[i]][l];
+        const SubPolicyStep& step = (*policy_)[which[i]][l];
         const bool applied = u[i][l] < step.probability;
         ops[i] = static_cast<std::int64_t>(applied ? step.op : Op::kIdentity);
         double m = step.level < 0 ? 0.0 : autoaugment_magnitude(step.op, step.level, h, w);
@@ -293,44 +271,49 @@ class AutoAugment : public AutoAugmentFamily {
       layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
     }
     return layers;
+}
+
+OpDraw AutoAugment::sample(const at::Tensor& images, at::Generator generator) const {
+  check_images(images, "AutoAugment");
+  return draw(images.size(0), images.size(2), images.size(3), generator);
+}
+
+at::Tensor AutoAugment::apply(const at::Tensor& images, const OpDraw& draw) const {
+  return run_ops(images, draw, options_.interpolation(), options_.fill(), "AutoAugment");
+}
+
+RandAugment::RandAugment(RandAugmentOptions options) : o_(std::move(options)) {
+  if (o_.num_ops() < 1 || o_.num_ops() > 16) {
+    throw OptionError("RandAugmentOptions", "num_ops",
+                      fmt::format("{} is outside [1, 16]", o_.num_ops()));
   }
+  for (const auto& [name, v] : {std::pair<const char*, double>{"magnitude", o_.magnitude()},
+                                {"magnitude_std", o_.magnitude_std()},
+                                {"magnitude_max", o_.magnitude_max()}}) {
+    if (!(v >= 0 && v <= 100)) {
+      throw OptionError("RandAugmentOptions", name, fmt::format("{} is outside [0, 100]", v));
+    }
+  }
+  check_unit(o_.prob(), "RandAugmentOptions", "prob");
+}
 
- private:
-  const std::vector<SubPolicy>& policy_;
-};
-
-// timm's RandAugment: num_ops ops drawn with replacement, each applied with probability
-// `prob` at magnitude M (+ N(0, magnitude_std) noise, clipped to [0, magnitude_max]).
-struct RandAugmentOptions {
-  std::int64_t num_ops = 2;
-  double magnitude = 9, magnitude_std = 0.5, magnitude_max = 10, prob = 0.5;
-  bool increasing = true;
-};
-
-class RandAugment : public AutoAugmentFamily {
- public:
-  RandAugment(RandAugmentOptions o, OpSettings settings, std::shared_ptr<const Keep> keep,
-              std::int64_t paste_length)
-      : AutoAugmentFamily(std::move(settings), std::move(keep), paste_length), o_(o) {}
-
- protected:
-  std::vector<Layer> draw(std::int64_t n, std::int64_t h, std::int64_t w,
-                          at::Generator& generator) const override {
+OpDraw RandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
+                         at::Generator& generator) const {
     static const Op set[] = {Op::kAutoContrast, Op::kEqualize,   Op::kInvert,      Op::kRotate,
                              Op::kPosterize,    Op::kSolarize,   Op::kSolarizeAdd, Op::kColor,
                              Op::kContrast,     Op::kBrightness, Op::kSharpness,   Op::kShearX,
                              Op::kShearY,       Op::kTranslateX, Op::kTranslateY};
     const std::int64_t k = static_cast<std::int64_t>(std::size(set));
-    std::vector<Layer> layers;
-    for (std::int64_t l = 0; l < o_.num_ops; ++l) {
+    OpDraw layers;
+    for (std::int64_t l = 0; l < o_.num_ops(); ++l) {
       const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
       const at::Tensor u_t = at::rand({n}, generator, at::kDouble);
       const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
-      at::Tensor m_t = at::full({n}, o_.magnitude, at::kDouble);
-      if (o_.magnitude_std > 0) {
-        m_t = m_t + o_.magnitude_std * at::normal(0, 1, {n}, generator).to(at::kDouble);
+      at::Tensor m_t = at::full({n}, o_.magnitude(), at::kDouble);
+      if (o_.magnitude_std() > 0) {
+        m_t = m_t + o_.magnitude_std() * at::normal(0, 1, {n}, generator).to(at::kDouble);
       }
-      m_t = m_t.clamp(0, o_.magnitude_max).contiguous();
+      m_t = m_t.clamp(0, o_.magnitude_max()).contiguous();
       const auto which = which_t.accessor<std::int64_t, 1>();
       const auto u = u_t.accessor<double, 1>();
       const auto sign = sign_t.accessor<double, 1>();
@@ -358,12 +341,12 @@ class RandAugment : public AutoAugmentFamily {
             break;
           case Op::kPosterize: {
             const double bits = std::trunc(f * 4);
-            v = o_.increasing ? 4 - bits : bits;
+            v = o_.increasing() ? 4 - bits : bits;
             break;
           }
           case Op::kSolarize: {
             const double t = std::trunc(f * 256);
-            v = (o_.increasing ? 256 - t : t) / 255.0;
+            v = (o_.increasing() ? 256 - t : t) / 255.0;
             break;
           }
           case Op::kSolarizeAdd:
@@ -373,32 +356,32 @@ class RandAugment : public AutoAugmentFamily {
           case Op::kContrast:
           case Op::kBrightness:
           case Op::kSharpness:
-            v = o_.increasing ? 1.0 + s * 0.9 * f : 1.8 * f + 0.1;
+            v = o_.increasing() ? 1.0 + s * 0.9 * f : 1.8 * f + 0.1;
             break;
           default:
             break;
         }
-        ops[i] = static_cast<std::int64_t>(u[i] < o_.prob ? op : Op::kIdentity);
+        ops[i] = static_cast<std::int64_t>(u[i] < o_.prob() ? op : Op::kIdentity);
         mags[i] = v;
       }
       layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
     }
     return layers;
-  }
+}
 
- private:
-  RandAugmentOptions o_;
-};
+OpDraw RandAugment::sample(const at::Tensor& images, at::Generator generator) const {
+  check_images(images, "RandAugment");
+  return draw(images.size(0), images.size(2), images.size(3), generator);
+}
 
-// torchvision's TrivialAugmentWide: one op of 14, one of 31 magnitude bins, random sign.
-class TrivialAugment : public AutoAugmentFamily {
- public:
-  explicit TrivialAugment(OpSettings settings)
-      : AutoAugmentFamily(std::move(settings), nullptr, 0) {}
+at::Tensor RandAugment::apply(const at::Tensor& images, const OpDraw& draw) const {
+  return run_ops(images, draw, o_.interpolation(), o_.fill(), "RandAugment");
+}
 
- protected:
-  std::vector<Layer> draw(std::int64_t n, std::int64_t, std::int64_t,
-                          at::Generator& generator) const override {
+TrivialAugment::TrivialAugment(TrivialAugmentOptions options) : options_(std::move(options)) {}
+
+OpDraw TrivialAugment::draw(std::int64_t n, std::int64_t, std::int64_t,
+                            at::Generator& generator) const {
     static const Op set[] = {Op::kIdentity,     Op::kShearX,    Op::kShearY,     Op::kTranslateX,
                              Op::kTranslateY,   Op::kRotate,    Op::kBrightness, Op::kColor,
                              Op::kContrast,     Op::kSharpness, Op::kPosterize,  Op::kSolarize,
@@ -448,104 +431,64 @@ class TrivialAugment : public AutoAugmentFamily {
       mags[i] = enhancement(op) ? 1.0 + v : v;
     }
     return {{at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)}};
+}
+
+OpDraw TrivialAugment::sample(const at::Tensor& images, at::Generator generator) const {
+  check_images(images, "TrivialAugment");
+  return draw(images.size(0), images.size(2), images.size(3), generator);
+}
+
+at::Tensor TrivialAugment::apply(const at::Tensor& images, const OpDraw& draw) const {
+  return run_ops(images, draw, options_.interpolation(), options_.fill(), "TrivialAugment");
+}
+
+template <typename Policy>
+KeepPaste<Policy>::KeepPaste(Options options, std::int64_t paste_length, SaliencyFn saliency,
+                             KeepOptions keep)
+    : policy_(std::move(options)),
+      paste_length_(paste_length),
+      keep_(std::move(saliency), keep, std::string("Keep") + Policy::kName) {
+  if (paste_length_ < 1) {
+    throw OptionError(std::string("Keep") + Policy::kName, "paste_length",
+                      fmt::format("{} is below 1", paste_length_));
   }
-};
-
-void add_op_settings(config::Schema& s, const std::string& interpolation) {
-  s.add_choice("interpolation", interpolation, {"nearest", "bilinear"},
-               "resampling of the geometric ops");
-  s.add_floats("fill", {}, "pixel value(s) for areas a geometric op uncovers; [] = dataset mean")
-      .items(0, 64)
-      .range(0, 1);
 }
 
-OpSettings op_settings(const config::Options& o, const PolicySetup& setup) {
-  OpSettings s;
-  s.interpolation = o.string("interpolation") == "bilinear" ? ops::Interpolation::kBilinear
-                                                            : ops::Interpolation::kNearest;
-  std::vector<double> fill = o.reals("fill");
-  if (fill.empty()) fill = setup.mean;
-  if (fill.size() != 1 && static_cast<std::int64_t>(fill.size()) != setup.channels) {
-    throw ConfigError(o.path() + ".fill: " + std::to_string(fill.size()) + " values for " +
-                      std::to_string(setup.channels) + "-channel images");
+template <typename Policy>
+PastedOps KeepPaste<Policy>::sample(const at::Tensor& images, const at::Tensor& targets,
+                                    at::Generator generator, const at::Tensor& saliency) const {
+  const std::string owner = std::string("Keep") + Policy::kName;
+  check_images(images, owner);
+  const auto n = images.size(0), h = images.size(2), w = images.size(3);
+  if (paste_length_ > h || paste_length_ > w) {
+    throw OptionError(owner, "paste_length",
+                      fmt::format("{} exceeds the {}×{} images", paste_length_, h, w));
   }
-  s.fill = channel_values(fill, setup.channels, setup.device);
-  return s;
+  const at::Tensor map = keep_.saliency(images, targets, saliency);
+  PastedOps out;
+  out.ops = policy_.draw(n, h, w, generator);
+  const at::Tensor sizes = at::full({n}, paste_length_, at::kLong).to(images.device());
+  const at::Tensor pos =
+      keep_.positions(map, sizes, sizes, Placement::kCentered, true, generator);
+  out.paste =
+      boxes_at(pos.select(1, 0), pos.select(1, 1), sizes, sizes, Placement::kCentered, h, w);
+  return out;
 }
 
-std::int64_t paste_length(const config::Options& o, const Keep* keep) {
-  return keep != nullptr ? o.integer("paste_length") : 0;
+template <typename Policy>
+at::Tensor KeepPaste<Policy>::apply(const at::Tensor& images, const PastedOps& draw) const {
+  const at::Tensor augmented = policy_.apply(images, draw.ops);
+  const at::Tensor mask = box_mask(draw.paste, images.size(2), images.size(3));
+  return like_input(at::where(mask, images, augmented), images);
 }
 
-config::Schema trivialaugment_schema() {
-  config::Schema s;
-  add_op_settings(s, "nearest");
-  return s;
+template <typename Policy>
+Batch KeepPaste<Policy>::operator()(Batch batch, at::Generator generator) const {
+  batch.images = apply(batch.images, sample(batch.images, batch.targets, generator));
+  return batch;
 }
 
-const bool registered =
-    config::register_component(
-        "policy", "autoaugment", "AutoAugment's learned policy (imagenet or cifar10)",
-        autoaugment_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
-          return make_autoaugment(o, s, nullptr);
-        })) &&
-    config::register_component(
-        "policy", "randaugment", "RandAugment with timm's op set and magnitudes",
-        randaugment_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
-          return make_randaugment(o, s, nullptr);
-        })) &&
-    config::register_component(
-        "policy", "trivialaugment", "TrivialAugment (wide): one random op at a random magnitude",
-        trivialaugment_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
-          return std::unique_ptr<BatchPolicy>(std::make_unique<TrivialAugment>(op_settings(o, s)));
-        }));
-
-}  // namespace
-
-config::Schema autoaugment_schema() {
-  config::Schema s;
-  s.add_choice("policy", "imagenet", {"imagenet", "cifar10"}, "which learned policy");
-  add_op_settings(s, "nearest");
-  return s;
-}
-
-config::Schema randaugment_schema() {
-  config::Schema s;
-  s.add_int("num_ops", 2, "ops per image (N)").range(1, 16);
-  s.add_float("magnitude", 9, "magnitude M on timm's 0–10 scale").range(0, 100);
-  s.add_float("magnitude_std", 0.5, "std of the Gaussian noise added to M per op (0: none)")
-      .range(0, 100);
-  s.add_float("magnitude_max", 10, "upper clip of the noisy magnitude").range(0, 100);
-  s.add_float("prob", 0.5, "probability of applying each drawn op").range(0, 1);
-  s.add_bool("increasing", true, "timm's increasing-severity op variants (rand-…-inc1)");
-  add_op_settings(s, "bilinear");
-  return s;
-}
-
-config::Schema with_paste_length(config::Schema schema) {
-  schema.add_int("paste_length", 16, "side of the clean region pasted back (Cutout's length)")
-      .range(1, 1 << 16);
-  return schema;
-}
-
-std::unique_ptr<BatchPolicy> make_autoaugment(const config::Options& o, const PolicySetup& setup,
-                                              std::shared_ptr<const Keep> keep) {
-  const std::int64_t paste = paste_length(o, keep.get());
-  return std::make_unique<AutoAugment>(autoaugment_policy(o.string("policy")),
-                                       op_settings(o, setup), std::move(keep), paste);
-}
-
-std::unique_ptr<BatchPolicy> make_randaugment(const config::Options& o, const PolicySetup& setup,
-                                              std::shared_ptr<const Keep> keep) {
-  RandAugmentOptions r;
-  r.num_ops = o.integer("num_ops");
-  r.magnitude = o.real("magnitude");
-  r.magnitude_std = o.real("magnitude_std");
-  r.magnitude_max = o.real("magnitude_max");
-  r.prob = o.real("prob");
-  r.increasing = o.boolean("increasing");
-  const std::int64_t paste = paste_length(o, keep.get());
-  return std::make_unique<RandAugment>(r, op_settings(o, setup), std::move(keep), paste);
-}
+template class KeepPaste<AutoAugment>;
+template class KeepPaste<RandAugment>;
 
 }  // namespace augcore::augment

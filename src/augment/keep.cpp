@@ -4,9 +4,8 @@
 
 #include <limits>
 
-#include "augcore/augment/auto_augment.h"
-#include "augcore/augment/erase.h"
-#include "augcore/augment/mix.h"
+#include <fmt/core.h>
+
 #include "augcore/core/error.h"
 
 namespace augcore::augment {
@@ -69,14 +68,27 @@ at::Tensor choose_positions(const at::Tensor& scores, const at::Tensor& valid,
   return at::stack({at::floor_divide(index, w), index.remainder(w)}, 1);
 }
 
-Keep::Keep(KeepOptions options, const PolicySetup& setup) : options_(options) {
-  mean_ = channel_values(setup.mean, setup.channels, setup.device);
-  std_ = channel_values(setup.std, setup.channels, setup.device);
+Keep::Keep(SaliencyFn saliency, KeepOptions options, std::string owner)
+    : saliency_(std::move(saliency)), options_(options), owner_(std::move(owner)) {
+  if (!saliency_) throw OptionError(owner_, "saliency", "no saliency source given");
+  if (!(options_.quantile() >= 0 && options_.quantile() <= 1)) {
+    throw OptionError("KeepOptions", "quantile",
+                      fmt::format("{} is outside [0, 1]", options_.quantile()));
+  }
 }
 
-at::Tensor Keep::saliency(const PolicyBatch& batch, StepContext& context) const {
-  if (context.model == nullptr) throw std::logic_error("KeepAugment needs the classifier");
-  return saliency_map(*context.model, batch.images, batch.targets, mean_, std_, options_.saliency);
+at::Tensor Keep::saliency(const at::Tensor& images, const at::Tensor& targets,
+                          const at::Tensor& given) const {
+  const at::Tensor map = given.defined() ? given : saliency_(images, targets);
+  const auto n = images.size(0), h = images.size(2), w = images.size(3);
+  if (!map.defined() || map.dim() != 3 || map.size(0) != n || map.size(1) != h ||
+      map.size(2) != w) {
+    throw OptionError(owner_, "saliency",
+                      fmt::format("the map is {}, the images need {}×{}×{}",
+                                  map.defined() ? c10::str(map.sizes()) : "undefined", n,
+                                  h, w));
+  }
+  return map.to(images.device());
 }
 
 at::Tensor Keep::positions(const at::Tensor& saliency, const at::Tensor& heights,
@@ -86,65 +98,18 @@ at::Tensor Keep::positions(const at::Tensor& saliency, const at::Tensor& heights
   const at::Tensor hs = heights.to(saliency.device()), ws = widths.to(saliency.device());
   const at::Tensor scores = box_scores(saliency, hs, ws, placement);
   const at::Tensor valid = valid_positions(hs, ws, placement, h, w);
-  const at::Tensor tau = score_threshold(scores, valid, options_.quantile);
+  const at::Tensor tau = score_threshold(scores, valid, options_.quantile());
   return choose_positions(scores, valid, tau, important, generator);
 }
 
-at::Tensor cut_positions(const Keep* keep, const PolicyBatch& batch, StepContext& context,
-                         const at::Tensor& heights, const at::Tensor& widths, Placement placement) {
-  const auto h = batch.images.size(2), w = batch.images.size(3);
+at::Tensor cut_positions(const Keep* keep, const at::Tensor& saliency, const at::Tensor& images,
+                         const at::Tensor& heights, const at::Tensor& widths, Placement placement,
+                         at::Generator& generator) {
   if (keep == nullptr) {
-    return uniform_positions(heights, widths, placement, h, w, context.generator)
-        .to(batch.images.device());
+    return uniform_positions(heights, widths, placement, images.size(2), images.size(3), generator)
+        .to(images.device());
   }
-  return keep->positions(keep->saliency(batch, context), heights, widths, placement, false,
-                         context.generator);
+  return keep->positions(saliency, heights, widths, placement, false, generator);
 }
 
-namespace {
-
-config::Schema with_keep_options(config::Schema s) {
-  s.add_choice("saliency", "full", {"full", "low_res", "early_head"},
-               "saliency map: full resolution, ×0.5 resolution, or the model's early head");
-  s.add_float("quantile", 0.6, "τ = this quantile of an image's region scores").range(0, 1);
-  return s;
-}
-
-std::shared_ptr<const Keep> make_keep(const config::Options& o, const PolicySetup& setup) {
-  KeepOptions k;
-  k.saliency = parse_saliency_method(o.string("saliency"));
-  k.quantile = o.real("quantile");
-  if (k.saliency == SaliencyMethod::kEarlyHead &&
-      (setup.model == nullptr || !setup.model->has_early_head())) {
-    throw ConfigError(o.path() +
-                      ".saliency: early_head needs a model with `early_head: true` (ResNets)");
-  }
-  return std::make_shared<const Keep>(k, setup);
-}
-
-template <typename Factory>
-bool register_keep(const std::string& name, const std::string& doc, config::Schema base,
-                   Factory factory) {
-  return config::register_component(
-      "policy", name, doc, with_keep_options(std::move(base)),
-      PolicyFactory([factory](const config::Options& o, const PolicySetup& setup) {
-        return factory(o, setup, make_keep(o, setup));
-      }));
-}
-
-const bool registered =
-    register_keep("keep_cutout", "Cutout placed where the image is unimportant (KeepCutout)",
-                  cutout_schema(), make_cutout) &&
-    register_keep("keep_random_erasing", "random erasing placed where the image is unimportant",
-                  random_erasing_schema(), make_random_erasing) &&
-    register_keep("keep_cutmix", "CutMix whose box lands where the receiving image is unimportant",
-                  cutmix_schema(), make_cutmix) &&
-    register_keep("keep_autoaugment",
-                  "AutoAugment, then an important region of the clean image pasted back",
-                  with_paste_length(autoaugment_schema()), make_autoaugment) &&
-    register_keep("keep_randaugment",
-                  "RandAugment, then an important region of the clean image pasted back",
-                  with_paste_length(randaugment_schema()), make_randaugment);
-
-}  // namespace
 }  // namespace augcore::augment

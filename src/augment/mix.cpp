@@ -2,16 +2,43 @@
 
 #include <ATen/ATen.h>
 
-#include "augcore/augment/keep.h"
-#include "augcore/augment/regions.h"
+#include <fmt/core.h>
+
+#include "augcore/core/error.h"
 
 namespace augcore::augment {
 namespace {
 
-enum class MixMode { kBatch, kElem };
+void check_mix_options(const MixupOptions& o, const char* owner) {
+  if (o.num_classes() < 1) {
+    throw OptionError(owner, "num_classes", fmt::format("{} is below 1", o.num_classes()));
+  }
+  if (!(o.alpha() > 0)) throw OptionError(owner, "alpha", fmt::format("{} is not > 0", o.alpha()));
+  if (!(o.p() >= 0 && o.p() <= 1)) {
+    throw OptionError(owner, "p", fmt::format("{} is outside [0, 1]", o.p()));
+  }
+  if (!(o.label_smoothing() >= 0 && o.label_smoothing() < 1)) {
+    throw OptionError(owner, "label_smoothing",
+                      fmt::format("{} is outside [0, 1)", o.label_smoothing()));
+  }
+}
 
-MixMode parse_mix_mode(const std::string& s) {
-  return s == "elem" ? MixMode::kElem : MixMode::kBatch;
+// Checks a batch's targets against num_classes (labels in range, soft targets of K columns).
+void check_mix_batch(const Batch& batch, std::int64_t num_classes, const std::string& owner) {
+  check_images(batch.images, owner);
+  check_targets(batch.targets, batch.images.size(0), owner);
+  if (batch.targets.dim() == 2 && batch.targets.size(1) != num_classes) {
+    throw OptionError(owner, "targets",
+                      fmt::format("{} columns for {} classes", batch.targets.size(1), num_classes));
+  }
+  if (batch.targets.dim() == 1) {
+    const auto lo = batch.targets.min().item<std::int64_t>();
+    const auto hi = batch.targets.max().item<std::int64_t>();
+    if (lo < 0 || hi >= num_classes) {
+      throw OptionError(owner, "targets",
+                        fmt::format("labels span [{}, {}], outside [0, {})", lo, hi, num_classes));
+    }
+  }
 }
 
 // Beta(alpha, alpha) draws, as G1 / (G1 + G2) with G ~ Gamma(alpha).
@@ -33,133 +60,130 @@ at::Tensor draw_lambda(double alpha, double p, MixMode mode, std::int64_t n,
   return at::where(apply.to(at::kBool), lam, at::ones_like(lam));
 }
 
-void mix_targets(PolicyBatch& batch, const at::Tensor& lambda, double smoothing) {
-  const at::Tensor y = soft_targets(batch.targets, batch.num_classes, smoothing);
+at::Tensor mix_targets(const at::Tensor& targets, const at::Tensor& lambda,
+                       std::int64_t num_classes, double smoothing) {
+  const at::Tensor y = soft_targets(targets, num_classes, smoothing);
   const at::Tensor lam = lambda.to(y.device(), y.scalar_type()).view({-1, 1});
-  batch.targets = lam * y + (1 - lam) * y.flip(0);
+  return lam * y + (1 - lam) * y.flip(0);
 }
-
-void apply_mixup(PolicyBatch& batch, const at::Tensor& lambda, double smoothing) {
-  const at::Tensor lam =
-      lambda.to(batch.images.device(), batch.images.scalar_type()).view({-1, 1, 1, 1});
-  batch.images = lam * batch.images + (1 - lam) * batch.images.flip(0);
-  mix_targets(batch, lambda, smoothing);
-}
-
-// Pastes the mirror image's box into each image; lambda from the actual (clipped) area.
-void apply_cutmix(PolicyBatch& batch, StepContext& context, const at::Tensor& lambda, MixMode mode,
-                  const Keep* keep, double smoothing) {
-  const auto n = batch.images.size(0), h = batch.images.size(2), w = batch.images.size(3);
-  const at::Tensor active = lambda.lt(1);
-  const at::Tensor hs = cutmix_box_sides(lambda, h), ws = cutmix_box_sides(lambda, w);
-  at::Tensor pos = cut_positions(keep, batch, context, hs, ws, Placement::kCentered);
-  // timm's batch mode places one box for the whole batch (KeepCutMix: one per image).
-  if (mode == MixMode::kBatch && keep == nullptr) pos = pos.narrow(0, 0, 1).expand({n, 2});
-  const at::Device device = batch.images.device();
-  const Boxes boxes = boxes_at(pos.select(1, 0), pos.select(1, 1), hs.to(device), ws.to(device),
-                               Placement::kCentered, h, w);
-  const at::Tensor mask = box_mask(boxes, h, w).logical_and(active.to(device).view({-1, 1, 1, 1}));
-  batch.images = at::where(mask, batch.images.flip(0), batch.images);
-  const at::Tensor pasted = mask.flatten(1).sum(1).to(at::kDouble).cpu();
-  mix_targets(batch, 1 - pasted / static_cast<double>(h * w), smoothing);
-}
-
-class Mixup : public BatchPolicy {
- public:
-  Mixup(double alpha, double p, MixMode mode, double smoothing)
-      : alpha_(alpha), p_(p), mode_(mode), smoothing_(smoothing) {}
-  void apply(PolicyBatch& batch, StepContext& context) override {
-    const auto n = batch.images.size(0);
-    apply_mixup(batch, draw_lambda(alpha_, p_, mode_, n, context.generator), smoothing_);
-  }
-
- private:
-  double alpha_, p_;
-  MixMode mode_;
-  double smoothing_;
-};
-
-class CutMix : public BatchPolicy {
- public:
-  CutMix(double alpha, double p, MixMode mode, double smoothing, std::shared_ptr<const Keep> keep)
-      : alpha_(alpha), p_(p), mode_(mode), smoothing_(smoothing), keep_(std::move(keep)) {}
-  void apply(PolicyBatch& batch, StepContext& context) override {
-    const auto n = batch.images.size(0);
-    apply_cutmix(batch, context, draw_lambda(alpha_, p_, mode_, n, context.generator), mode_,
-                 keep_.get(), smoothing_);
-  }
-
- private:
-  double alpha_, p_;
-  MixMode mode_;
-  double smoothing_;
-  std::shared_ptr<const Keep> keep_;
-};
-
-// timm/DeiT: per batch, CutMix with probability switch_prob, else Mixup.
-class Mix : public BatchPolicy {
- public:
-  Mix(double mixup_alpha, double cutmix_alpha, double switch_prob, double p, double smoothing)
-      : mixup_alpha_(mixup_alpha),
-        cutmix_alpha_(cutmix_alpha),
-        switch_prob_(switch_prob),
-        p_(p),
-        smoothing_(smoothing) {}
-  void apply(PolicyBatch& batch, StepContext& context) override {
-    const auto n = batch.images.size(0);
-    const bool cutmix = at::rand({1}, context.generator, at::kDouble).item<double>() < switch_prob_;
-    const at::Tensor lam = draw_lambda(cutmix ? cutmix_alpha_ : mixup_alpha_, p_, MixMode::kBatch,
-                                       n, context.generator);
-    if (cutmix) {
-      apply_cutmix(batch, context, lam, MixMode::kBatch, nullptr, smoothing_);
-    } else {
-      apply_mixup(batch, lam, smoothing_);
-    }
-  }
-
- private:
-  double mixup_alpha_, cutmix_alpha_, switch_prob_, p_, smoothing_;
-};
-
-config::Schema mixup_schema() {
-  config::Schema s;
-  s.add_float("alpha", 1.0, "lambda ~ Beta(alpha, alpha)").range(1e-6, 1e6);
-  s.add_float("p", 1.0, "probability of mixing (per batch, or per image in elem mode)").range(0, 1);
-  s.add_choice("mode", "batch", {"batch", "elem"}, "one lambda per batch, or one per image");
-  return s;
-}
-
-config::Schema mix_schema() {
-  config::Schema s;
-  s.add_float("mixup_alpha", 0.8, "Mixup's Beta parameter (DeiT: 0.8)").range(1e-6, 1e6);
-  s.add_float("cutmix_alpha", 1.0, "CutMix's Beta parameter (DeiT: 1.0)").range(1e-6, 1e6);
-  s.add_float("switch_prob", 0.5, "probability that a batch uses CutMix rather than Mixup")
-      .range(0, 1);
-  s.add_float("p", 1.0, "probability of mixing a batch").range(0, 1);
-  return s;
-}
-
-const bool registered =
-    config::register_component(
-        "policy", "mixup", "Mixup: blend each image and target with its mirror in the batch",
-        mixup_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
-          return std::unique_ptr<BatchPolicy>(std::make_unique<Mixup>(
-              o.real("alpha"), o.real("p"), parse_mix_mode(o.string("mode")), s.label_smoothing));
-        })) &&
-    config::register_component(
-        "policy", "cutmix", "CutMix: paste a box of the mirror image, lambda from its area",
-        cutmix_schema(), PolicyFactory([](const config::Options& o, const PolicySetup& s) {
-          return make_cutmix(o, s, nullptr);
-        })) &&
-    config::register_component("policy", "mix", "per batch, CutMix or Mixup (timm/DeiT's switch)",
-                               mix_schema(),
-                               PolicyFactory([](const config::Options& o, const PolicySetup& s) {
-                                 return std::unique_ptr<BatchPolicy>(std::make_unique<Mix>(
-                                     o.real("mixup_alpha"), o.real("cutmix_alpha"),
-                                     o.real("switch_prob"), o.real("p"), s.label_smoothing));
-                               }));
 
 }  // namespace
+
+Mixup::Mixup(MixupOptions options) : options_(options) {
+  check_mix_options(options_, "MixupOptions");
+}
+
+at::Tensor Mixup::sample(std::int64_t batch_size, at::Generator generator) const {
+  return draw_lambda(options_.alpha(), options_.p(), options_.mode(), batch_size, generator);
+}
+
+Batch Mixup::apply(Batch batch, const at::Tensor& lambda) const {
+  check_mix_batch(batch, options_.num_classes(), "Mixup");
+  const at::Tensor& x = batch.images;
+  const at::Tensor lam = lambda.to(x.device(), x.scalar_type()).view({-1, 1, 1, 1});
+  batch.images = like_input(lam * x + (1 - lam) * x.flip(0), x);
+  batch.targets =
+      mix_targets(batch.targets, lambda, options_.num_classes(), options_.label_smoothing());
+  return batch;
+}
+
+Batch Mixup::operator()(Batch batch, at::Generator generator) const {
+  check_images(batch.images, "Mixup");
+  const at::Tensor lambda = sample(batch.images.size(0), generator);
+  return apply(std::move(batch), lambda);
+}
+
+CutMix::CutMix(CutMixOptions options) : options_(options) {
+  check_mix_options(options_, "CutMixOptions");
+}
+
+Boxes CutMix::draw(const at::Tensor& images, const at::Tensor& lambda, const Keep* keep,
+                   const at::Tensor& saliency, at::Generator& generator) const {
+  const auto n = images.size(0), h = images.size(2), w = images.size(3);
+  const at::Tensor active = lambda.lt(1);
+  const at::Tensor hs = cutmix_box_sides(lambda, h), ws = cutmix_box_sides(lambda, w);
+  at::Tensor pos = cut_positions(keep, saliency, images, hs, ws, Placement::kCentered, generator);
+  // timm's batch mode places one box for the whole batch (KeepCutMix: one per image).
+  if (options_.mode() == MixMode::kBatch && keep == nullptr) pos = pos.narrow(0, 0, 1).expand({n, 2});
+  const at::Device device = images.device();
+  const Boxes boxes = boxes_at(pos.select(1, 0), pos.select(1, 1), hs.to(device), ws.to(device),
+                               Placement::kCentered, h, w);
+  return empty_unless(boxes, active.to(device));
+}
+
+Boxes CutMix::sample(const at::Tensor& images, at::Generator generator) const {
+  check_images(images, "CutMix");
+  const at::Tensor lambda = draw_lambda(options_.alpha(), options_.p(), options_.mode(),
+                                        images.size(0), generator);
+  return draw(images, lambda, nullptr, {}, generator);
+}
+
+Batch CutMix::apply(Batch batch, const Boxes& boxes) const {
+  check_mix_batch(batch, options_.num_classes(), "CutMix");
+  const at::Tensor& x = batch.images;
+  const auto h = x.size(2), w = x.size(3);
+  const at::Tensor mask = box_mask(boxes, h, w);
+  batch.images = like_input(at::where(mask, x.flip(0), x), x);
+  const at::Tensor pasted = mask.flatten(1).sum(1).to(at::kDouble).cpu();
+  batch.targets = mix_targets(batch.targets, 1 - pasted / static_cast<double>(h * w),
+                              options_.num_classes(), options_.label_smoothing());
+  return batch;
+}
+
+Batch CutMix::operator()(Batch batch, at::Generator generator) const {
+  const Boxes boxes = sample(batch.images, generator);
+  return apply(std::move(batch), boxes);
+}
+
+KeepCutMix::KeepCutMix(CutMixOptions options, SaliencyFn saliency, KeepOptions keep)
+    : cutmix_(options), keep_(std::move(saliency), keep, "KeepCutMix") {}
+
+Boxes KeepCutMix::sample(const at::Tensor& images, const at::Tensor& targets,
+                         at::Generator generator, const at::Tensor& saliency) const {
+  check_images(images, "KeepCutMix");
+  const auto& o = cutmix_.options();
+  const at::Tensor lambda = draw_lambda(o.alpha(), o.p(), o.mode(), images.size(0), generator);
+  return cutmix_.draw(images, lambda, &keep_, keep_.saliency(images, targets, saliency),
+                      generator);
+}
+
+Batch KeepCutMix::apply(Batch batch, const Boxes& boxes) const {
+  return cutmix_.apply(std::move(batch), boxes);
+}
+
+Batch KeepCutMix::operator()(Batch batch, at::Generator generator) const {
+  const Boxes boxes = sample(batch.images, batch.targets, generator);
+  return apply(std::move(batch), boxes);
+}
+
+MixupOrCutMix::MixupOrCutMix(MixupOrCutMixOptions options)
+    : options_(options),
+      mixup_(MixupOptions(options.num_classes())
+                 .alpha(options.mixup_alpha())
+                 .p(options.p())
+                 .label_smoothing(options.label_smoothing())),
+      cutmix_(CutMixOptions(options.num_classes())
+                  .alpha(options.cutmix_alpha())
+                  .p(options.p())
+                  .label_smoothing(options.label_smoothing())) {
+  if (!(options_.switch_prob() >= 0 && options_.switch_prob() <= 1)) {
+    throw OptionError("MixupOrCutMixOptions", "switch_prob",
+                      fmt::format("{} is outside [0, 1]", options_.switch_prob()));
+  }
+}
+
+Batch MixupOrCutMix::operator()(Batch batch, at::Generator generator) const {
+  check_images(batch.images, "MixupOrCutMix");
+  const auto n = batch.images.size(0);
+  const bool cutmix =
+      at::rand({1}, generator, at::kDouble).item<double>() < options_.switch_prob();
+  const at::Tensor lambda =
+      draw_lambda(cutmix ? options_.cutmix_alpha() : options_.mixup_alpha(), options_.p(),
+                  MixMode::kBatch, n, generator);
+  if (!cutmix) return mixup_.apply(std::move(batch), lambda);
+  const Boxes boxes = cutmix_.draw(batch.images, lambda, nullptr, {}, generator);
+  return cutmix_.apply(std::move(batch), boxes);
+}
 
 at::Tensor soft_targets(const at::Tensor& targets, std::int64_t num_classes, double smoothing) {
   if (targets.dim() == 2) return targets;
@@ -170,16 +194,6 @@ at::Tensor soft_targets(const at::Tensor& targets, std::int64_t num_classes, dou
 
 at::Tensor cutmix_box_sides(const at::Tensor& lambda, std::int64_t side) {
   return (at::sqrt(1 - lambda) * static_cast<double>(side)).floor().to(at::kLong);
-}
-
-config::Schema cutmix_schema() {
-  return mixup_schema();
-}
-
-std::unique_ptr<BatchPolicy> make_cutmix(const config::Options& o, const PolicySetup& setup,
-                                         std::shared_ptr<const Keep> keep) {
-  return std::make_unique<CutMix>(o.real("alpha"), o.real("p"), parse_mix_mode(o.string("mode")),
-                                  setup.label_smoothing, std::move(keep));
 }
 
 }  // namespace augcore::augment

@@ -17,13 +17,6 @@ std::vector<std::unique_ptr<BatchPolicy>> make_policies(
   return out;
 }
 
-at::Tensor channel_values(const std::vector<double>& values, std::int64_t channels,
-                          at::Device device) {
-  at::Tensor t = at::tensor(std::vector<float>(values.begin(), values.end()), at::kFloat);
-  if (t.numel() == 1) t = t.expand({channels}).contiguous();
-  return t.view({1, channels, 1, 1}).to(device);
-}
-
 at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step,
                              data::Stream stream, int rank) {
   const auto s = static_cast<std::uint64_t>(stream);

@@ -17,6 +17,11 @@ Boxes boxes_at(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor&
           (cols + hw).clamp(0, width)};
 }
 
+Boxes empty_unless(const Boxes& boxes, const at::Tensor& keep) {
+  return {boxes.y0, at::where(keep, boxes.y1, boxes.y0), boxes.x0,
+          at::where(keep, boxes.x1, boxes.x0)};
+}
+
 at::Tensor box_mask(const Boxes& boxes, std::int64_t height, std::int64_t width) {
   const auto opts = boxes.y0.options();
   const at::Tensor r = at::arange(height, opts).view({1, height});

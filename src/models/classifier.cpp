@@ -1,4 +1,5 @@
 #include "augcore/models/classifier.h"
+#include "augcore/models/model_registry.h"
 
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"

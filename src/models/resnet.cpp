@@ -6,6 +6,7 @@
 #include <torch/nn/init.h>
 
 #include "augcore/models/blocks.h"
+#include "augcore/models/model_registry.h"
 
 namespace augcore::models {
 

@@ -5,6 +5,7 @@
 
 #include "augcore/core/error.h"
 #include "augcore/models/blocks.h"
+#include "augcore/models/model_registry.h"
 
 namespace augcore::models {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "augcore/core/error.h"
 #include "augcore/core/torch_compat.h"
+#include "augcore/models/model_registry.h"
 
 namespace augcore::models {
 

@@ -2,11 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <fmt/core.h>
+
 #include <cmath>
 
 #include "augcore/core/error.h"
-#include "augcore/models/vit.h"
-#include "augcore/objective/objective.h"
 
 namespace augcore::objective {
 
@@ -28,125 +28,98 @@ at::Tensor random_cell_mask(std::int64_t n, std::int64_t height, std::int64_t wi
 
 namespace {
 
-enum class Variant { kMask, kDropout, kDropPath };
-
-struct MaskSubOptions {
-  double ratio = 0.5;
-  Variant variant = Variant::kMask;
-  double weight_main = 0.5, weight_sub = 0.5;
-  bool split = false;
-  std::int64_t cell = 32;
-  double early_weight = 0.3;
-};
-
-class MaskSub : public Objective {
- public:
-  MaskSub(Criterion criterion, MaskSubOptions o, std::string path)
-      : criterion_(std::move(criterion)), o_(o), path_(std::move(path)) {}
-
-  void check(const models::ClassifierImpl& model, std::int64_t height,
-             std::int64_t width) const override {
-    const bool vit = dynamic_cast<const models::ViTImpl*>(&model) != nullptr;
-    if (o_.variant != Variant::kMask && !vit) {
-      throw ConfigError(path_ + ".variant: dropout and droppath sub-models need a ViT model");
-    }
-    if (o_.variant == Variant::kMask && !vit && (height % o_.cell != 0 || width % o_.cell != 0)) {
-      throw ConfigError(path_ + ".cell: " + std::to_string(o_.cell) + "-pixel cells do not tile " +
-                        std::to_string(height) + "x" + std::to_string(width) + " images");
-    }
+void check_logits(const at::Tensor& logits, std::int64_t n, const char* which) {
+  if (!logits.defined() || logits.dim() != 2 || logits.size(0) != n) {
+    throw OptionError("MaskSubModel", which,
+                      fmt::format("returned {} for {} images; expected N×K logits",
+                                  logits.defined() ? c10::str(logits.sizes()) : "nothing",
+                                  n));
   }
-
-  ObjectiveResult compute(models::ClassifierImpl& model, const at::Tensor& images,
-                          const at::Tensor& targets, ObjectiveContext& context) override {
-    ObjectiveResult main = main_pass(model, images, targets, criterion_, o_.early_weight);
-    // The sub-model learns the main model's predictions; no gradient flows into them.
-    const at::Tensor soft = criterion_.probabilities(main.logits.detach());
-    at::Tensor main_part = o_.weight_main * main.loss;
-    if (o_.split) context.backward(main_part);  // frees the main graph before the sub pass
-    const at::Tensor sub_logits = sub_forward(model, images, context.generator);
-    const at::Tensor sub_loss = criterion_(sub_logits, soft);
-    ObjectiveResult r;
-    r.logits = main.logits;
-    r.metrics = std::move(main.metrics);
-    r.metrics["train_loss_main"] = main.loss.detach();
-    r.metrics["train_loss_sub"] = sub_loss.detach();
-    const at::Tensor sub_part = o_.weight_sub * sub_loss;
-    if (o_.split) {
-      r.loss = main_part.detach() + sub_part.detach();
-      r.backward_loss = sub_part;
-    } else {
-      r.loss = main_part + sub_part;
-    }
-    return r;
-  }
-
- private:
-  at::Tensor sub_forward(models::ClassifierImpl& model, const at::Tensor& images,
-                         at::Generator& generator) const {
-    auto* vit = dynamic_cast<models::ViTImpl*>(&model);
-    models::ForwardOptions options;
-    switch (o_.variant) {
-      case Variant::kDropout:
-        options.dropout = o_.ratio;
-        return model.forward_with(images, options).logits;
-      case Variant::kDropPath:
-        options.drop_path = o_.ratio;
-        return model.forward_with(images, options).logits;
-      case Variant::kMask:
-        break;
-    }
-    const auto n = images.size(0);
-    if (vit != nullptr) {
-      options.keep_tokens =
-          random_kept_tokens(n, vit->num_patches(), o_.ratio, generator).to(images.device());
-      return model.forward_with(images, options).logits;
-    }
-    const at::Tensor mask =
-        random_cell_mask(n, images.size(2), images.size(3), o_.cell, o_.ratio, generator)
-            .to(images.device(), images.scalar_type());
-    return model.forward(images * (1 - mask));  // zero = the mean, in normalised space
-  }
-
-  Criterion criterion_;
-  MaskSubOptions o_;
-  std::string path_;
-};
-
-config::Schema masksub_options() {
-  config::Schema s;
-  s.add_float("ratio", 0.5, "mask ratio r of the sub pass (dropout/drop-path rate for those)")
-      .range(0, 0.99);
-  s.add_choice("variant", "mask", {"mask", "dropout", "droppath"},
-               "the sub pass: masked input (MaskSub), dropout (DropSub) or drop-path (PathSub)");
-  s.add_float("weight_main", 0.5, "weight of the main loss").range(0, 100);
-  s.add_float("weight_sub", 0.5, "weight of the sub-model's loss").range(0, 100);
-  s.add_choice("backward", "joint", {"joint", "split"},
-               "one backward of the sum, or two (main, then sub) to save memory");
-  s.add_int("cell", 32, "CNN masking: side of the square cells in pixels (must tile the input)")
-      .range(1, 4096);
-  s.add_float("early_head_weight", 0.3, "weight of the early head's loss when the model has one")
-      .range(0, 100);
-  return s;
 }
 
-const bool registered = config::register_component(
-    "objective", "masksub",
-    "main loss + a masked sub-model (shared weights) trained toward the main predictions",
-    masksub_options(),
-    ObjectiveFactory([](const config::Options& o, Criterion c) -> std::unique_ptr<Objective> {
-      MaskSubOptions m;
-      m.ratio = o.real("ratio");
-      const std::string v = o.string("variant");
-      m.variant = v == "dropout"    ? Variant::kDropout
-                  : v == "droppath" ? Variant::kDropPath
-                                    : Variant::kMask;
-      m.weight_main = o.real("weight_main");
-      m.weight_sub = o.real("weight_sub");
-      m.split = o.string("backward") == "split";
-      m.cell = o.integer("cell");
-      m.early_weight = o.real("early_head_weight");
-      return std::make_unique<MaskSub>(std::move(c), m, o.path());
-    }));
-
 }  // namespace
+
+MaskSub::MaskSub(MaskSubOptions options, Criterion criterion, Probabilities probabilities)
+    : options_(options), criterion_(std::move(criterion)), probabilities_(std::move(probabilities)) {
+  if (!criterion_) throw OptionError("MaskSub", "criterion", "no criterion given");
+  if (!probabilities_) probabilities_ = [](const at::Tensor& z) { return at::softmax(z, -1); };
+  if (!(options_.ratio() >= 0 && options_.ratio() <= 0.99)) {
+    throw OptionError("MaskSubOptions", "ratio",
+                      fmt::format("{} is outside [0, 0.99]", options_.ratio()));
+  }
+  for (const auto& [name, v] : {std::pair<const char*, double>{"weight_main", options_.weight_main()},
+                                {"weight_sub", options_.weight_sub()}}) {
+    if (!(v >= 0)) throw OptionError("MaskSubOptions", name, fmt::format("{} is negative", v));
+  }
+  if (options_.cell() < 1) {
+    throw OptionError("MaskSubOptions", "cell", fmt::format("{} is below 1", options_.cell()));
+  }
+}
+
+at::Tensor MaskSub::sub_logits(const MaskSubModel& model, const at::Tensor& images,
+                               at::Generator& generator) const {
+  const auto n = images.size(0);
+  if (options_.variant() != MaskSubVariant::kMask) {
+    if (!model.rate_forward) {
+      throw OptionError("MaskSubModel", "rate_forward",
+                        "the dropout and drop-path variants need a forward at a given rate");
+    }
+    const at::Tensor z = model.rate_forward(images, options_.ratio());
+    check_logits(z, n, "rate_forward");
+    return z;
+  }
+  if (model.kept_forward) {
+    if (model.num_patches < 1) {
+      throw OptionError("MaskSubModel", "num_patches", "kept_forward needs the patch count");
+    }
+    const at::Tensor keep = random_kept_tokens(n, model.num_patches, options_.ratio(), generator)
+                                .to(images.device());
+    const at::Tensor z = model.kept_forward(images, keep);
+    check_logits(z, n, "kept_forward");
+    return z;
+  }
+  const auto h = images.size(2), w = images.size(3), cell = options_.cell();
+  if (h % cell != 0 || w % cell != 0) {
+    throw OptionError("MaskSubOptions", "cell",
+                      fmt::format("{}-pixel cells do not tile {}×{} images", cell, h, w));
+  }
+  const at::Tensor mask = random_cell_mask(n, h, w, cell, options_.ratio(), generator)
+                              .to(images.device(), images.scalar_type());
+  const at::Tensor z = model.forward(images * (1 - mask));  // zero = the mean, normalised
+  check_logits(z, n, "forward");
+  return z;
+}
+
+MaskSubLoss MaskSub::after_main(const MaskSubModel& model, const at::Tensor& images,
+                                const at::Tensor& main_logits, const at::Tensor& main_loss,
+                                at::Generator generator, const Backward& backward) const {
+  // The sub-model learns the main model's predictions; no gradient flows into them.
+  const at::Tensor soft = probabilities_(main_logits.detach());
+  const at::Tensor main_part = options_.weight_main() * main_loss;
+  if (backward) backward(main_part);  // frees the main graph before the sub pass
+  const at::Tensor sub_loss = criterion_(sub_logits(model, images, generator), soft);
+  const at::Tensor sub_part = options_.weight_sub() * sub_loss;
+  MaskSubLoss r;
+  r.logits = main_logits;
+  r.main_loss = main_loss.detach();
+  r.sub_loss = sub_loss.detach();
+  if (backward) {
+    r.loss = main_part.detach() + sub_part.detach();
+    r.to_backward = sub_part;
+  } else {
+    r.loss = main_part + sub_part;
+    r.to_backward = r.loss;
+  }
+  return r;
+}
+
+MaskSubLoss MaskSub::operator()(const MaskSubModel& model, const at::Tensor& images,
+                                const at::Tensor& targets, at::Generator generator,
+                                const Backward& backward) const {
+  if (!model.forward) throw OptionError("MaskSubModel", "forward", "no forward given");
+  const at::Tensor logits = model.forward(images);
+  check_logits(logits, images.size(0), "forward");
+  return after_main(model, images, logits, criterion_(logits, targets), generator, backward);
+}
+
 }  // namespace augcore::objective

@@ -33,6 +33,7 @@
 #include "augcore/train/run_log.h"
 #include "augcore/train/schedule.h"
 #include "augcore/train/stop_signal.h"
+#include "augcore/models/model_registry.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;

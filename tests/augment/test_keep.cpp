@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "augcore/augment/keep.h"
+#include "augcore/augment/policy.h"
 #include "augcore/augment/saliency.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
@@ -14,6 +15,17 @@
 
 namespace augcore::augment {
 namespace {
+
+// "full", "low_res" or "early_head" saliency of `model` through the library API, with the
+// normalisation given as 1×C×1×1 tensors of one value per channel.
+at::Tensor saliency_of(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& labels,
+                       const at::Tensor& mean, const at::Tensor& std, const std::string& method) {
+  PolicySetup setup;
+  setup.mean = {mean.flatten()[0].item<double>()};
+  setup.std = {std.flatten()[0].item<double>()};
+  setup.model = &model;
+  return classifier_saliency(method, setup, "t")(x, labels);
+}
 
 // Brute force: the sum of s[y0:y1, x0:x1] for the box a position defines, clipped as stated.
 double brute_score(const at::Tensor& s, std::int64_t r, std::int64_t c, std::int64_t bh,
@@ -130,14 +142,14 @@ TEST(SaliencyTest, EqualsTheAnalyticGradientOfALinearModel) {
   const at::Tensor x = at::rand({3, 2, 5, 6});
   const at::Tensor labels = at::tensor({2, 0, 3}, at::kLong);
   const at::Tensor mean = at::full({1, 2, 1, 1}, 0.5), std = at::full({1, 2, 1, 1}, 0.25);
-  const at::Tensor map = saliency_map(model, x, labels, mean, std, SaliencyMethod::kFull);
+  const at::Tensor map = saliency_of(model, x, labels, mean, std, "full");
   for (std::int64_t n = 0; n < 3; ++n) {
     const at::Tensor expect = w[labels[n].item<std::int64_t>()].view({2, 5, 6}).abs().amax(0);
     EXPECT_TRUE(at::allclose(map[n], expect, 1e-6, 1e-7)) << n;
   }
   // Without labels: the predicted class.
   const at::Tensor predicted = model.forward((x - mean) / std).argmax(1);
-  const at::Tensor unlabeled = saliency_map(model, x, {}, mean, std, SaliencyMethod::kFull);
+  const at::Tensor unlabeled = saliency_of(model, x, {}, mean, std, "full");
   EXPECT_TRUE(at::allclose(unlabeled[1],
                            w[predicted[1].item<std::int64_t>()].view({2, 5, 6}).abs().amax(0)));
 }
@@ -158,9 +170,9 @@ TEST(SaliencyTest, MatchesPerImageAutogradAndLeavesTrainingStateUntouched) {
   for (const auto& b : model->buffers())
     buffers.push_back(b.clone());
 
-  const at::Tensor map = saliency_map(*model, x, labels, mean, std, SaliencyMethod::kFull);
-  for (auto method : {SaliencyMethod::kLowRes, SaliencyMethod::kEarlyHead}) {
-    const at::Tensor m = saliency_map(*model, x, labels, mean, std, method);
+  const at::Tensor map = saliency_of(*model, x, labels, mean, std, "full");
+  for (auto method : {"low_res", "early_head"}) {
+    const at::Tensor m = saliency_of(*model, x, labels, mean, std, method);
     EXPECT_EQ(m.sizes(), (at::IntArrayRef{4, 16, 16}));
     EXPECT_GE(m.min().item<double>(), 0.0);
     EXPECT_GT(m.max().item<double>(), 0.0);

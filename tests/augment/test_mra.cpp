@@ -5,6 +5,7 @@
 #include <set>
 
 #include "augcore/augment/mra.h"
+#include "augcore/augment/policy.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
@@ -166,9 +167,9 @@ TEST_F(MraTest, ProbabilityIsHonouredAndNoGradientReachesTheAugmentor) {
       (b.images - images_).abs().flatten(1).amax(1).gt(0).sum().item<double>() / 400.0;
   EXPECT_NEAR(changed, 0.3, 0.07);
   EXPECT_FALSE(b.images.requires_grad());
-  auto& mra = dynamic_cast<MraPolicy&>(*p);
+  auto& mra = dynamic_cast<LibraryPolicy<MraAugmentor>&>(*p).policy();
   const at::Tensor x = at::rand({2, 1, 28, 28}).requires_grad_();
-  EXPECT_FALSE(mra.augment(x, at::rand({2, 49})).requires_grad());
+  EXPECT_FALSE(mra->augment(x, at::rand({2, 49})).requires_grad());
 }
 
 TEST(MaskLayoutTest, PatchIndicesMapToPixelsOnNonSquareGrids) {

@@ -4,7 +4,8 @@
 
 #include <cmath>
 
-#include "augcore/augment/erase.h"
+#include "augcore/augment/policy.h"
+#include "augcore/augment/random_erasing.h"
 #include "augcore/augment/mix.h"
 #include "augcore/config/yaml_io.h"
 

@@ -36,6 +36,16 @@ expect 0 "data.loader.workers" -- "$bin/mra_train" --help-component recipe
 expect 2 "usage error" -- "$bin/augcore_bench"
 expect 2 "mae.preset: expected one of" -- "$bin/mae_pretrain" --set mae.preset=mae_huge
 expect 0 "policies:" -- "$bin/mra_train" --list
+# Recipes by name, from the checkout's configs/ (the installed ones: tools/test.sh).
+expect 0 "imagenet/imagenet_r50" -- "$bin/mra_train" --list-recipes
+expect 0 "ResNet-20 on Fashion-MNIST with MRA: half" -- "$bin/mra_train" --list-recipes
+expect 2 "config: 'base' names several recipes: cifar10/base, fashion_mnist/base, imagenet/base" -- \
+  "$bin/mra_train" --config base
+expect 2 "config: no recipe file or name 'resnet20_mrx' (did you mean 'resnet20_mra'?)" -- \
+  "$bin/mra_train" --config resnet20_mrx
+# The card's recipe resolves (on CPU it stops at the missing ImageNet folder).
+expect 2 "image_folder: 'data/imagenet/train' is not a folder" -- "$bin/mra_train" \
+  --config imagenet_r50.yaml -o "$tmp/r50" --set device=cpu --set train.amp=none
 
 # The main job on a slice of the built-in recipe (Fashion-MNIST) trains and writes its files.
 small=(--set data.train.limit=256 --set data.val.limit=128 --set train.epochs=1
@@ -91,7 +101,7 @@ expect 2 "config error: output: '$tmp/run' already holds a run" -- "$bin/mra_tra
 [[ $(cksum <"$tmp/run/last.pt") == "$sum_before" ]] || { echo "FAIL: a refused run changed last.pt"; fails=$((fails + 1)); }
 expect 2 "patch size 16 does not divide the 28x28 training images" -- "$bin/mra_train" -o "$tmp/b3" \
   "${small[@]}" --set "policies=[{name: mra, checkpoint: $tmp/mae/last.pt, preset: mae_mini, in_chans: 1}]"
-expect 2 "does not fit MAE preset 'mae_tiny_patch4_32'" -- "$bin/mra_train" -o "$tmp/b4" "${small[@]}" \
+expect 2 "does not fit the MAE architecture (patch 4" -- "$bin/mra_train" -o "$tmp/b4" "${small[@]}" \
   --set "policies=[{name: mra, checkpoint: $tmp/mae/last.pt, preset: mae_tiny_patch4_32, in_chans: 1}]"
 mkdir -p "$tmp/empty" "$tmp/gap"
 printf '\x00\x00\x08\x03\x00\x00\x00\x00\x00\x00\x00\x1c\x00\x00\x00\x1c' >"$tmp/empty/train-images-idx3-ubyte"

@@ -13,6 +13,7 @@
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/loader.h"
 #include "augcore/models/classifier.h"
+#include "augcore/models/model_registry.h"
 #include "augcore/models/mae.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/amp.h"

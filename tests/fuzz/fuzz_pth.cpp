@@ -11,6 +11,7 @@
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/classifier.h"
+#include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/checkpoint.h"
 #include "augcore/train/optimizer.h"

@@ -6,6 +6,7 @@
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/classifier.h"
+#include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/models/vit.h"
 #include "support/fixtures.h"

@@ -8,6 +8,7 @@
 #include "augcore/data/pipeline.h"
 #include "augcore/train/amp.h"
 #include "augcore/train/optimizer.h"
+#include "augcore/models/model_registry.h"
 
 namespace augcore::bench {
 

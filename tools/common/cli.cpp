@@ -20,6 +20,7 @@
 #include "augcore/train/run_log.h"
 #include "augcore/train/stop_signal.h"
 #include "augcore/train/trainer.h"
+#include "common/recipes.h"
 
 namespace augcore::cli {
 namespace fs = std::filesystem;
@@ -52,7 +53,11 @@ bool primary() {
 }
 
 void add_recipe_options(CLI::App& app, RecipeArgs& args) {
-  app.add_option("--config,-c", args.config, "recipe YAML file (default: the built-in recipe)");
+  app.add_option("--config,-c", args.config,
+                 "recipe YAML file, or a recipe's name (see --list-recipes; default: the built-in "
+                 "recipe)");
+  app.add_flag("--list-recipes", args.list_recipes,
+               "list the recipes --config finds by name, with their one-line headers, and exit");
   app.add_option("--set", args.sets, "override one key: --set train.epochs=3 (repeatable)")
       ->take_last()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -87,6 +92,11 @@ bool handle_info_flags(const RecipeArgs& args, const config::Schema& schema) {
     fmt::print("{}", config::describe_registry(registry));
     return true;
   }
+  if (args.list_recipes) {
+    for (const auto& r : list_recipes())
+      fmt::print("{:<40} {}\n", r.name, r.summary);
+    return true;
+  }
   if (args.help_component.empty()) return false;
   if (args.help_component == "recipe") {
     fmt::print("recipe keys:\n");
@@ -109,7 +119,7 @@ bool handle_info_flags(const RecipeArgs& args, const config::Schema& schema) {
 
 config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema) {
   config::Node root = args.config.empty() ? config::Node::map(config::Origin{"built-in recipe", 0})
-                                          : config::load_file(args.config);
+                                          : config::load_file(resolve_recipe(args.config));
   for (const auto& s : args.sets)
     config::apply_override(root, s);
   if (args.tensorboard >= 0) {

@@ -16,20 +16,23 @@ struct RecipeArgs {
   std::vector<std::string> sets;  // --set key.path=value, in order
   std::string output;             // --output overrides the recipe's `output`
   bool list = false;              // --list
+  bool list_recipes = false;      // --list-recipes
   std::string help_component;     // --help-component NAME
   int nproc = 1;                  // --nproc N: data-parallel processes on this machine
   int tensorboard = -1;           // --tensorboard 1, --no-tensorboard 0, neither -1
 };
 
-// Adds --config, --set, --output, --list, --help-component, --nproc and
+// Adds --config, --set, --output, --list, --list-recipes, --help-component, --nproc and
 // --tensorboard/--no-tensorboard to `app`.
 void add_recipe_options(CLI::App& app, RecipeArgs& args);
 
-// Prints the registry (--list) or one component's options (--help-component); returns true
+// Prints the registry (--list), the recipes (--list-recipes) or one component's options
+// (--help-component); returns true
 // when it did, so the program should stop. Throws ConfigError for an unknown component.
 bool handle_info_flags(const RecipeArgs& args, const config::Schema& schema);
 
-// The validated recipe: the config file (or built-in defaults) with the overrides applied.
+// The validated recipe: the config file or named recipe (or built-in defaults) with the
+// overrides applied.
 config::Config load_recipe(const RecipeArgs& args, const config::Schema& schema);
 
 // The run directory: --output, else `output`, else runs/<config stem>.

@@ -3,17 +3,21 @@
 // sub-batch of images that drew it; the geometric ones share one grid-sample.
 #pragma once
 
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
 #include <array>
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "augcore/augment/batch.h"
 #include "augcore/augment/image_ops.h"
-#include "augcore/augment/policy.h"
+#include "augcore/augment/keep.h"
+#include "augcore/augment/regions.h"
+#include "augcore/augment/saliency.h"
 
 namespace augcore::augment {
-
-class Keep;
 
 enum class Op : std::int64_t {
   kIdentity,
@@ -62,16 +66,131 @@ const std::vector<SubPolicy>& autoaugment_policy(const std::string& name);
 // A level's magnitude on AutoAugment's 10-bin scale (torchvision's mapping), unsigned.
 double autoaugment_magnitude(Op op, int level, std::int64_t height, std::int64_t width);
 
-// Option schemas and factories (keep.h registers the keep_* variants from these).
-config::Schema autoaugment_schema();
-config::Schema randaugment_schema();
-// Adds `paste_length`: the side of the clean region KeepAugment pastes back.
-config::Schema with_paste_length(config::Schema schema);
-std::unique_ptr<BatchPolicy> make_autoaugment(const config::Options& options,
-                                              const PolicySetup& setup,
-                                              std::shared_ptr<const Keep> keep);
-std::unique_ptr<BatchPolicy> make_randaugment(const config::Options& options,
-                                              const PolicySetup& setup,
-                                              std::shared_ptr<const Keep> keep);
+// One layer of drawn ops: op ids (int64 N) and magnitudes (float64 N), on the CPU.
+struct OpLayer {
+  at::Tensor ops, magnitudes;
+};
+// What one call of the family draws: its layers, applied in order.
+using OpDraw = std::vector<OpLayer>;
+
+struct AutoAugmentOptions {
+  // The learned policy: "imagenet" or "cifar10".
+  TORCH_ARG(std::string, policy) = "imagenet";
+  // Resampling of the geometric ops.
+  TORCH_ARG(ops::Interpolation, interpolation) = ops::Interpolation::kNearest;
+  // Pixel value(s) for areas a geometric op uncovers (pass the dataset mean).
+  TORCH_ARG(std::vector<double>, fill) = {0.5};
+};
+
+struct RandAugmentOptions {
+  // Ops per image (N), drawn with replacement.
+  TORCH_ARG(std::int64_t, num_ops) = 2;
+  // Magnitude M on timm's 0–10 scale, the std of its per-op Gaussian noise, its upper clip.
+  TORCH_ARG(double, magnitude) = 9;
+  TORCH_ARG(double, magnitude_std) = 0.5;
+  TORCH_ARG(double, magnitude_max) = 10;
+  // Probability of applying each drawn op.
+  TORCH_ARG(double, prob) = 0.5;
+  // timm's increasing-severity op variants (rand-…-inc1).
+  TORCH_ARG(bool, increasing) = true;
+  TORCH_ARG(ops::Interpolation, interpolation) = ops::Interpolation::kBilinear;
+  TORCH_ARG(std::vector<double>, fill) = {0.5};
+};
+
+struct TrivialAugmentOptions {
+  TORCH_ARG(ops::Interpolation, interpolation) = ops::Interpolation::kNearest;
+  TORCH_ARG(std::vector<double>, fill) = {0.5};
+};
+
+// The calls every member of the family offers on top of its sample() and apply().
+template <typename Derived>
+class OpPolicy {
+ public:
+  at::Tensor operator()(const at::Tensor& images, at::Generator generator = {}) const {
+    const auto& self = static_cast<const Derived&>(*this);
+    return self.apply(images, self.sample(images, generator));
+  }
+  Batch operator()(Batch batch, at::Generator generator = {}) const {
+    batch.images = (*this)(batch.images, generator);
+    return batch;
+  }
+};
+
+// AutoAugment (Cubuk et al.): per image, one of the policy's 25 sub-policies.
+class AutoAugment : public OpPolicy<AutoAugment> {
+ public:
+  using Options = AutoAugmentOptions;
+  static constexpr const char* kName = "AutoAugment";
+  explicit AutoAugment(Options options = {});
+  // The ops for `images` (their batch size and image size).
+  OpDraw sample(const at::Tensor& images, at::Generator generator = {}) const;
+  at::Tensor apply(const at::Tensor& images, const OpDraw& draw) const;
+  OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
+
+ private:
+  AutoAugmentOptions options_;
+  const std::vector<SubPolicy>* policy_ = nullptr;
+};
+
+// RandAugment with timm's op set and magnitudes.
+class RandAugment : public OpPolicy<RandAugment> {
+ public:
+  using Options = RandAugmentOptions;
+  static constexpr const char* kName = "RandAugment";
+  explicit RandAugment(Options options = {});
+  // The ops for `images` (their batch size and image size).
+  OpDraw sample(const at::Tensor& images, at::Generator generator = {}) const;
+  at::Tensor apply(const at::Tensor& images, const OpDraw& draw) const;
+  OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
+
+ private:
+  RandAugmentOptions o_;
+};
+
+// torchvision's TrivialAugmentWide: one op of 14, one of 31 magnitude bins, random sign.
+class TrivialAugment : public OpPolicy<TrivialAugment> {
+ public:
+  using Options = TrivialAugmentOptions;
+  static constexpr const char* kName = "TrivialAugment";
+  explicit TrivialAugment(Options options = {});
+  // The ops for `images` (their batch size and image size).
+  OpDraw sample(const at::Tensor& images, at::Generator generator = {}) const;
+  at::Tensor apply(const at::Tensor& images, const OpDraw& draw) const;
+  OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
+
+ private:
+  TrivialAugmentOptions options_;
+};
+
+// What a KeepAugment selective-paste call draws: the ops and the clean square pasted back.
+struct PastedOps {
+  OpDraw ops;
+  Boxes paste;
+};
+
+// KeepAugment's selective-paste: `Policy`, then a paste_length square of the clean image
+// pasted back where the saliency is above the τ-quantile.
+template <typename Policy>
+class KeepPaste {
+ public:
+  using Options = typename Policy::Options;
+  KeepPaste(Options options, std::int64_t paste_length, SaliencyFn saliency,
+            KeepOptions keep = {});
+  // `saliency`, when given, is used instead of the saliency source (N×H×W).
+  PastedOps sample(const at::Tensor& images, const at::Tensor& targets,
+                   at::Generator generator = {}, const at::Tensor& saliency = {}) const;
+  at::Tensor apply(const at::Tensor& images, const PastedOps& draw) const;
+  Batch operator()(Batch batch, at::Generator generator = {}) const;
+
+ private:
+  Policy policy_;
+  std::int64_t paste_length_;
+  Keep keep_;
+};
+
+using KeepAutoAugment = KeepPaste<AutoAugment>;
+using KeepRandAugment = KeepPaste<RandAugment>;
+extern template class KeepPaste<AutoAugment>;
+extern template class KeepPaste<RandAugment>;
 
 }  // namespace augcore::augment

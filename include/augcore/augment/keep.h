@@ -4,8 +4,10 @@
 
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
+#include <torch/arg.h>
 
-#include "augcore/augment/policy.h"
+#include <string>
+
 #include "augcore/augment/regions.h"
 #include "augcore/augment/saliency.h"
 
@@ -26,27 +28,36 @@ at::Tensor choose_positions(const at::Tensor& scores, const at::Tensor& valid,
                             const at::Tensor& threshold, bool important, at::Generator& generator);
 
 struct KeepOptions {
-  SaliencyMethod saliency = SaliencyMethod::kFull;
-  double quantile = 0.6;
+  // τ = this quantile (in [0,1]) of an image's region scores; cuts land below it, pastes above.
+  TORCH_ARG(double, quantile) = 0.6;
 };
 
-// What a Keep* policy adds to its base policy: saliency of the batch and region placement.
+// What a Keep* policy adds to its base policy: a saliency source and region placement by it.
 class Keep {
  public:
-  Keep(KeepOptions options, const PolicySetup& setup);
-  at::Tensor saliency(const PolicyBatch& batch, StepContext& context) const;
-  // Positions for boxes of heights×widths in the images whose saliency is `saliency`.
+  // `owner` names the policy in error messages ("KeepCutout").
+  Keep(SaliencyFn saliency, KeepOptions options, std::string owner);
+  // N×H×W saliency of the batch: `given` when defined (checked against the images), else the
+  // saliency source's.
+  at::Tensor saliency(const at::Tensor& images, const at::Tensor& targets,
+                      const at::Tensor& given = {}) const;
+  // Positions for boxes of heights×widths in the images whose saliency is `saliency`:
+  // unimportant places (`important` false: cut) or important ones (true: paste).
   at::Tensor positions(const at::Tensor& saliency, const at::Tensor& heights,
                        const at::Tensor& widths, Placement placement, bool important,
                        at::Generator& generator) const;
+  const KeepOptions& options() const { return options_; }
 
  private:
+  SaliencyFn saliency_;
   KeepOptions options_;
-  at::Tensor mean_, std_;
+  std::string owner_;
 };
 
-// Positions for boxes: uniform, or KeepAugment's unimportant places when `keep` is set.
-at::Tensor cut_positions(const Keep* keep, const PolicyBatch& batch, StepContext& context,
-                         const at::Tensor& heights, const at::Tensor& widths, Placement placement);
+// Positions for cuts of heights×widths: uniform when `keep` is null, else KeepAugment's
+// unimportant places under `saliency`. On the images' device.
+at::Tensor cut_positions(const Keep* keep, const at::Tensor& saliency, const at::Tensor& images,
+                         const at::Tensor& heights, const at::Tensor& widths, Placement placement,
+                         at::Generator& generator);
 
 }  // namespace augcore::augment

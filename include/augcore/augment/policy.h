@@ -4,12 +4,16 @@
 
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
+#include <torch/nn/pimpl.h>
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "augcore/augment/batch.h"
+#include "augcore/augment/saliency.h"
 #include "augcore/config/config.h"
 #include "augcore/data/rng.h"
 #include "augcore/models/classifier.h"
@@ -51,16 +55,41 @@ class BatchPolicy {
   virtual std::string identity() const { return {}; }
 };
 
+// A policy of the library (augcore/augcore.h) as a BatchPolicy: the registered components are
+// these, built from recipe options (src/augment/components.cpp).
+template <typename Policy>
+class LibraryPolicy : public BatchPolicy {
+ public:
+  explicit LibraryPolicy(Policy policy, std::string identity = {})
+      : policy_(std::move(policy)), identity_(std::move(identity)) {}
+  void apply(PolicyBatch& batch, StepContext& context) override {
+    if constexpr (std::is_base_of_v<torch::detail::ModuleHolderIndicator, Policy>) {
+      batch.images = policy_->forward(batch.images, context.generator);  // MraAugmentor
+    } else {
+      Batch out = policy_(Batch{batch.images, batch.targets}, context.generator);
+      batch.images = std::move(out.images);
+      batch.targets = std::move(out.targets);
+    }
+  }
+  std::string identity() const override { return identity_; }
+  Policy& policy() { return policy_; }
+
+ private:
+  Policy policy_;
+  std::string identity_;
+};
+
+// KeepAugment's saliency of the classifier being trained, by method name: "full", "low_res"
+// or "early_head" (the model's early head; ConfigError naming `path` when it has none).
+SaliencyFn classifier_saliency(const std::string& method, const PolicySetup& setup,
+                               const std::string& path);
+
 // The factory signature of registered policies (kind "policy").
 using PolicyFactory =
     std::function<std::unique_ptr<BatchPolicy>(const config::Options&, const PolicySetup&)>;
 
 std::vector<std::unique_ptr<BatchPolicy>> make_policies(
     const std::vector<config::ComponentConfig>& components, const PolicySetup& setup);
-
-// Per-channel pixel values (a single value serves every channel) as a float 1×C×1×1 tensor.
-at::Tensor channel_values(const std::vector<double>& values, std::int64_t channels,
-                          at::Device device);
 
 // A CPU generator for one training step, derived from (seed, stream, epoch, step): policies
 // use the kTrainStep stream, objectives kObjective. Data-parallel ranks above 0 add their rank

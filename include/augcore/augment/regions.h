@@ -25,6 +25,9 @@ Boxes boxes_at(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor&
                const at::Tensor& widths, Placement placement, std::int64_t height,
                std::int64_t width);
 
+// `boxes` with the boxes of images where `keep` (bool N) is false made empty.
+Boxes empty_unless(const Boxes& boxes, const at::Tensor& keep);
+
 // Bool N×1×H×W, true inside each image's box, on `boxes`' device.
 at::Tensor box_mask(const Boxes& boxes, std::int64_t height, std::int64_t width);
 

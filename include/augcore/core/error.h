@@ -33,4 +33,19 @@ class DataError : public UsageError {
   explicit DataError(const std::string& message) : UsageError("data error", message) {}
 };
 
+// An option of the library API (an options struct's field, or what a call was given) has an
+// impossible value. Its message names the struct and field: "CutoutOptions.length: ...".
+class OptionError : public ConfigError {
+ public:
+  OptionError(std::string owner, std::string option, std::string reason)
+      : ConfigError(owner + "." + option + ": " + reason),
+        option_(std::move(option)),
+        reason_(std::move(reason)) {}
+  const std::string& option() const { return option_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string option_, reason_;
+};
+
 }  // namespace augcore

@@ -8,7 +8,6 @@
 
 #include <optional>
 
-#include "augcore/config/config.h"
 #include "augcore/models/vit.h"
 
 namespace augcore::models {

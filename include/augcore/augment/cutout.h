@@ -1,0 +1,62 @@
+// Cutout (DeVries & Taylor): one square per image, centred at a uniform pixel and clipped to the
+// image, filled with the dataset mean; KeepCutout places it where the image is unimportant.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
+#include <optional>
+#include <vector>
+
+#include "augcore/augment/batch.h"
+#include "augcore/augment/keep.h"
+#include "augcore/augment/regions.h"
+#include "augcore/augment/saliency.h"
+
+namespace augcore::augment {
+
+struct CutoutOptions {
+  explicit CutoutOptions(std::int64_t length) : length_(length) {}
+  // Side of the square in pixels (16 on 32 px, 112 on 224 px); at most the image's sides.
+  TORCH_ARG(std::int64_t, length);
+  // Probability of cutting each image.
+  TORCH_ARG(double, p) = 1.0;
+  // Pixel value(s) of the square: the dataset mean (zero after normalisation).
+  TORCH_ARG(std::vector<double>, fill) = {0.5};
+};
+
+class Cutout {
+ public:
+  explicit Cutout(CutoutOptions options);
+  // The squares for `images` (an image left alone gets an empty box).
+  Boxes sample(const at::Tensor& images, at::Generator generator = {}) const;
+  // `images` with `boxes` filled.
+  at::Tensor apply(const at::Tensor& images, const Boxes& boxes) const;
+  at::Tensor operator()(const at::Tensor& images, at::Generator generator = {}) const;
+  Batch operator()(Batch batch, at::Generator generator = {}) const;
+  const CutoutOptions& options() const { return options_; }
+
+ private:
+  friend class KeepCutout;
+  Boxes draw(const at::Tensor& images, const Keep* keep, const at::Tensor& saliency,
+             at::Generator& generator) const;
+  CutoutOptions options_;
+};
+
+// KeepCutout: the square lands where the box's saliency is below the τ-quantile.
+class KeepCutout {
+ public:
+  KeepCutout(CutoutOptions options, SaliencyFn saliency, KeepOptions keep = {});
+  // `saliency`, when given, is used instead of the saliency source (N×H×W).
+  Boxes sample(const at::Tensor& images, const at::Tensor& targets, at::Generator generator = {},
+               const at::Tensor& saliency = {}) const;
+  at::Tensor apply(const at::Tensor& images, const Boxes& boxes) const;
+  Batch operator()(Batch batch, at::Generator generator = {}) const;
+
+ private:
+  Cutout cutout_;
+  Keep keep_;
+};
+
+}  // namespace augcore::augment

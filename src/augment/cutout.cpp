@@ -1,0 +1,77 @@
+#include "augcore/augment/cutout.h"
+
+#include <ATen/ATen.h>
+
+#include <fmt/core.h>
+
+#include "augcore/core/error.h"
+
+namespace augcore::augment {
+
+Cutout::Cutout(CutoutOptions options) : options_(std::move(options)) {
+  if (options_.length() < 1) {
+    throw OptionError("CutoutOptions", "length", fmt::format("{} is below 1", options_.length()));
+  }
+  if (!(options_.p() >= 0 && options_.p() <= 1)) {
+    throw OptionError("CutoutOptions", "p", fmt::format("{} is outside [0, 1]", options_.p()));
+  }
+}
+
+Boxes Cutout::draw(const at::Tensor& images, const Keep* keep, const at::Tensor& saliency,
+                   at::Generator& generator) const {
+  check_images(images, "Cutout");
+  const auto n = images.size(0), h = images.size(2), w = images.size(3);
+  if (options_.length() > h || options_.length() > w) {
+    throw OptionError("CutoutOptions", "length",
+                      fmt::format("{} exceeds the {}×{} images", options_.length(), h, w));
+  }
+  const at::Tensor chosen =
+      at::empty({n}, at::kDouble).bernoulli_(options_.p(), generator).to(at::kBool);
+  const at::Tensor sizes = at::full({n}, options_.length(), at::kLong);
+  const at::Tensor pos =
+      cut_positions(keep, saliency, images, sizes, sizes, Placement::kCentered, generator);
+  const at::Tensor dev_sizes = sizes.to(pos.device());
+  Boxes boxes = boxes_at(pos.select(1, 0), pos.select(1, 1), dev_sizes, dev_sizes,
+                         Placement::kCentered, h, w);
+  return empty_unless(boxes, chosen.to(pos.device()));
+}
+
+Boxes Cutout::sample(const at::Tensor& images, at::Generator generator) const {
+  return draw(images, nullptr, {}, generator);
+}
+
+at::Tensor Cutout::apply(const at::Tensor& images, const Boxes& boxes) const {
+  check_images(images, "Cutout");
+  const at::Tensor fill = channel_tensor(options_.fill(), images, "CutoutOptions", "fill");
+  const at::Tensor mask = box_mask(boxes, images.size(2), images.size(3));
+  return like_input(at::where(mask, fill, images), images);
+}
+
+at::Tensor Cutout::operator()(const at::Tensor& images, at::Generator generator) const {
+  return apply(images, sample(images, generator));
+}
+
+Batch Cutout::operator()(Batch batch, at::Generator generator) const {
+  batch.images = (*this)(batch.images, generator);
+  return batch;
+}
+
+KeepCutout::KeepCutout(CutoutOptions options, SaliencyFn saliency, KeepOptions keep)
+    : cutout_(std::move(options)), keep_(std::move(saliency), keep, "KeepCutout") {}
+
+Boxes KeepCutout::sample(const at::Tensor& images, const at::Tensor& targets,
+                         at::Generator generator, const at::Tensor& saliency) const {
+  check_images(images, "KeepCutout");
+  return cutout_.draw(images, &keep_, keep_.saliency(images, targets, saliency), generator);
+}
+
+at::Tensor KeepCutout::apply(const at::Tensor& images, const Boxes& boxes) const {
+  return cutout_.apply(images, boxes);
+}
+
+Batch KeepCutout::operator()(Batch batch, at::Generator generator) const {
+  batch.images = apply(batch.images, sample(batch.images, batch.targets, generator));
+  return batch;
+}
+
+}  // namespace augcore::augment
