@@ -12,9 +12,9 @@
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/recipe.h"
-#include "augcore/models/model_registry.h"
 #include "common/cli.h"
 
 namespace {
@@ -93,8 +93,8 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
   std::vector<at::Tensor> columns{rgb(images)};
   std::vector<std::string> titles{"original"};
   for (std::size_t i = 0; i < policies.size(); ++i) {
-    if (auto* adapted = dynamic_cast<augment::LibraryPolicy<augment::MraAugmentor>*>(
-            policies[i].get())) {
+    if (auto* adapted =
+            dynamic_cast<augment::LibraryPolicy<augment::MraAugmentor>*>(policies[i].get())) {
       auto& mra = adapted->policy();
       const auto p = mra->patch_size();
       const at::Tensor noise = at::rand({n, (h / p) * (w / p)});

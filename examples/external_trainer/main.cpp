@@ -23,9 +23,11 @@ namespace {
 // The user's classifier: two conv-BN-ReLU stages, global pooling, a linear head.
 struct NetImpl : torch::nn::Module {
   NetImpl()
-      : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 3).padding(1)))),
+      : conv1(register_module("conv1",
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 3).padding(1)))),
         bn1(register_module("bn1", torch::nn::BatchNorm2d(16))),
-        conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 3).padding(1).stride(2)))),
+        conv2(register_module(
+            "conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 3).padding(1).stride(2)))),
         bn2(register_module("bn2", torch::nn::BatchNorm2d(32))),
         fc(register_module("fc", torch::nn::Linear(32, 10))) {}
   at::Tensor forward(const at::Tensor& x) {
@@ -41,8 +43,8 @@ struct NetImpl : torch::nn::Module {
 TORCH_MODULE(Net);
 
 at::Tensor soft_ce(const at::Tensor& logits, const at::Tensor& targets) {
-  const at::Tensor t = targets.dim() == 1 ? at::one_hot(targets, logits.size(1)).to(at::kFloat)
-                                          : targets;
+  const at::Tensor t =
+      targets.dim() == 1 ? at::one_hot(targets, logits.size(1)).to(at::kFloat) : targets;
   return -(t * at::log_softmax(logits, 1)).sum(1).mean();
 }
 

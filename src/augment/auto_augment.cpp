@@ -249,28 +249,28 @@ AutoAugment::AutoAugment(AutoAugmentOptions options) : options_(std::move(option
 
 OpDraw AutoAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
                          at::Generator& generator) const {
-    const at::Tensor which_t =
-        at::randint(static_cast<std::int64_t>(policy_->size()), {n}, generator, at::kLong);
-    const at::Tensor u_t = at::rand({n, 2}, generator, at::kDouble);
-    const at::Tensor sign_t = at::rand({n, 2}, generator, at::kDouble);
-    const auto which = which_t.accessor<std::int64_t, 1>();
-    const auto u = u_t.accessor<double, 2>();
-    const auto sign = sign_t.accessor<double, 2>();
-    OpDraw layers;
-    for (int l = 0; l < 2; ++l) {
-      std::vector<std::int64_t> ops(n);
-      std::vector<double> mags(n);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const SubPolicyStep& step = (*policy_)[which[i]][l];
-        const bool applied = u[i][l] < step.probability;
-        ops[i] = static_cast<std::int64_t>(applied ? step.op : Op::kIdentity);
-        double m = step.level < 0 ? 0.0 : autoaugment_magnitude(step.op, step.level, h, w);
-        if (signed_op(step.op) && sign[i][l] < 0.5) m = -m;
-        mags[i] = enhancement(step.op) ? 1.0 + m : m;
-      }
-      layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
+  const at::Tensor which_t =
+      at::randint(static_cast<std::int64_t>(policy_->size()), {n}, generator, at::kLong);
+  const at::Tensor u_t = at::rand({n, 2}, generator, at::kDouble);
+  const at::Tensor sign_t = at::rand({n, 2}, generator, at::kDouble);
+  const auto which = which_t.accessor<std::int64_t, 1>();
+  const auto u = u_t.accessor<double, 2>();
+  const auto sign = sign_t.accessor<double, 2>();
+  OpDraw layers;
+  for (int l = 0; l < 2; ++l) {
+    std::vector<std::int64_t> ops(n);
+    std::vector<double> mags(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const SubPolicyStep& step = (*policy_)[which[i]][l];
+      const bool applied = u[i][l] < step.probability;
+      ops[i] = static_cast<std::int64_t>(applied ? step.op : Op::kIdentity);
+      double m = step.level < 0 ? 0.0 : autoaugment_magnitude(step.op, step.level, h, w);
+      if (signed_op(step.op) && sign[i][l] < 0.5) m = -m;
+      mags[i] = enhancement(step.op) ? 1.0 + m : m;
     }
-    return layers;
+    layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
+  }
+  return layers;
 }
 
 OpDraw AutoAugment::sample(const at::Tensor& images, at::Generator generator) const {
@@ -299,74 +299,74 @@ RandAugment::RandAugment(RandAugmentOptions options) : o_(std::move(options)) {
 
 OpDraw RandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
                          at::Generator& generator) const {
-    static const Op set[] = {Op::kAutoContrast, Op::kEqualize,   Op::kInvert,      Op::kRotate,
-                             Op::kPosterize,    Op::kSolarize,   Op::kSolarizeAdd, Op::kColor,
-                             Op::kContrast,     Op::kBrightness, Op::kSharpness,   Op::kShearX,
-                             Op::kShearY,       Op::kTranslateX, Op::kTranslateY};
-    const std::int64_t k = static_cast<std::int64_t>(std::size(set));
-    OpDraw layers;
-    for (std::int64_t l = 0; l < o_.num_ops(); ++l) {
-      const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
-      const at::Tensor u_t = at::rand({n}, generator, at::kDouble);
-      const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
-      at::Tensor m_t = at::full({n}, o_.magnitude(), at::kDouble);
-      if (o_.magnitude_std() > 0) {
-        m_t = m_t + o_.magnitude_std() * at::normal(0, 1, {n}, generator).to(at::kDouble);
-      }
-      m_t = m_t.clamp(0, o_.magnitude_max()).contiguous();
-      const auto which = which_t.accessor<std::int64_t, 1>();
-      const auto u = u_t.accessor<double, 1>();
-      const auto sign = sign_t.accessor<double, 1>();
-      const auto m = m_t.accessor<double, 1>();
-      std::vector<std::int64_t> ops(n);
-      std::vector<double> mags(n);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const Op op = set[which[i]];
-        const double f = m[i] / 10.0;
-        const double s = sign[i] < 0.5 ? -1.0 : 1.0;
-        double v = 0;
-        switch (op) {
-          case Op::kRotate:
-            v = s * 30.0 * f;
-            break;
-          case Op::kShearX:
-          case Op::kShearY:
-            v = s * 0.3 * f;
-            break;
-          case Op::kTranslateX:
-            v = s * 0.45 * f * static_cast<double>(w);
-            break;
-          case Op::kTranslateY:
-            v = s * 0.45 * f * static_cast<double>(h);
-            break;
-          case Op::kPosterize: {
-            const double bits = std::trunc(f * 4);
-            v = o_.increasing() ? 4 - bits : bits;
-            break;
-          }
-          case Op::kSolarize: {
-            const double t = std::trunc(f * 256);
-            v = (o_.increasing() ? 256 - t : t) / 255.0;
-            break;
-          }
-          case Op::kSolarizeAdd:
-            v = std::trunc(f * 110) / 255.0;
-            break;
-          case Op::kColor:
-          case Op::kContrast:
-          case Op::kBrightness:
-          case Op::kSharpness:
-            v = o_.increasing() ? 1.0 + s * 0.9 * f : 1.8 * f + 0.1;
-            break;
-          default:
-            break;
-        }
-        ops[i] = static_cast<std::int64_t>(u[i] < o_.prob() ? op : Op::kIdentity);
-        mags[i] = v;
-      }
-      layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
+  static const Op set[] = {Op::kAutoContrast, Op::kEqualize,   Op::kInvert,      Op::kRotate,
+                           Op::kPosterize,    Op::kSolarize,   Op::kSolarizeAdd, Op::kColor,
+                           Op::kContrast,     Op::kBrightness, Op::kSharpness,   Op::kShearX,
+                           Op::kShearY,       Op::kTranslateX, Op::kTranslateY};
+  const std::int64_t k = static_cast<std::int64_t>(std::size(set));
+  OpDraw layers;
+  for (std::int64_t l = 0; l < o_.num_ops(); ++l) {
+    const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
+    const at::Tensor u_t = at::rand({n}, generator, at::kDouble);
+    const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
+    at::Tensor m_t = at::full({n}, o_.magnitude(), at::kDouble);
+    if (o_.magnitude_std() > 0) {
+      m_t = m_t + o_.magnitude_std() * at::normal(0, 1, {n}, generator).to(at::kDouble);
     }
-    return layers;
+    m_t = m_t.clamp(0, o_.magnitude_max()).contiguous();
+    const auto which = which_t.accessor<std::int64_t, 1>();
+    const auto u = u_t.accessor<double, 1>();
+    const auto sign = sign_t.accessor<double, 1>();
+    const auto m = m_t.accessor<double, 1>();
+    std::vector<std::int64_t> ops(n);
+    std::vector<double> mags(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const Op op = set[which[i]];
+      const double f = m[i] / 10.0;
+      const double s = sign[i] < 0.5 ? -1.0 : 1.0;
+      double v = 0;
+      switch (op) {
+        case Op::kRotate:
+          v = s * 30.0 * f;
+          break;
+        case Op::kShearX:
+        case Op::kShearY:
+          v = s * 0.3 * f;
+          break;
+        case Op::kTranslateX:
+          v = s * 0.45 * f * static_cast<double>(w);
+          break;
+        case Op::kTranslateY:
+          v = s * 0.45 * f * static_cast<double>(h);
+          break;
+        case Op::kPosterize: {
+          const double bits = std::trunc(f * 4);
+          v = o_.increasing() ? 4 - bits : bits;
+          break;
+        }
+        case Op::kSolarize: {
+          const double t = std::trunc(f * 256);
+          v = (o_.increasing() ? 256 - t : t) / 255.0;
+          break;
+        }
+        case Op::kSolarizeAdd:
+          v = std::trunc(f * 110) / 255.0;
+          break;
+        case Op::kColor:
+        case Op::kContrast:
+        case Op::kBrightness:
+        case Op::kSharpness:
+          v = o_.increasing() ? 1.0 + s * 0.9 * f : 1.8 * f + 0.1;
+          break;
+        default:
+          break;
+      }
+      ops[i] = static_cast<std::int64_t>(u[i] < o_.prob() ? op : Op::kIdentity);
+      mags[i] = v;
+    }
+    layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
+  }
+  return layers;
 }
 
 OpDraw RandAugment::sample(const at::Tensor& images, at::Generator generator) const {
@@ -382,55 +382,55 @@ TrivialAugment::TrivialAugment(TrivialAugmentOptions options) : options_(std::mo
 
 OpDraw TrivialAugment::draw(std::int64_t n, std::int64_t, std::int64_t,
                             at::Generator& generator) const {
-    static const Op set[] = {Op::kIdentity,     Op::kShearX,    Op::kShearY,     Op::kTranslateX,
-                             Op::kTranslateY,   Op::kRotate,    Op::kBrightness, Op::kColor,
-                             Op::kContrast,     Op::kSharpness, Op::kPosterize,  Op::kSolarize,
-                             Op::kAutoContrast, Op::kEqualize};
-    const std::int64_t k = static_cast<std::int64_t>(std::size(set));
-    const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
-    const at::Tensor bin_t = at::randint(31, {n}, generator, at::kLong);
-    const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
-    const auto which = which_t.accessor<std::int64_t, 1>();
-    const auto bin = bin_t.accessor<std::int64_t, 1>();
-    const auto sign = sign_t.accessor<double, 1>();
-    std::vector<std::int64_t> ops(n);
-    std::vector<double> mags(n);
-    for (std::int64_t i = 0; i < n; ++i) {
-      const Op op = set[which[i]];
-      const double b = static_cast<double>(bin[i]), f = b / 30.0;
-      double v = 0;
-      switch (op) {
-        case Op::kShearX:
-        case Op::kShearY:
-          v = 0.99 * f;
-          break;
-        case Op::kTranslateX:
-        case Op::kTranslateY:
-          v = 32.0 * f;
-          break;
-        case Op::kRotate:
-          v = 135.0 * f;
-          break;
-        case Op::kBrightness:
-        case Op::kColor:
-        case Op::kContrast:
-        case Op::kSharpness:
-          v = 0.99 * f;
-          break;
-        case Op::kPosterize:
-          v = 8.0 - std::nearbyint(b / 5.0);
-          break;
-        case Op::kSolarize:
-          v = 1.0 - f;
-          break;
-        default:
-          break;
-      }
-      if (signed_op(op) && sign[i] < 0.5) v = -v;
-      ops[i] = static_cast<std::int64_t>(op);
-      mags[i] = enhancement(op) ? 1.0 + v : v;
+  static const Op set[] = {Op::kIdentity,     Op::kShearX,    Op::kShearY,     Op::kTranslateX,
+                           Op::kTranslateY,   Op::kRotate,    Op::kBrightness, Op::kColor,
+                           Op::kContrast,     Op::kSharpness, Op::kPosterize,  Op::kSolarize,
+                           Op::kAutoContrast, Op::kEqualize};
+  const std::int64_t k = static_cast<std::int64_t>(std::size(set));
+  const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
+  const at::Tensor bin_t = at::randint(31, {n}, generator, at::kLong);
+  const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
+  const auto which = which_t.accessor<std::int64_t, 1>();
+  const auto bin = bin_t.accessor<std::int64_t, 1>();
+  const auto sign = sign_t.accessor<double, 1>();
+  std::vector<std::int64_t> ops(n);
+  std::vector<double> mags(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const Op op = set[which[i]];
+    const double b = static_cast<double>(bin[i]), f = b / 30.0;
+    double v = 0;
+    switch (op) {
+      case Op::kShearX:
+      case Op::kShearY:
+        v = 0.99 * f;
+        break;
+      case Op::kTranslateX:
+      case Op::kTranslateY:
+        v = 32.0 * f;
+        break;
+      case Op::kRotate:
+        v = 135.0 * f;
+        break;
+      case Op::kBrightness:
+      case Op::kColor:
+      case Op::kContrast:
+      case Op::kSharpness:
+        v = 0.99 * f;
+        break;
+      case Op::kPosterize:
+        v = 8.0 - std::nearbyint(b / 5.0);
+        break;
+      case Op::kSolarize:
+        v = 1.0 - f;
+        break;
+      default:
+        break;
     }
-    return {{at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)}};
+    if (signed_op(op) && sign[i] < 0.5) v = -v;
+    ops[i] = static_cast<std::int64_t>(op);
+    mags[i] = enhancement(op) ? 1.0 + v : v;
+  }
+  return {{at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)}};
 }
 
 OpDraw TrivialAugment::sample(const at::Tensor& images, at::Generator generator) const {
@@ -468,8 +468,7 @@ PastedOps KeepPaste<Policy>::sample(const at::Tensor& images, const at::Tensor& 
   PastedOps out;
   out.ops = policy_.draw(n, h, w, generator);
   const at::Tensor sizes = at::full({n}, paste_length_, at::kLong).to(images.device());
-  const at::Tensor pos =
-      keep_.positions(map, sizes, sizes, Placement::kCentered, true, generator);
+  const at::Tensor pos = keep_.positions(map, sizes, sizes, Placement::kCentered, true, generator);
   out.paste =
       boxes_at(pos.select(1, 0), pos.select(1, 1), sizes, sizes, Placement::kCentered, h, w);
   return out;

@@ -27,12 +27,15 @@ SaliencyFn classifier_saliency(const std::string& method, const PolicySetup& set
       throw std::logic_error("KeepAugment needs the classifier");
     };
   }
-  LogitsFn logits = early ? LogitsFn([model](const at::Tensor& x) { return model->early_logits(x); })
-                          : LogitsFn([model](const at::Tensor& x) { return model->forward(x); });
+  LogitsFn logits = early
+                        ? LogitsFn([model](const at::Tensor& x) { return model->early_logits(x); })
+                        : LogitsFn([model](const at::Tensor& x) { return model->forward(x); });
   return gradient_saliency(
       in_eval_mode(*model, std::move(logits)),
-      SaliencyOptions().mean(setup.mean).std(setup.std).method(
-          method == "low_res" ? SaliencyMethod::kLowRes : SaliencyMethod::kFull));
+      SaliencyOptions()
+          .mean(setup.mean)
+          .std(setup.std)
+          .method(method == "low_res" ? SaliencyMethod::kLowRes : SaliencyMethod::kFull));
 }
 
 namespace {
@@ -269,8 +272,9 @@ std::unique_ptr<BatchPolicy> make_mra(const config::Options& o, const PolicySetu
   const MraOptions options =
       MraOptions()
           .mask_ratio(o.real("mask_ratio"))
-          .mode(mode == "high" ? MaskMode::kHigh : mode == "random" ? MaskMode::kRandom
-                                                                    : MaskMode::kLow)
+          .mode(mode == "high"     ? MaskMode::kHigh
+                : mode == "random" ? MaskMode::kRandom
+                                   : MaskMode::kLow)
           .attention(o.string("attention") == "cls" ? AttentionReading::kCls
                                                     : AttentionReading::kPatches)
           .p(o.real("p"))
@@ -286,10 +290,9 @@ std::unique_ptr<BatchPolicy> make_mra(const config::Options& o, const PolicySetu
 
 // ---- Registration
 
-bool register_policy(const std::string& name, const std::string& doc, config::Schema schema,
-                     std::function<std::unique_ptr<BatchPolicy>(const config::Options&,
-                                                                const PolicySetup&)>
-                         make) {
+bool register_policy(
+    const std::string& name, const std::string& doc, config::Schema schema,
+    std::function<std::unique_ptr<BatchPolicy>(const config::Options&, const PolicySetup&)> make) {
   return config::register_component(
       "policy", name, doc, std::move(schema),
       PolicyFactory([make = std::move(make)](const config::Options& o, const PolicySetup& s) {
@@ -337,50 +340,45 @@ const bool registered =
                     [](const config::Options& o, const PolicySetup& s) {
                       return adapt(RandAugment(randaugment_options(o, s)));
                     }) &&
-    register_policy("trivialaugment",
-                    "TrivialAugment (wide): one random op at a random magnitude",
-                    trivialaugment_schema(),
-                    [](const config::Options& o, const PolicySetup& s) {
-                      return adapt(TrivialAugment(TrivialAugmentOptions()
-                                                      .interpolation(interpolation_of(o))
-                                                      .fill(fill_of(o, s))));
-                    }) &&
-    register_policy("keep_cutout", "Cutout placed where the image is unimportant (KeepCutout)",
-                    with_keep_options(cutout_schema()),
-                    [](const config::Options& o, const PolicySetup& s) {
-                      return adapt(KeepCutout(cutout_options(o, s), saliency_of(o, s),
-                                              keep_options(o)));
-                    }) &&
-    register_policy("keep_random_erasing",
-                    "random erasing placed where the image is unimportant",
+    register_policy(
+        "trivialaugment", "TrivialAugment (wide): one random op at a random magnitude",
+        trivialaugment_schema(),
+        [](const config::Options& o, const PolicySetup& s) {
+          return adapt(TrivialAugment(
+              TrivialAugmentOptions().interpolation(interpolation_of(o)).fill(fill_of(o, s))));
+        }) &&
+    register_policy(
+        "keep_cutout", "Cutout placed where the image is unimportant (KeepCutout)",
+        with_keep_options(cutout_schema()),
+        [](const config::Options& o, const PolicySetup& s) {
+          return adapt(KeepCutout(cutout_options(o, s), saliency_of(o, s), keep_options(o)));
+        }) &&
+    register_policy("keep_random_erasing", "random erasing placed where the image is unimportant",
                     with_keep_options(random_erasing_schema()),
                     [](const config::Options& o, const PolicySetup& s) {
                       return adapt(KeepRandomErasing(random_erasing_options(o, s),
                                                      saliency_of(o, s), keep_options(o)));
                     }) &&
-    register_policy("keep_cutmix",
-                    "CutMix whose box lands where the receiving image is unimportant",
-                    with_keep_options(mixup_schema()),
-                    [](const config::Options& o, const PolicySetup& s) {
-                      return adapt(
-                          KeepCutMix(mixup_options(o, s), saliency_of(o, s), keep_options(o)));
-                    }) &&
-    register_policy("keep_autoaugment",
-                    "AutoAugment, then an important region of the clean image pasted back",
-                    with_keep_options(with_paste_length(autoaugment_schema())),
-                    [](const config::Options& o, const PolicySetup& s) {
-                      return adapt(KeepAutoAugment(autoaugment_options(o, s),
-                                                   o.integer("paste_length"), saliency_of(o, s),
-                                                   keep_options(o)));
-                    }) &&
-    register_policy("keep_randaugment",
-                    "RandAugment, then an important region of the clean image pasted back",
-                    with_keep_options(with_paste_length(randaugment_schema())),
-                    [](const config::Options& o, const PolicySetup& s) {
-                      return adapt(KeepRandAugment(randaugment_options(o, s),
-                                                   o.integer("paste_length"), saliency_of(o, s),
-                                                   keep_options(o)));
-                    }) &&
+    register_policy(
+        "keep_cutmix", "CutMix whose box lands where the receiving image is unimportant",
+        with_keep_options(mixup_schema()),
+        [](const config::Options& o, const PolicySetup& s) {
+          return adapt(KeepCutMix(mixup_options(o, s), saliency_of(o, s), keep_options(o)));
+        }) &&
+    register_policy(
+        "keep_autoaugment", "AutoAugment, then an important region of the clean image pasted back",
+        with_keep_options(with_paste_length(autoaugment_schema())),
+        [](const config::Options& o, const PolicySetup& s) {
+          return adapt(KeepAutoAugment(autoaugment_options(o, s), o.integer("paste_length"),
+                                       saliency_of(o, s), keep_options(o)));
+        }) &&
+    register_policy(
+        "keep_randaugment", "RandAugment, then an important region of the clean image pasted back",
+        with_keep_options(with_paste_length(randaugment_schema())),
+        [](const config::Options& o, const PolicySetup& s) {
+          return adapt(KeepRandAugment(randaugment_options(o, s), o.integer("paste_length"),
+                                       saliency_of(o, s), keep_options(o)));
+        }) &&
     register_policy("mra", "mask-and-reconstruct with a frozen MAE (low-attention patches)",
                     mra_schema(), make_mra);
 

@@ -56,22 +56,6 @@ Batch Cutout::operator()(Batch batch, at::Generator generator) const {
   return batch;
 }
 
-KeepCutout::KeepCutout(CutoutOptions options, SaliencyFn saliency, KeepOptions keep)
-    : cutout_(std::move(options)), keep_(std::move(saliency), keep, "KeepCutout") {}
-
-Boxes KeepCutout::sample(const at::Tensor& images, const at::Tensor& targets,
-                         at::Generator generator, const at::Tensor& saliency) const {
-  check_images(images, "KeepCutout");
-  return cutout_.draw(images, &keep_, keep_.saliency(images, targets, saliency), generator);
-}
-
-at::Tensor KeepCutout::apply(const at::Tensor& images, const Boxes& boxes) const {
-  return cutout_.apply(images, boxes);
-}
-
-Batch KeepCutout::operator()(Batch batch, at::Generator generator) const {
-  batch.images = apply(batch.images, sample(batch.images, batch.targets, generator));
-  return batch;
-}
+template class KeepCut<Cutout>;
 
 }  // namespace augcore::augment

@@ -85,8 +85,7 @@ at::Tensor Keep::saliency(const at::Tensor& images, const at::Tensor& targets,
       map.size(2) != w) {
     throw OptionError(owner_, "saliency",
                       fmt::format("the map is {}, the images need {}×{}×{}",
-                                  map.defined() ? c10::str(map.sizes()) : "undefined", n,
-                                  h, w));
+                                  map.defined() ? c10::str(map.sizes()) : "undefined", n, h, w));
   }
   return map.to(images.device());
 }

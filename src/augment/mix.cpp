@@ -104,7 +104,8 @@ Boxes CutMix::draw(const at::Tensor& images, const at::Tensor& lambda, const Kee
   const at::Tensor hs = cutmix_box_sides(lambda, h), ws = cutmix_box_sides(lambda, w);
   at::Tensor pos = cut_positions(keep, saliency, images, hs, ws, Placement::kCentered, generator);
   // timm's batch mode places one box for the whole batch (KeepCutMix: one per image).
-  if (options_.mode() == MixMode::kBatch && keep == nullptr) pos = pos.narrow(0, 0, 1).expand({n, 2});
+  if (options_.mode() == MixMode::kBatch && keep == nullptr)
+    pos = pos.narrow(0, 0, 1).expand({n, 2});
   const at::Device device = images.device();
   const Boxes boxes = boxes_at(pos.select(1, 0), pos.select(1, 1), hs.to(device), ws.to(device),
                                Placement::kCentered, h, w);
@@ -113,8 +114,8 @@ Boxes CutMix::draw(const at::Tensor& images, const at::Tensor& lambda, const Kee
 
 Boxes CutMix::sample(const at::Tensor& images, at::Generator generator) const {
   check_images(images, "CutMix");
-  const at::Tensor lambda = draw_lambda(options_.alpha(), options_.p(), options_.mode(),
-                                        images.size(0), generator);
+  const at::Tensor lambda =
+      draw_lambda(options_.alpha(), options_.p(), options_.mode(), images.size(0), generator);
   return draw(images, lambda, nullptr, {}, generator);
 }
 
@@ -143,8 +144,7 @@ Boxes KeepCutMix::sample(const at::Tensor& images, const at::Tensor& targets,
   check_images(images, "KeepCutMix");
   const auto& o = cutmix_.options();
   const at::Tensor lambda = draw_lambda(o.alpha(), o.p(), o.mode(), images.size(0), generator);
-  return cutmix_.draw(images, lambda, &keep_, keep_.saliency(images, targets, saliency),
-                      generator);
+  return cutmix_.draw(images, lambda, &keep_, keep_.saliency(images, targets, saliency), generator);
 }
 
 Batch KeepCutMix::apply(Batch batch, const Boxes& boxes) const {
@@ -175,11 +175,9 @@ MixupOrCutMix::MixupOrCutMix(MixupOrCutMixOptions options)
 Batch MixupOrCutMix::operator()(Batch batch, at::Generator generator) const {
   check_images(batch.images, "MixupOrCutMix");
   const auto n = batch.images.size(0);
-  const bool cutmix =
-      at::rand({1}, generator, at::kDouble).item<double>() < options_.switch_prob();
-  const at::Tensor lambda =
-      draw_lambda(cutmix ? options_.cutmix_alpha() : options_.mixup_alpha(), options_.p(),
-                  MixMode::kBatch, n, generator);
+  const bool cutmix = at::rand({1}, generator, at::kDouble).item<double>() < options_.switch_prob();
+  const at::Tensor lambda = draw_lambda(cutmix ? options_.cutmix_alpha() : options_.mixup_alpha(),
+                                        options_.p(), MixMode::kBatch, n, generator);
   if (!cutmix) return mixup_.apply(std::move(batch), lambda);
   const Boxes boxes = cutmix_.draw(batch.images, lambda, nullptr, {}, generator);
   return cutmix_.apply(std::move(batch), boxes);

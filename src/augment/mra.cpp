@@ -73,8 +73,8 @@ void MraAugmentorImpl::check(const at::Tensor& images) const {
   const at::Device device = mae_->parameters().front().device();
   if (images.device() != device) {
     throw OptionError("MraAugmentor", "images",
-                      fmt::format("on {}, the augmentor on {}: move one of them", images.device().str(),
-                                  device.str()));
+                      fmt::format("on {}, the augmentor on {}: move one of them",
+                                  images.device().str(), device.str()));
   }
 }
 
@@ -144,8 +144,7 @@ at::Tensor MraAugmentorImpl::augment(const at::Tensor& images, const at::Tensor&
 MraDraw MraAugmentorImpl::sample(const at::Tensor& images, at::Generator generator) const {
   check(images);
   const auto n = images.size(0);
-  const at::Tensor chosen =
-      at::empty({n}).bernoulli_(options_.p(), generator).to(at::kBool);
+  const at::Tensor chosen = at::empty({n}).bernoulli_(options_.p(), generator).to(at::kBool);
   MraDraw draw;
   draw.rows = chosen.nonzero().squeeze(1);
   const auto patches = mae_->grid(images.size(2), images.size(3));

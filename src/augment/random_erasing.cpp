@@ -53,8 +53,8 @@ ErasedBoxes RandomErasing::draw(const at::Tensor& images, const Keep* keep,
   const at::Tensor std = channel_tensor(options_.std(), images, "RandomErasingOptions", "std");
   const at::Tensor chosen =
       at::empty({n}, at::kDouble).bernoulli_(options_.probability(), generator).to(at::kBool);
-  const at::Tensor counts = at::randint(options_.count().first, options_.count().second + 1, {n},
-                                        generator, at::kLong);
+  const at::Tensor counts =
+      at::randint(options_.count().first, options_.count().second + 1, {n}, generator, at::kLong);
   ErasedBoxes out;
   for (std::int64_t k = 0; k < options_.count().second; ++k) {
     const at::Tensor sizes =
@@ -62,9 +62,8 @@ ErasedBoxes RandomErasing::draw(const at::Tensor& images, const Keep* keep,
     const at::Tensor hs = sizes.select(1, 0).contiguous(), ws = sizes.select(1, 1).contiguous();
     const at::Tensor active = chosen.logical_and(counts.gt(k)).logical_and(hs.gt(0));
     const at::Tensor pos =
-        keep != nullptr
-            ? keep->positions(saliency, hs, ws, Placement::kInside, false, generator)
-            : uniform_positions(hs, ws, Placement::kInside, h, w, generator).to(device);
+        keep != nullptr ? keep->positions(saliency, hs, ws, Placement::kInside, false, generator)
+                        : uniform_positions(hs, ws, Placement::kInside, h, w, generator).to(device);
     const Boxes boxes = boxes_at(pos.select(1, 0), pos.select(1, 1), hs.to(device), ws.to(device),
                                  Placement::kInside, h, w);
     out.boxes.push_back(empty_unless(boxes, active.to(device)));
@@ -73,12 +72,14 @@ ErasedBoxes RandomErasing::draw(const at::Tensor& images, const Keep* keep,
         out.fills.push_back(mean);
         break;
       case ErasingMode::kRandom:
-        out.fills.push_back(mean + std * at::normal(0, 1, {n, c, 1, 1}, generator)
-                                             .to(device, images.scalar_type()));
+        out.fills.push_back(
+            mean +
+            std * at::normal(0, 1, {n, c, 1, 1}, generator).to(device, images.scalar_type()));
         break;
       case ErasingMode::kPixel:
-        out.fills.push_back(mean + std * at::normal(0, 1, {n, c, h, w}, generator)
-                                             .to(device, images.scalar_type()));
+        out.fills.push_back(
+            mean +
+            std * at::normal(0, 1, {n, c, h, w}, generator).to(device, images.scalar_type()));
         break;
     }
   }
@@ -108,24 +109,7 @@ Batch RandomErasing::operator()(Batch batch, at::Generator generator) const {
   return batch;
 }
 
-KeepRandomErasing::KeepRandomErasing(RandomErasingOptions options, SaliencyFn saliency,
-                                     KeepOptions keep)
-    : erasing_(std::move(options)), keep_(std::move(saliency), keep, "KeepRandomErasing") {}
-
-ErasedBoxes KeepRandomErasing::sample(const at::Tensor& images, const at::Tensor& targets,
-                                      at::Generator generator, const at::Tensor& saliency) const {
-  check_images(images, "KeepRandomErasing");
-  return erasing_.draw(images, &keep_, keep_.saliency(images, targets, saliency), generator);
-}
-
-at::Tensor KeepRandomErasing::apply(const at::Tensor& images, const ErasedBoxes& erased) const {
-  return erasing_.apply(images, erased);
-}
-
-Batch KeepRandomErasing::operator()(Batch batch, at::Generator generator) const {
-  batch.images = apply(batch.images, sample(batch.images, batch.targets, generator));
-  return batch;
-}
+template class KeepCut<RandomErasing>;
 
 at::Tensor erasing_sizes(std::int64_t height, std::int64_t width, std::pair<double, double> area,
                          std::pair<double, double> aspect, const at::Tensor& counts,

@@ -33,10 +33,10 @@ at::Tensor gradient_map(const LogitsFn& logits_of, const at::Tensor& pixels,
   const at::Tensor x = ((pixels - mean) / std).detach().requires_grad_(true);
   const at::Tensor logits = logits_of(x);
   if (!logits.defined() || logits.dim() != 2 || logits.size(0) != pixels.size(0)) {
-    throw OptionError("saliency", "logits",
-                      fmt::format("the model returned {} for {} images; expected N×K logits",
-                                  logits.defined() ? c10::str(logits.sizes()) : "nothing",
-                                  pixels.size(0)));
+    throw OptionError(
+        "saliency", "logits",
+        fmt::format("the model returned {} for {} images; expected N×K logits",
+                    logits.defined() ? c10::str(logits.sizes()) : "nothing", pixels.size(0)));
   }
   at::Tensor labels;
   if (!targets.defined()) {
@@ -84,7 +84,7 @@ LogitsFn in_eval_mode(std::shared_ptr<torch::nn::Module> module, LogitsFn forwar
 
 SaliencyFn gradient_saliency(LogitsFn logits, SaliencyOptions options) {
   return [logits = std::move(logits), options = std::move(options)](const at::Tensor& pixels,
-                                                                     const at::Tensor& targets) {
+                                                                    const at::Tensor& targets) {
     return saliency_map(logits, pixels, targets, options);
   };
 }

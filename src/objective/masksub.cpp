@@ -32,23 +32,25 @@ void check_logits(const at::Tensor& logits, std::int64_t n, const char* which) {
   if (!logits.defined() || logits.dim() != 2 || logits.size(0) != n) {
     throw OptionError("MaskSubModel", which,
                       fmt::format("returned {} for {} images; expected N×K logits",
-                                  logits.defined() ? c10::str(logits.sizes()) : "nothing",
-                                  n));
+                                  logits.defined() ? c10::str(logits.sizes()) : "nothing", n));
   }
 }
 
 }  // namespace
 
 MaskSub::MaskSub(MaskSubOptions options, Criterion criterion, Probabilities probabilities)
-    : options_(options), criterion_(std::move(criterion)), probabilities_(std::move(probabilities)) {
+    : options_(options),
+      criterion_(std::move(criterion)),
+      probabilities_(std::move(probabilities)) {
   if (!criterion_) throw OptionError("MaskSub", "criterion", "no criterion given");
   if (!probabilities_) probabilities_ = [](const at::Tensor& z) { return at::softmax(z, -1); };
   if (!(options_.ratio() >= 0 && options_.ratio() <= 0.99)) {
     throw OptionError("MaskSubOptions", "ratio",
                       fmt::format("{} is outside [0, 0.99]", options_.ratio()));
   }
-  for (const auto& [name, v] : {std::pair<const char*, double>{"weight_main", options_.weight_main()},
-                                {"weight_sub", options_.weight_sub()}}) {
+  for (const auto& [name, v] :
+       {std::pair<const char*, double>{"weight_main", options_.weight_main()},
+        {"weight_sub", options_.weight_sub()}}) {
     if (!(v >= 0)) throw OptionError("MaskSubOptions", name, fmt::format("{} is negative", v));
   }
   if (options_.cell() < 1) {
@@ -72,8 +74,8 @@ at::Tensor MaskSub::sub_logits(const MaskSubModel& model, const at::Tensor& imag
     if (model.num_patches < 1) {
       throw OptionError("MaskSubModel", "num_patches", "kept_forward needs the patch count");
     }
-    const at::Tensor keep = random_kept_tokens(n, model.num_patches, options_.ratio(), generator)
-                                .to(images.device());
+    const at::Tensor keep =
+        random_kept_tokens(n, model.num_patches, options_.ratio(), generator).to(images.device());
     const at::Tensor z = model.kept_forward(images, keep);
     check_logits(z, n, "kept_forward");
     return z;

@@ -54,18 +54,17 @@ class MaskSubObjective : public Objective {
     }
     if (o.variant() == MaskSubVariant::kMask && !vit &&
         (height % o.cell() != 0 || width % o.cell() != 0)) {
-      throw ConfigError(path_ + ".cell: " + std::to_string(o.cell()) +
-                        "-pixel cells do not tile " + std::to_string(height) + "x" +
-                        std::to_string(width) + " images");
+      throw ConfigError(path_ + ".cell: " + std::to_string(o.cell()) + "-pixel cells do not tile " +
+                        std::to_string(height) + "x" + std::to_string(width) + " images");
     }
   }
 
   ObjectiveResult compute(models::ClassifierImpl& model, const at::Tensor& images,
                           const at::Tensor& targets, ObjectiveContext& context) override {
     ObjectiveResult main = main_pass(model, images, targets, criterion_, early_weight_);
-    const MaskSubLoss r = masksub_.after_main(
-        sub_model(model, masksub_.options().variant()), images, main.logits, main.loss,
-        context.generator, split_ ? context.backward : MaskSub::Backward());
+    const MaskSubLoss r = masksub_.after_main(sub_model(model, masksub_.options().variant()),
+                                              images, main.logits, main.loss, context.generator,
+                                              split_ ? context.backward : MaskSub::Backward());
     ObjectiveResult out;
     out.logits = r.logits;
     out.metrics = std::move(main.metrics);

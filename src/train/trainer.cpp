@@ -20,6 +20,7 @@
 #include "augcore/data/pipeline.h"
 #include "augcore/dist/launch.h"
 #include "augcore/dist/process_group.h"
+#include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/objective/objective.h"
 #include "augcore/train/amp.h"
@@ -33,7 +34,6 @@
 #include "augcore/train/run_log.h"
 #include "augcore/train/schedule.h"
 #include "augcore/train/stop_signal.h"
-#include "augcore/models/model_registry.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;

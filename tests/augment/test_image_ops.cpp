@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "augcore/augment/auto_augment.h"
-#include "augcore/augment/policy.h"
 #include "augcore/augment/image_ops.h"
+#include "augcore/augment/policy.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/pth.h"
 #include "support/fixtures.h"

@@ -203,10 +203,6 @@ TEST(SaliencyTest, MatchesPerImageAutogradAndLeavesTrainingStateUntouched) {
 // A policy list of one from YAML, for 1×28×28 images and `model`.
 std::unique_ptr<BatchPolicy> keep_policy(const std::string& yaml, models::ClassifierImpl* model,
                                          std::vector<config::Config>& keep_alive) {
-  config::Schema schema;
-  schema.add_component_list("policies", "policy", "policies");
-  keep_alive.push_back(
-      config::Config::from_node(config::parse_yaml("policies: [" + yaml + "]\n", "t"), schema));
   PolicySetup setup;
   setup.channels = 1;
   setup.height = setup.width = 28;
@@ -214,7 +210,7 @@ std::unique_ptr<BatchPolicy> keep_policy(const std::string& yaml, models::Classi
   setup.mean = {0.5};
   setup.std = {0.5};
   setup.model = model;
-  return std::move(make_policies(keep_alive.back().root().components("policies"), setup).front());
+  return testing::policy_from_yaml(yaml, setup, keep_alive);
 }
 
 // A linear model whose every class looks only at a 4×4 blob (rows 2–5, cols 20–23) of a

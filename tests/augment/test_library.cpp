@@ -29,7 +29,8 @@ at::Generator cpu_generator(std::uint64_t seed) {
 // A user's model: not a ClassifierImpl, with BatchNorm (buffers) and its own forward.
 struct TinyNetImpl : torch::nn::Module {
   TinyNetImpl()
-      : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)))),
+      : conv(register_module("conv",
+                             torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)))),
         bn(register_module("bn", torch::nn::BatchNorm2d(4))),
         fc(register_module("fc", torch::nn::Linear(4 * 8 * 8, 3))) {}
   at::Tensor forward(const at::Tensor& x) { return fc(at::relu(bn(conv(x))).flatten(1)); }
@@ -47,10 +48,6 @@ struct Registered {
   std::unique_ptr<BatchPolicy> policy;
   std::vector<config::Config> keep_alive;
   Registered(const std::string& yaml, models::ClassifierImpl* model) {
-    config::Schema schema;
-    schema.add_component_list("policies", "policy", "policies");
-    keep_alive.push_back(
-        config::Config::from_node(config::parse_yaml("policies: [" + yaml + "]\n", "t"), schema));
     PolicySetup setup;
     setup.channels = 1;
     setup.height = setup.width = 8;
@@ -59,7 +56,7 @@ struct Registered {
     setup.std = {0.5};
     setup.label_smoothing = 0.1;
     setup.model = model;
-    policy = std::move(make_policies(keep_alive.back().root().components("policies"), setup).front());
+    policy = testing::policy_from_yaml(yaml, setup, keep_alive);
   }
   Batch operator()(Batch b, std::uint64_t seed, models::ClassifierImpl* model) {
     PolicyBatch pb{b.images, b.targets, 3};
@@ -134,9 +131,11 @@ TEST(LibraryTest, MraStandaloneEqualsTheRegisteredComponent) {
   pth::save(ckpt, dir.file("mae.pt"));
   MraAugmentor mra = load_mra_augmentor(dir.file("mae.pt"), c, MraOptions().p(0.6));
   EXPECT_EQ(mra->options().mean(), std::vector<double>{0.25});  // from the checkpoint
-  Registered registered("{name: mra, preset: mae_tiny_patch4_28, in_chans: 1, p: 0.6, "
-                        "checkpoint: " + dir.file("mae.pt") + "}",
-                        nullptr);
+  Registered registered(
+      "{name: mra, preset: mae_tiny_patch4_28, in_chans: 1, p: 0.6, "
+      "checkpoint: " +
+          dir.file("mae.pt") + "}",
+      nullptr);
   const at::Tensor x = at::rand({5, 1, 8, 8});
   const Batch a = registered({x, at::zeros({5}, at::kLong)}, 3, nullptr);
   const at::Tensor b = mra(x, cpu_generator(3));
@@ -223,13 +222,15 @@ TEST(LibraryTest, MaskSubOnAUsersModuleMasksCellsAndLearnsTheMainPredictions) {
   for (std::int64_t n = 0; n < 3; ++n) {
     int zero_cells = 0;
     for (int c = 0; c < 4; ++c) {
-      const at::Tensor cell = seen[1][n][0].slice(0, (c / 2) * 4, (c / 2) * 4 + 4)
+      const at::Tensor cell = seen[1][n][0]
+                                  .slice(0, (c / 2) * 4, (c / 2) * 4 + 4)
                                   .slice(1, (c % 2) * 4, (c % 2) * 4 + 4);
       if (cell.eq(0).all().item<bool>()) {
         ++zero_cells;
       } else {
-        EXPECT_TRUE(at::equal(cell, x[n][0].slice(0, (c / 2) * 4, (c / 2) * 4 + 4)
-                                        .slice(1, (c % 2) * 4, (c % 2) * 4 + 4)));
+        EXPECT_TRUE(at::equal(
+            cell,
+            x[n][0].slice(0, (c / 2) * 4, (c / 2) * 4 + 4).slice(1, (c % 2) * 4, (c % 2) * 4 + 4)));
       }
     }
     EXPECT_EQ(zero_cells, 3) << n;
@@ -262,7 +263,8 @@ TEST(LibraryTest, OutputsKeepDtypeAndMemoryFormatAndFollowTheGenerator) {
   const SaliencyFn saliency = gradient_saliency_of(net);
   const std::vector<std::pair<std::string, Call>> cases = {
       {"Cutout", Cutout(CutoutOptions(3))},
-      {"RandomErasing", RandomErasing(RandomErasingOptions().probability(1).mode(ErasingMode::kRandom))},
+      {"RandomErasing",
+       RandomErasing(RandomErasingOptions().probability(1).mode(ErasingMode::kRandom))},
       {"Mixup", Mixup(MixupOptions(3))},
       {"CutMix", CutMix(CutMixOptions(3))},
       {"MixupOrCutMix", MixupOrCutMix(MixupOrCutMixOptions(3))},
@@ -326,13 +328,19 @@ TEST(LibraryTest, BadOptionsThrowOneLineNamingTheOption) {
   EXPECT_EQ(message([] { (void)Cutout(CutoutOptions(0)); }), "CutoutOptions.length: 0 is below 1");
   EXPECT_EQ(message([&] { Cutout(CutoutOptions(9))(x); }),
             "CutoutOptions.length: 9 exceeds the 8×8 images");
-  EXPECT_EQ(message([&] { Cutout(CutoutOptions(2).fill({0.1, 0.2}))(x); }),
+  EXPECT_EQ(message([&] {
+              Cutout(CutoutOptions(2).fill({0.1, 0.2}))(x);
+            }),
             "CutoutOptions.fill: 2 values for 1-channel images");
-  EXPECT_EQ(message([] { (void)RandomErasing(RandomErasingOptions().area({0.5, 0.1})); }),
+  EXPECT_EQ(message([] {
+              (void)RandomErasing(RandomErasingOptions().area({0.5, 0.1}));
+            }),
             "RandomErasingOptions.area: [0.5, 0.1] is not a range (min > max)");
   EXPECT_EQ(message([] { (void)Mixup(MixupOptions(3).alpha(-1)); }),
             "MixupOptions.alpha: -1 is not > 0");
-  EXPECT_EQ(message([&] { Mixup(MixupOptions(3))({x, at::tensor({0, 3}, at::kLong)}); }),
+  EXPECT_EQ(message([&] {
+              Mixup(MixupOptions(3))({x, at::tensor({0, 3}, at::kLong)});
+            }),
             "Mixup.targets: labels span [0, 3], outside [0, 3)");
   EXPECT_EQ(message([] { (void)RandAugment(RandAugmentOptions().num_ops(0)); }),
             "RandAugmentOptions.num_ops: 0 is outside [1, 16]");
@@ -342,11 +350,14 @@ TEST(LibraryTest, BadOptionsThrowOneLineNamingTheOption) {
     return at::ones({x.size(0), 4, 4});
   };
   EXPECT_EQ(message([] {
-              (void)KeepCutout(CutoutOptions(2), gradient_saliency([](const at::Tensor& t) { return t; }),
-                         KeepOptions().quantile(1.5));
+              (void)KeepCutout(CutoutOptions(2),
+                               gradient_saliency([](const at::Tensor& t) { return t; }),
+                               KeepOptions().quantile(1.5));
             }),
             "KeepOptions.quantile: 1.5 is outside [0, 1]");
-  EXPECT_EQ(message([&] { KeepCutout(CutoutOptions(2), wrong)({x, {}}); }),
+  EXPECT_EQ(message([&] {
+              KeepCutout(CutoutOptions(2), wrong)({x, {}});
+            }),
             "KeepCutout.saliency: the map is [2, 4, 4], the images need 2×8×8");
   EXPECT_EQ(message([&] {
               gradient_saliency([](const at::Tensor& t) { return t.flatten(1).sum(1); })(x, {});
@@ -358,12 +369,15 @@ TEST(LibraryTest, BadOptionsThrowOneLineNamingTheOption) {
               (void)MraAugmentor(models::MaskedAutoencoder(c), MraOptions().mask_ratio(1.5));
             }),
             "MraOptions.mask_ratio: 1.5 is outside [0, 0.99]");
-  EXPECT_EQ(message([&] { MraAugmentor(models::MaskedAutoencoder(c), MraOptions().mean({0.5}).std({0.5}))(
-                  at::rand({1, 1, 10, 10})); }),
+  EXPECT_EQ(message([&] {
+              MraAugmentor(models::MaskedAutoencoder(c),
+                           MraOptions().mean({0.5}).std({0.5}))(at::rand({1, 1, 10, 10}));
+            }),
             "MraAugmentor.images: the augmentor's patch size 4 does not divide 10×10 images");
   EXPECT_EQ(message([] {
-              (void)objective::MaskSub(objective::MaskSubOptions().ratio(-0.1),
-                                 [](const at::Tensor& z, const at::Tensor&) { return z.sum(); });
+              (void)objective::MaskSub(
+                  objective::MaskSubOptions().ratio(-0.1),
+                  [](const at::Tensor& z, const at::Tensor&) { return z.sum(); });
             }),
             "MaskSubOptions.ratio: -0.1 is outside [0, 0.99]");
   objective::MaskSubModel m;
@@ -377,10 +391,11 @@ TEST(LibraryTest, BadOptionsThrowOneLineNamingTheOption) {
   // A checkpoint of another kind: a classifier's weights.
   testing::TempDir dir;
   auto ckpt = pth::new_dict();
-  ckpt.insert("model", models::state_dict_ivalue(*std::make_shared<models::CifarResNetImpl>(8, 1, 3)));
+  ckpt.insert("model",
+              models::state_dict_ivalue(*std::make_shared<models::CifarResNetImpl>(8, 1, 3)));
   pth::save(ckpt, dir.file("classifier.pt"));
-  const std::string bad = testing::error_message<DataError>(
-      [&] { load_mra_augmentor(dir.file("classifier.pt"), c); });
+  const std::string bad =
+      testing::error_message<DataError>([&] { load_mra_augmentor(dir.file("classifier.pt"), c); });
   EXPECT_NE(bad.find(dir.file("classifier.pt") + ": does not fit the MAE architecture"),
             std::string::npos)
       << bad;

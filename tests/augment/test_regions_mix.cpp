@@ -4,9 +4,9 @@
 
 #include <cmath>
 
+#include "augcore/augment/mix.h"
 #include "augcore/augment/policy.h"
 #include "augcore/augment/random_erasing.h"
-#include "augcore/augment/mix.h"
 #include "augcore/config/yaml_io.h"
 
 namespace augcore::augment {

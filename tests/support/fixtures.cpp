@@ -1,5 +1,7 @@
 #include "support/fixtures.h"
 
+#include "augcore/config/yaml_io.h"
+
 #include <ATen/ATen.h>
 
 #include <zlib.h>
@@ -92,6 +94,17 @@ LinearClassifier::LinearClassifier(const at::Tensor& weight)
 
 at::Tensor LinearClassifier::forward(const at::Tensor& x) {
   return at::matmul(x.flatten(1), weight_.t());
+}
+
+std::unique_ptr<augment::BatchPolicy> policy_from_yaml(const std::string& yaml,
+                                                       const augment::PolicySetup& setup,
+                                                       std::vector<config::Config>& keep_alive) {
+  config::Schema schema;
+  schema.add_component_list("policies", "policy", "policies");
+  keep_alive.push_back(
+      config::Config::from_node(config::parse_yaml("policies: [" + yaml + "]\n", "t"), schema));
+  return std::move(
+      augment::make_policies(keep_alive.back().root().components("policies"), setup).front());
 }
 
 }  // namespace augcore::testing

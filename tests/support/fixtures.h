@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "augcore/augment/policy.h"
+#include "augcore/config/config.h"
 #include "augcore/data/dataset.h"
 #include "augcore/models/classifier.h"
 
@@ -78,5 +80,11 @@ class LinearClassifier : public models::ClassifierImpl {
  private:
   at::Tensor weight_;
 };
+
+// The policy `yaml` (one entry of a recipe's `policies` list) built for `setup`; `keep_alive`
+// holds the config it was read from.
+std::unique_ptr<augment::BatchPolicy> policy_from_yaml(const std::string& yaml,
+                                                       const augment::PolicySetup& setup,
+                                                       std::vector<config::Config>& keep_alive);
 
 }  // namespace augcore::testing

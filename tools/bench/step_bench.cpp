@@ -6,9 +6,9 @@
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/models/model_registry.h"
 #include "augcore/train/amp.h"
 #include "augcore/train/optimizer.h"
-#include "augcore/models/model_registry.h"
 
 namespace augcore::bench {
 

@@ -28,7 +28,8 @@ std::string first_comment(const fs::path& file) {
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  for (const auto& s : items)
+    out += (out.empty() ? "" : ", ") + s;
   return out;
 }
 
@@ -60,8 +61,7 @@ std::vector<RecipeFile> list_recipes() {
     std::vector<RecipeFile> found;
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
       if (!entry.is_regular_file() || entry.path().extension() != ".yaml") continue;
-      const std::string name =
-          fs::relative(entry.path(), dir).replace_extension().generic_string();
+      const std::string name = fs::relative(entry.path(), dir).replace_extension().generic_string();
       if (names.insert(name).second) {
         found.push_back({name, entry.path().string(), first_comment(entry.path())});
       }
@@ -77,7 +77,8 @@ std::string resolve_recipe(const std::string& given) {
   std::error_code ec;
   if (fs::is_regular_file(given, ec)) return given;
   std::string wanted = given;
-  if (fs::path(wanted).extension() == ".yaml") wanted = fs::path(wanted).replace_extension().string();
+  if (fs::path(wanted).extension() == ".yaml")
+    wanted = fs::path(wanted).replace_extension().string();
   const auto recipes = list_recipes();
   std::vector<const RecipeFile*> by_name, by_file;
   for (const auto& r : recipes) {
@@ -88,7 +89,8 @@ std::string resolve_recipe(const std::string& given) {
   if (by_file.size() == 1) return by_file.front()->path;
   if (by_file.size() > 1) {
     std::vector<std::string> names;
-    for (const auto* r : by_file) names.push_back(r->name);
+    for (const auto* r : by_file)
+      names.push_back(r->name);
     throw ConfigError(fmt::format("config: '{}' names several recipes: {}", given, join(names)));
   }
   // A path that does not exist is reported as such by the loader.
@@ -99,9 +101,9 @@ std::string resolve_recipe(const std::string& given) {
     names.push_back(fs::path(r.name).filename().string());
   }
   const std::string close = config::closest_match(wanted, names);
-  throw ConfigError(fmt::format("config: no recipe file or name '{}'{}", given,
-                                close.empty() ? " (see --list-recipes)"
-                                              : " (did you mean '" + close + "'?)"));
+  throw ConfigError(
+      fmt::format("config: no recipe file or name '{}'{}", given,
+                  close.empty() ? " (see --list-recipes)" : " (did you mean '" + close + "'?)"));
 }
 
 }  // namespace augcore::cli

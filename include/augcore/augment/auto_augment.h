@@ -174,8 +174,7 @@ template <typename Policy>
 class KeepPaste {
  public:
   using Options = typename Policy::Options;
-  KeepPaste(Options options, std::int64_t paste_length, SaliencyFn saliency,
-            KeepOptions keep = {});
+  KeepPaste(Options options, std::int64_t paste_length, SaliencyFn saliency, KeepOptions keep = {});
   // `saliency`, when given, is used instead of the saliency source (N×H×W).
   PastedOps sample(const at::Tensor& images, const at::Tensor& targets,
                    at::Generator generator = {}, const at::Tensor& saliency = {}) const;

@@ -32,7 +32,8 @@ at::Tensor channel_tensor(const std::vector<double>& values, const at::Tensor& l
 
 // Runs `f` on `images` in float32 when they are half or bfloat16 (the ops' arithmetic needs
 // it), and returns its result in `images`' dtype and memory format.
-at::Tensor in_float(const at::Tensor& images, const std::function<at::Tensor(const at::Tensor&)>& f);
+at::Tensor in_float(const at::Tensor& images,
+                    const std::function<at::Tensor(const at::Tensor&)>& f);
 
 // `out` in `like`'s dtype and memory format (channels_last stays channels_last).
 at::Tensor like_input(const at::Tensor& out, const at::Tensor& like);

@@ -11,6 +11,7 @@
 
 #include "augcore/augment/batch.h"
 #include "augcore/augment/keep.h"
+#include "augcore/augment/keep_cut.h"
 #include "augcore/augment/regions.h"
 #include "augcore/augment/saliency.h"
 
@@ -28,6 +29,9 @@ struct CutoutOptions {
 
 class Cutout {
  public:
+  using Options = CutoutOptions;
+  using Draw = Boxes;
+  static constexpr const char* kName = "Cutout";
   explicit Cutout(CutoutOptions options);
   // The squares for `images` (an image left alone gets an empty box).
   Boxes sample(const at::Tensor& images, at::Generator generator = {}) const;
@@ -36,27 +40,16 @@ class Cutout {
   at::Tensor operator()(const at::Tensor& images, at::Generator generator = {}) const;
   Batch operator()(Batch batch, at::Generator generator = {}) const;
   const CutoutOptions& options() const { return options_; }
-
- private:
-  friend class KeepCutout;
+  // The squares placed by `keep` under `saliency` (uniformly when `keep` is null).
   Boxes draw(const at::Tensor& images, const Keep* keep, const at::Tensor& saliency,
              at::Generator& generator) const;
+
+ private:
   CutoutOptions options_;
 };
 
 // KeepCutout: the square lands where the box's saliency is below the τ-quantile.
-class KeepCutout {
- public:
-  KeepCutout(CutoutOptions options, SaliencyFn saliency, KeepOptions keep = {});
-  // `saliency`, when given, is used instead of the saliency source (N×H×W).
-  Boxes sample(const at::Tensor& images, const at::Tensor& targets, at::Generator generator = {},
-               const at::Tensor& saliency = {}) const;
-  at::Tensor apply(const at::Tensor& images, const Boxes& boxes) const;
-  Batch operator()(Batch batch, at::Generator generator = {}) const;
-
- private:
-  Cutout cutout_;
-  Keep keep_;
-};
+using KeepCutout = KeepCut<Cutout>;
+extern template class KeepCut<Cutout>;
 
 }  // namespace augcore::augment

@@ -12,6 +12,7 @@
 
 #include "augcore/augment/batch.h"
 #include "augcore/augment/keep.h"
+#include "augcore/augment/keep_cut.h"
 #include "augcore/augment/regions.h"
 #include "augcore/augment/saliency.h"
 
@@ -47,33 +48,26 @@ struct ErasedBoxes {
 
 class RandomErasing {
  public:
+  using Options = RandomErasingOptions;
+  using Draw = ErasedBoxes;
+  static constexpr const char* kName = "RandomErasing";
   explicit RandomErasing(RandomErasingOptions options = {});
   ErasedBoxes sample(const at::Tensor& images, at::Generator generator = {}) const;
   at::Tensor apply(const at::Tensor& images, const ErasedBoxes& erased) const;
   at::Tensor operator()(const at::Tensor& images, at::Generator generator = {}) const;
   Batch operator()(Batch batch, at::Generator generator = {}) const;
   const RandomErasingOptions& options() const { return options_; }
-
- private:
-  friend class KeepRandomErasing;
+  // The boxes placed by `keep` under `saliency` (uniformly when `keep` is null).
   ErasedBoxes draw(const at::Tensor& images, const Keep* keep, const at::Tensor& saliency,
                    at::Generator& generator) const;
+
+ private:
   RandomErasingOptions options_;
 };
 
-class KeepRandomErasing {
- public:
-  KeepRandomErasing(RandomErasingOptions options, SaliencyFn saliency, KeepOptions keep = {});
-  // `saliency`, when given, is used instead of the saliency source (N×H×W).
-  ErasedBoxes sample(const at::Tensor& images, const at::Tensor& targets,
-                     at::Generator generator = {}, const at::Tensor& saliency = {}) const;
-  at::Tensor apply(const at::Tensor& images, const ErasedBoxes& erased) const;
-  Batch operator()(Batch batch, at::Generator generator = {}) const;
-
- private:
-  RandomErasing erasing_;
-  Keep keep_;
-};
+// KeepAugment's random erasing: the boxes land where the saliency is below the τ-quantile.
+using KeepRandomErasing = KeepCut<RandomErasing>;
+extern template class KeepCut<RandomErasing>;
 
 // Random-erasing box sizes, as timm draws them: per image, up to 10 attempts of area
 // U(area)·H·W/count (`counts`: the image's number of boxes) and aspect exp(U(log aspect));

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 
-
 namespace augcore::models {
 
 // What a classifier's forward can be asked for besides logits.
