@@ -1,5 +1,5 @@
 // A trainer outside augcore: its own model, its own SGD loop, no YAML. It uses libaugcore's
-// three methods through the installed package: MRA (an augmentor it pretrains here for a few
+// three methods through the installed package: MRA (an augmentor it pretrains here for a hundred
 // steps with augcore's MAE), KeepCutMix (saliency from its own model) and MaskSub (around its
 // own forward). Prints the loss falling over a few hundred Fashion-MNIST steps.
 //   external_trainer [FASHION_MNIST_DIR] [STEPS]
@@ -53,7 +53,7 @@ at::Tensor soft_ce(const at::Tensor& logits, const at::Tensor& targets) {
 int main(int argc, char** argv) {
   using namespace augcore;
   const std::string dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
-  const int steps = argc > 2 ? std::stoi(argv[2]) : 300;
+  const int steps = argc > 2 ? std::stoi(argv[2]) : 200;
   try {
     at::set_num_threads(2);
     at::manual_seed(0);
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     const at::Tensor images = bytes(images_idx).view({-1, 1, 28, 28}).to(at::kFloat).div_(255);
     const at::Tensor labels = bytes(labels_idx).to(at::kLong);
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(42);
-    const std::int64_t batch = 64;
+    const std::int64_t batch = 32;
     auto next_batch = [&] {
       const at::Tensor idx = at::randint(images.size(0), {batch}, gen, at::kLong);
       return augment::Batch{images.index_select(0, idx), labels.index_select(0, idx)};
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     mae_config.in_chans = 1;
     models::MaskedAutoencoder mae(mae_config);
     torch::optim::AdamW mae_opt(mae->parameters(), torch::optim::AdamWOptions(1e-3));
-    for (int s = 0; s < 150; ++s) {
+    for (int s = 0; s < 100; ++s) {
       const at::Tensor x = (next_batch().images - 0.5) / 0.25;
       auto [encoded, masking] = mae->forward_encoder(x, at::rand({batch, 49}, gen), 12);
       const at::Tensor loss =
@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
         const double mean = window / 50;
         std::printf("external_trainer: step %d  main loss %.3f  sub loss %.3f\n", step, mean,
                     loss.sub_loss.item<double>());
+        std::fflush(stdout);
         if (first < 0) first = mean;
         if (step + 50 > steps && mean >= first) {
           std::cerr << "external_trainer: the loss did not fall (" << first << " -> " << mean
