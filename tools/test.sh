@@ -81,7 +81,8 @@ if [[ $mode != sanitize ]]; then
   "$build/examples/single_policy/single_policy"
   "$build/examples/external_trainer/external_trainer"
   echo "== the installed mra_train finds the installed recipes by name"
-  (cd /tmp && "$prefix/bin/mra_train" --list-recipes | grep -q '^imagenet/imagenet_r50 ') ||
+  recipes="$(cd /tmp && "$prefix/bin/mra_train" --list-recipes)"
+  grep -q '^imagenet/imagenet_r50 ' <<<"$recipes" ||
     { echo "test.sh: $prefix/bin/mra_train does not list imagenet/imagenet_r50" >&2; exit 1; }
 fi
 echo "== all tests passed ($mode)"
