@@ -238,7 +238,7 @@ void check_unit(double v, const char* owner, const char* option) {
 
 }  // namespace
 
-AutoAugment::AutoAugment(AutoAugmentOptions options) : options_(std::move(options)) {
+AutoAugment::AutoAugment(AutoAugmentOptions options) : OpPolicy(std::move(options)) {
   try {
     policy_ = &autoaugment_policy(options_.policy());
   } catch (const std::invalid_argument&) {
@@ -273,28 +273,19 @@ OpDraw AutoAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
   return layers;
 }
 
-OpDraw AutoAugment::sample(const at::Tensor& images, at::Generator generator) const {
-  check_images(images, "AutoAugment");
-  return draw(images.size(0), images.size(2), images.size(3), generator);
-}
-
-at::Tensor AutoAugment::apply(const at::Tensor& images, const OpDraw& draw) const {
-  return run_ops(images, draw, options_.interpolation(), options_.fill(), "AutoAugment");
-}
-
-RandAugment::RandAugment(RandAugmentOptions options) : o_(std::move(options)) {
-  if (o_.num_ops() < 1 || o_.num_ops() > 16) {
+RandAugment::RandAugment(RandAugmentOptions options) : OpPolicy(std::move(options)) {
+  if (options_.num_ops() < 1 || options_.num_ops() > 16) {
     throw OptionError("RandAugmentOptions", "num_ops",
-                      fmt::format("{} is outside [1, 16]", o_.num_ops()));
+                      fmt::format("{} is outside [1, 16]", options_.num_ops()));
   }
-  for (const auto& [name, v] : {std::pair<const char*, double>{"magnitude", o_.magnitude()},
-                                {"magnitude_std", o_.magnitude_std()},
-                                {"magnitude_max", o_.magnitude_max()}}) {
+  for (const auto& [name, v] : {std::pair<const char*, double>{"magnitude", options_.magnitude()},
+                                {"magnitude_std", options_.magnitude_std()},
+                                {"magnitude_max", options_.magnitude_max()}}) {
     if (!(v >= 0 && v <= 100)) {
       throw OptionError("RandAugmentOptions", name, fmt::format("{} is outside [0, 100]", v));
     }
   }
-  check_unit(o_.prob(), "RandAugmentOptions", "prob");
+  check_unit(options_.prob(), "RandAugmentOptions", "prob");
 }
 
 OpDraw RandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
@@ -305,15 +296,15 @@ OpDraw RandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
                            Op::kShearY,       Op::kTranslateX, Op::kTranslateY};
   const std::int64_t k = static_cast<std::int64_t>(std::size(set));
   OpDraw layers;
-  for (std::int64_t l = 0; l < o_.num_ops(); ++l) {
+  for (std::int64_t l = 0; l < options_.num_ops(); ++l) {
     const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
     const at::Tensor u_t = at::rand({n}, generator, at::kDouble);
     const at::Tensor sign_t = at::rand({n}, generator, at::kDouble);
-    at::Tensor m_t = at::full({n}, o_.magnitude(), at::kDouble);
-    if (o_.magnitude_std() > 0) {
-      m_t = m_t + o_.magnitude_std() * at::normal(0, 1, {n}, generator).to(at::kDouble);
+    at::Tensor m_t = at::full({n}, options_.magnitude(), at::kDouble);
+    if (options_.magnitude_std() > 0) {
+      m_t = m_t + options_.magnitude_std() * at::normal(0, 1, {n}, generator).to(at::kDouble);
     }
-    m_t = m_t.clamp(0, o_.magnitude_max()).contiguous();
+    m_t = m_t.clamp(0, options_.magnitude_max()).contiguous();
     const auto which = which_t.accessor<std::int64_t, 1>();
     const auto u = u_t.accessor<double, 1>();
     const auto sign = sign_t.accessor<double, 1>();
@@ -341,12 +332,12 @@ OpDraw RandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
           break;
         case Op::kPosterize: {
           const double bits = std::trunc(f * 4);
-          v = o_.increasing() ? 4 - bits : bits;
+          v = options_.increasing() ? 4 - bits : bits;
           break;
         }
         case Op::kSolarize: {
           const double t = std::trunc(f * 256);
-          v = (o_.increasing() ? 256 - t : t) / 255.0;
+          v = (options_.increasing() ? 256 - t : t) / 255.0;
           break;
         }
         case Op::kSolarizeAdd:
@@ -356,12 +347,12 @@ OpDraw RandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
         case Op::kContrast:
         case Op::kBrightness:
         case Op::kSharpness:
-          v = o_.increasing() ? 1.0 + s * 0.9 * f : 1.8 * f + 0.1;
+          v = options_.increasing() ? 1.0 + s * 0.9 * f : 1.8 * f + 0.1;
           break;
         default:
           break;
       }
-      ops[i] = static_cast<std::int64_t>(u[i] < o_.prob() ? op : Op::kIdentity);
+      ops[i] = static_cast<std::int64_t>(u[i] < options_.prob() ? op : Op::kIdentity);
       mags[i] = v;
     }
     layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
@@ -369,16 +360,7 @@ OpDraw RandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
   return layers;
 }
 
-OpDraw RandAugment::sample(const at::Tensor& images, at::Generator generator) const {
-  check_images(images, "RandAugment");
-  return draw(images.size(0), images.size(2), images.size(3), generator);
-}
-
-at::Tensor RandAugment::apply(const at::Tensor& images, const OpDraw& draw) const {
-  return run_ops(images, draw, o_.interpolation(), o_.fill(), "RandAugment");
-}
-
-TrivialAugment::TrivialAugment(TrivialAugmentOptions options) : options_(std::move(options)) {}
+TrivialAugment::TrivialAugment(TrivialAugmentOptions options) : OpPolicy(std::move(options)) {}
 
 OpDraw TrivialAugment::draw(std::int64_t n, std::int64_t, std::int64_t,
                             at::Generator& generator) const {
@@ -433,14 +415,22 @@ OpDraw TrivialAugment::draw(std::int64_t n, std::int64_t, std::int64_t,
   return {{at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)}};
 }
 
-OpDraw TrivialAugment::sample(const at::Tensor& images, at::Generator generator) const {
-  check_images(images, "TrivialAugment");
-  return draw(images.size(0), images.size(2), images.size(3), generator);
+template <typename Derived, typename OptionsT>
+OpDraw OpPolicy<Derived, OptionsT>::sample(const at::Tensor& images,
+                                           at::Generator generator) const {
+  check_images(images, Derived::kName);
+  return static_cast<const Derived&>(*this).draw(images.size(0), images.size(2), images.size(3),
+                                                 generator);
 }
 
-at::Tensor TrivialAugment::apply(const at::Tensor& images, const OpDraw& draw) const {
-  return run_ops(images, draw, options_.interpolation(), options_.fill(), "TrivialAugment");
+template <typename Derived, typename OptionsT>
+at::Tensor OpPolicy<Derived, OptionsT>::apply(const at::Tensor& images, const OpDraw& draw) const {
+  return run_ops(images, draw, options_.interpolation(), options_.fill(), Derived::kName);
 }
+
+template class OpPolicy<AutoAugment, AutoAugmentOptions>;
+template class OpPolicy<RandAugment, RandAugmentOptions>;
+template class OpPolicy<TrivialAugment, TrivialAugmentOptions>;
 
 template <typename Policy>
 KeepPaste<Policy>::KeepPaste(Options options, std::int64_t paste_length, SaliencyFn saliency,

@@ -300,6 +300,16 @@ bool register_policy(
       }));
 }
 
+// The factory of KeepPaste<P>: P's options from `options_of`, then the paste and keep options.
+template <typename P>
+PolicyFactory keep_paste(typename P::Options (*options_of)(const config::Options&,
+                                                           const PolicySetup&)) {
+  return [options_of](const config::Options& o, const PolicySetup& s) {
+    return adapt(KeepPaste<P>(options_of(o, s), o.integer("paste_length"), saliency_of(o, s),
+                              keep_options(o)));
+  };
+}
+
 const bool registered =
     register_policy("cutout", "erase one square per image (Cutout), fill = the dataset mean",
                     cutout_schema(),
@@ -365,20 +375,14 @@ const bool registered =
         [](const config::Options& o, const PolicySetup& s) {
           return adapt(KeepCutMix(mixup_options(o, s), saliency_of(o, s), keep_options(o)));
         }) &&
-    register_policy(
-        "keep_autoaugment", "AutoAugment, then an important region of the clean image pasted back",
-        with_keep_options(with_paste_length(autoaugment_schema())),
-        [](const config::Options& o, const PolicySetup& s) {
-          return adapt(KeepAutoAugment(autoaugment_options(o, s), o.integer("paste_length"),
-                                       saliency_of(o, s), keep_options(o)));
-        }) &&
-    register_policy(
-        "keep_randaugment", "RandAugment, then an important region of the clean image pasted back",
-        with_keep_options(with_paste_length(randaugment_schema())),
-        [](const config::Options& o, const PolicySetup& s) {
-          return adapt(KeepRandAugment(randaugment_options(o, s), o.integer("paste_length"),
-                                       saliency_of(o, s), keep_options(o)));
-        }) &&
+    register_policy("keep_autoaugment",
+                    "AutoAugment, then an important region of the clean image pasted back",
+                    with_keep_options(with_paste_length(autoaugment_schema())),
+                    keep_paste<AutoAugment>(autoaugment_options)) &&
+    register_policy("keep_randaugment",
+                    "RandAugment, then an important region of the clean image pasted back",
+                    with_keep_options(with_paste_length(randaugment_schema())),
+                    keep_paste<RandAugment>(randaugment_options)) &&
     register_policy("mra", "mask-and-reconstruct with a frozen MAE (low-attention patches)",
                     mra_schema(), make_mra);
 

@@ -1,5 +1,7 @@
 #include "augcore/data/dataset.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -44,6 +46,14 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
       config::Registry::global().factory<DatasetFactory>("dataset", component.name);
   auto dataset = factory(o);
   if (dataset->size() == 0) throw DataError(dataset->description() + ": holds no samples");
+  const auto classes = o.integers("classes");
+  if (!classes.empty()) {
+    try {
+      dataset = std::make_shared<ClassSubset>(std::move(dataset), classes);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(o.path() + ".classes: " + e.what());
+    }
+  }
   std::vector<std::size_t> class_sizes(static_cast<std::size_t>(dataset->num_classes()), 0);
   for (std::size_t i = 0; i < dataset->size(); ++i) {
     const std::int64_t label = dataset->label(i);
@@ -69,6 +79,34 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
                                                 " per class, subset_seed " +
                                                 std::to_string(o.integer("subset_seed")) + ")");
   }
+  const double imbalance = o.real("long_tail_imbalance");
+  if (imbalance > 0 && (per_class > 0 || limit > 0)) {
+    throw ConfigError(o.path() + ": `long_tail_imbalance` cannot be combined with " +
+                      (per_class > 0 ? "`labelled_per_class`" : "`limit`"));
+  }
+  if (imbalance > 0 && imbalance < 1) {
+    throw ConfigError(o.path() + ".long_tail_imbalance: " + fmt::format("{:g}", imbalance) +
+                      " is below 1 (the ratio of the largest class to the smallest; 0 = off)");
+  }
+  if (imbalance > 0) {
+    std::int64_t n_max = o.integer("long_tail_max");
+    if (n_max == 0) {
+      n_max = static_cast<std::int64_t>(*std::min_element(class_sizes.begin(), class_sizes.end()));
+    }
+    const auto counts = long_tail_counts(n_max, dataset->num_classes(), imbalance);
+    if (counts.back() < 1) {
+      throw ConfigError(o.path() + ".long_tail_imbalance: " + fmt::format("{:g}", imbalance) +
+                        " leaves the last class empty when class 0 keeps " + std::to_string(n_max) +
+                        " (use at most " + std::to_string(n_max) + ")");
+    }
+    auto indices =
+        class_subset(*dataset, counts, static_cast<std::uint64_t>(o.integer("subset_seed")),
+                     o.path() + ".long_tail_max's profile");
+    dataset = std::make_shared<IndexSubset>(
+        std::move(dataset), std::move(indices),
+        fmt::format("long-tailed ({} down to {} per class, imbalance {:g}, subset_seed {})",
+                    counts.front(), counts.back(), imbalance, o.integer("subset_seed")));
+  }
   if (limit > 0 && limit < dataset->size()) {
     dataset = std::make_shared<EvenSubset>(std::move(dataset), limit);
   }
@@ -77,14 +115,30 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
 
 void add_common_dataset_options(config::Schema& schema) {
   schema.add_int("channels", 0, "output channels: 0 = as stored, 1 = grey, 3 = RGB").range(0, 3);
+  schema
+      .add_ints("classes", {},
+                "keep only these classes, relabelled 0, 1, ... in this order (few-shot base or "
+                "novel splits); empty = all")
+      .range(0, 1LL << 40);
   schema.add_int("limit", 0, "use only this many samples, evenly spaced; 0 = all")
       .range(0, 1LL << 40);
   schema
       .add_int("labelled_per_class", 0,
                "use only this many samples of every class, drawn with subset_seed; 0 = all")
       .range(0, 1LL << 40);
-  schema.add_int("subset_seed", 0, "seed of the labelled_per_class draw (not the run's seed)")
+  schema
+      .add_int("subset_seed", 0,
+               "seed of the labelled_per_class or long-tail draw (not the run's seed)")
       .range(0, 9.0e15);
+  schema
+      .add_float("long_tail_imbalance", 0,
+                 "keep an exponential long-tailed subset: class c keeps long_tail_max x "
+                 "imbalance^(-c/(C-1)) samples; 0 = off")
+      .range(0, 1e6);
+  schema
+      .add_int("long_tail_max", 0,
+               "samples of class 0 in the long-tailed subset; 0 = the smallest class's size")
+      .range(0, 1LL << 40);
 }
 
 }  // namespace augcore::data

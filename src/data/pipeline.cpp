@@ -12,8 +12,9 @@ config::Schema data_schema() {
   loader.add_int("batch_size", 128, "samples per batch (per process)").range(1, 1 << 20);
   loader.add_int("workers", 2, "loader threads; 0 loads in the training thread").range(0, 256);
   loader.add_int("prefetch", 0, "batches loaded ahead; 0 = 2 x workers").range(0, 4096);
-  loader.add_choice("sampler", "random", {"random", "sequential", "class_balanced"},
-                    "training order: shuffled, in order, or classes drawn uniformly");
+  loader.add_choice(
+      "sampler", "random", {"random", "sequential", "class_balanced", "square_root"},
+      "training order: shuffled, in order, classes drawn uniformly or in proportion to sqrt(size)");
   loader.add_bool("drop_last", true, "drop the last incomplete training batch");
   loader.add_bool("pin_memory", true, "page-locked batches when CUDA is available");
 
@@ -21,6 +22,8 @@ config::Schema data_schema() {
   s.add_component("train", "dataset", "idx", "training dataset");
   s.add_component("val", "dataset", "", "validation dataset (null: none)").default_value =
       config::parse_yaml_value("{name: idx, split: test}", {});
+  s.add_component("novel", "dataset", "",
+                  "novel-class dataset for few-shot evaluation (augcore_fewshot; null: none)");
   s.add_component_list("train_transforms", "transform", "per-sample training transforms")
       .default_value =
       config::parse_yaml_value("[{name: random_crop, size: 28, padding: 2}, hflip]", {});
@@ -37,7 +40,7 @@ config::Schema data_schema() {
 std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, std::uint64_t seed,
                                     Shard shard) {
   const bool train = split == Split::kTrain;
-  const std::string key = train ? "train" : "val";
+  const std::string key = train ? "train" : split == Split::kVal ? "val" : "novel";
   if (data.is_null(key)) throw ConfigError(data.path() + "." + key + ": no dataset configured");
   auto dataset = make_dataset(data.component(key));
   auto transforms = TransformPipeline::from_config(

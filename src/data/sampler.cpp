@@ -1,5 +1,7 @@
 #include "augcore/data/sampler.h"
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 
@@ -12,6 +14,7 @@ SamplerKind parse_sampler(const std::string& name) {
   if (name == "random") return SamplerKind::kRandom;
   if (name == "sequential") return SamplerKind::kSequential;
   if (name == "class_balanced") return SamplerKind::kClassBalanced;
+  if (name == "square_root") return SamplerKind::kSquareRoot;
   throw std::invalid_argument("unknown sampler '" + name + "'");
 }
 
@@ -45,17 +48,31 @@ std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind
       for (std::int64_t i = n - 1; i > 0; --i)
         std::swap(order[i], order[rng.randint(0, i + 1)]);
       break;
-    case SamplerKind::kClassBalanced: {
+    case SamplerKind::kClassBalanced:
+    case SamplerKind::kSquareRoot: {
       std::vector<std::vector<std::int64_t>> by_class(dataset.num_classes());
       for (std::int64_t i = 0; i < n; ++i)
         by_class[dataset.label(i)].push_back(i);
       std::vector<std::int64_t> present;
+      std::vector<double> cumulative;  // square_root: running sum of sqrt(class size)
       for (std::size_t c = 0; c < by_class.size(); ++c) {
-        if (!by_class[c].empty()) present.push_back(static_cast<std::int64_t>(c));
+        if (by_class[c].empty()) continue;
+        present.push_back(static_cast<std::int64_t>(c));
+        cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) +
+                             std::sqrt(static_cast<double>(by_class[c].size())));
       }
       if (present.empty()) throw DataError(dataset.description() + ": no samples to draw from");
       for (auto& slot : order) {
-        const auto& members = by_class[present[rng.randint(0, present.size())]];
+        std::size_t k = 0;
+        if (kind == SamplerKind::kClassBalanced) {
+          k = static_cast<std::size_t>(rng.randint(0, present.size()));
+        } else {
+          const double u = rng.uniform() * cumulative.back();
+          k = std::min<std::size_t>(
+              std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin(),
+              present.size() - 1);
+        }
+        const auto& members = by_class[present[k]];
         slot = members[rng.randint(0, members.size())];
       }
       break;

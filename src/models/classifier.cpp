@@ -19,6 +19,10 @@ ForwardResult ClassifierImpl::forward_with(const at::Tensor& x, const ForwardOpt
           early_head_->forward(at::adaptive_avg_pool2d(features, {1, 1}).flatten(1))};
 }
 
+at::Tensor ClassifierImpl::features(const at::Tensor&) {
+  throw std::invalid_argument("this model does not expose the features its head reads");
+}
+
 at::Tensor ClassifierImpl::first_stage(const at::Tensor&) {
   throw std::invalid_argument("this model has no first stage to split at");
 }

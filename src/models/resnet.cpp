@@ -89,9 +89,16 @@ at::Tensor ResNetImpl::forward(const at::Tensor& x) {
 }
 
 at::Tensor ResNetImpl::after_first_stage(const at::Tensor& features) {
-  at::Tensor y = layer4->forward(layer3->forward(layer2->forward(features)));
-  y = at::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
-  return fc->forward(y);
+  return fc->forward(pooled(features));
+}
+
+at::Tensor ResNetImpl::features(const at::Tensor& x) {
+  return pooled(first_stage(x));
+}
+
+at::Tensor ResNetImpl::pooled(const at::Tensor& first_stage_features) {
+  const at::Tensor y = layer4->forward(layer3->forward(layer2->forward(first_stage_features)));
+  return at::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
 
 namespace {

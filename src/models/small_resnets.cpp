@@ -61,8 +61,16 @@ at::Tensor CifarResNetImpl::forward(const at::Tensor& x) {
 }
 
 at::Tensor CifarResNetImpl::after_first_stage(const at::Tensor& features) {
-  at::Tensor y = layer3->forward(layer2->forward(features));
-  return fc->forward(at::adaptive_avg_pool2d(y, {1, 1}).flatten(1));
+  return fc->forward(pooled(features));
+}
+
+at::Tensor CifarResNetImpl::features(const at::Tensor& x) {
+  return pooled(first_stage(x));
+}
+
+at::Tensor CifarResNetImpl::pooled(const at::Tensor& first_stage_features) {
+  const at::Tensor y = layer3->forward(layer2->forward(first_stage_features));
+  return at::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
 
 PreActBlockImpl::PreActBlockImpl(int in, int out, int stride, double dropout) : dropout_(dropout) {
@@ -119,11 +127,19 @@ at::Tensor PreActResNetImpl::forward(const at::Tensor& x) {
 }
 
 at::Tensor PreActResNetImpl::after_first_stage(const at::Tensor& features) {
-  at::Tensor y = features;
+  return fc->forward(pooled(features));
+}
+
+at::Tensor PreActResNetImpl::features(const at::Tensor& x) {
+  return pooled(first_stage(x));
+}
+
+at::Tensor PreActResNetImpl::pooled(const at::Tensor& first_stage_features) {
+  at::Tensor y = first_stage_features;
   for (std::size_t s = 1; s < layers_.size(); ++s)
     y = layers_[s]->forward(y);
   y = bn->forward(y).relu_();
-  return fc->forward(at::adaptive_avg_pool2d(y, {1, 1}).flatten(1));
+  return at::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
 
 namespace {

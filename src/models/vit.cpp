@@ -144,6 +144,18 @@ at::Tensor ViTImpl::forward(const at::Tensor& x) {
 
 ForwardResult ViTImpl::forward_with(const at::Tensor& x, const ForwardOptions& options) {
   if (options.early_logits) throw std::invalid_argument("a ViT has no early head");
+  ForwardResult result;
+  result.logits =
+      head->forward(encode(x, options, options.return_attention ? &result.attention : nullptr));
+  return result;
+}
+
+at::Tensor ViTImpl::features(const at::Tensor& x) {
+  return encode(x, {}, nullptr);
+}
+
+at::Tensor ViTImpl::encode(const at::Tensor& x, const ForwardOptions& options,
+                           at::Tensor* attention) {
   at::Tensor tokens = patch_embed->forward(x);
   if (tokens.size(1) != num_patches()) {
     throw std::invalid_argument("ViT built for " + std::to_string(config_.img_size) +
@@ -156,14 +168,11 @@ ForwardResult ViTImpl::forward_with(const at::Tensor& x, const ForwardOptions& o
   }
   const at::Tensor cls = (cls_token + pos_embed.slice(1, 0, 1)).expand({tokens.size(0), -1, -1});
   at::Tensor h = at::cat({cls, tokens}, 1);
-  ForwardResult result;
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const bool last = i + 1 == blocks_.size();
-    h = blocks_[i]->forward(h, last && options.return_attention ? &result.attention : nullptr,
-                            options.drop_path, options.dropout);
+    h = blocks_[i]->forward(h, last ? attention : nullptr, options.drop_path, options.dropout);
   }
-  result.logits = head->forward(norm->forward(h).select(1, 0));
-  return result;
+  return norm->forward(h).select(1, 0);
 }
 
 namespace {

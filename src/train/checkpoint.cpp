@@ -26,6 +26,7 @@ bool ignored_on_resume(const std::string& key) {
                                          "output",
                                          "data.val",
                                          "data.val_transforms",
+                                         "data.novel",
                                          "data.loader.workers",
                                          "data.loader.prefetch",
                                          "data.loader.pin_memory",
@@ -169,9 +170,16 @@ std::string newest_checkpoint(const std::string& run_dir, std::vector<std::strin
 }
 
 void check_resumable(const std::string& saved_yaml, const config::Config& config,
-                     const std::string& path) {
+                     const std::string& path, const config::Schema& schema) {
   std::map<std::string, std::string> before, now;
-  flatten(config::parse_yaml(saved_yaml, path + " (its config)"), "", before);
+  const config::Node saved = config::parse_yaml(saved_yaml, path + " (its config)");
+  try {
+    // Keys added to augcore after the checkpoint was written take their defaults, the
+    // behaviour the run had.
+    flatten(config::Config::from_node(saved, schema).resolved(), "", before);
+  } catch (const ConfigError&) {
+    flatten(saved, "", before);  // it no longer validates: compare what it holds
+  }
   flatten(config::parse_yaml(config.to_yaml(), "the config"), "", now);
   auto show = [](const std::map<std::string, std::string>& m, const std::string& k) {
     const auto it = m.find(k);

@@ -214,7 +214,8 @@ MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& o
       if (!d.contains("optimizer") || !d.contains("epoch") || !d.contains("step")) {
         throw DataError(resume + ": not an mae_pretrain checkpoint (no optimizer/epoch/step)");
       }
-      if (d.contains("config")) check_resumable(string_entry(d, "config", resume), config, resume);
+      if (d.contains("config"))
+        check_resumable(string_entry(d, "config", resume), config, resume, mae_recipe_schema());
       const auto report =
           models::load_state_dict(*mae, models::find_state_dict(c10::IValue(d), resume), true);
       if (!report.ok()) throw DataError(resume + ": does not fit the MAE: " + report.describe());

@@ -29,6 +29,9 @@ config::Schema recipe_schema() {
                "validate every N epochs (and after the last); best.pt is chosen among those")
       .range(1, 1000000);
   train.add_bool("eval_ema", true, "also evaluate the EMA weights when EMA is on");
+  train.add_bool("shot_accuracy", false,
+                 "also report many-shot (>100 training images), medium (20-100) and few-shot "
+                 "(<20) classes' accuracy, as long-tail papers do");
   train
       .add_int("checkpoint_every_steps", 0,
                "also write last.pt every N optimizer steps (0: at epoch ends only)")

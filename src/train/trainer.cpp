@@ -18,8 +18,10 @@
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/data/subset.h"
 #include "augcore/dist/launch.h"
 #include "augcore/dist/process_group.h"
+#include "augcore/eval/long_tail.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/objective/objective.h"
@@ -28,8 +30,10 @@
 #include "augcore/train/data_parallel.h"
 #include "augcore/train/device_totals.h"
 #include "augcore/train/ema.h"
+#include "augcore/train/evaluate.h"
 #include "augcore/train/metrics_log.h"
 #include "augcore/train/optimizer.h"
+#include "augcore/train/recipe.h"
 #include "augcore/train/run_dir.h"
 #include "augcore/train/run_log.h"
 #include "augcore/train/schedule.h"
@@ -44,46 +48,6 @@ namespace {
 
 at::Tensor to_pixels(const at::Tensor& uint8_images) {
   return uint8_images.to(at::kFloat).div_(255.0);
-}
-
-at::Tensor normalise(const at::Tensor& uint8_images, const at::Tensor& mean,
-                     const at::Tensor& std) {
-  return (to_pixels(uint8_images) - mean).div_(std);
-}
-
-// Each rank evaluates its slices of the validation batches; the totals are summed once.
-EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const at::Tensor& mean,
-                    const at::Tensor& std, at::Device device, bool channels_last,
-                    DataParallel& parallel) {
-  model.eval();
-  at::NoGradGuard no_grad;
-  EvalResult r;
-  DeviceTotals totals({}, device);
-  loader.start_epoch(0);
-  while (auto batch = loader.next()) {
-    if (batch->labels.numel() == 0) continue;
-    at::Tensor x = normalise(batch->images.to(device, true), mean, std);
-    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-    const at::Tensor y = batch->labels.to(device, true);
-    const at::Tensor logits = model.forward(x).to(at::kFloat);
-    totals.add("loss", at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum), 1.0);
-    const auto k = std::min<std::int64_t>(5, logits.size(1));
-    const at::Tensor topk = std::get<1>(logits.topk(k, 1));
-    const at::Tensor hits = topk.eq(y.unsqueeze(1));
-    totals.add("top1", hits.select(1, 0).sum(), 1.0);
-    totals.add("top5", hits.any(1).sum(), 1.0);
-    totals.add("images", static_cast<double>(x.size(0)));
-  }
-  auto sums = totals.read();
-  for (const char* key : {"loss", "top1", "top5", "images"})
-    sums[key] += 0;  // a rank without validation rows still sends every total
-  sums = parallel.sum(sums, "all_reduce(evaluation totals)");
-  r.images = static_cast<std::int64_t>(sums["images"]);
-  if (r.images == 0) return r;
-  r.loss = sums["loss"] / r.images;
-  r.top1 = 100.0 * sums["top1"] / r.images;
-  r.top5 = 100.0 * sums["top5"] / r.images;
-  return r;
 }
 
 // Everything a resumed run needs to continue exactly where this one stands.
@@ -135,7 +99,8 @@ std::string fingerprint_of(const std::string& identity) {
 // not belong to this recipe.
 Progress restore_checkpoint(const std::string& path, const c10::impl::GenericDict& ckpt,
                             const TrainState& s) {
-  if (ckpt.contains("config")) check_resumable(string_entry(ckpt, "config", path), *s.config, path);
+  if (ckpt.contains("config"))
+    check_resumable(string_entry(ckpt, "config", path), *s.config, path, recipe_schema());
   if (ckpt.contains("policy_inputs")) {
     const c10::IValue inputs = entry(ckpt, "policy_inputs", path);
     if (!inputs.isList() || inputs.toListRef().size() != s.policies->size()) {
@@ -204,6 +169,7 @@ class TrainingRun {
   void read_totals(Epoch& e);
   void end_epoch(Epoch& e);
   void save(const Progress& progress);
+  EvalResult evaluate(models::ClassifierImpl& model);
   RunSummary finish();
 
   const config::Config& config_;
@@ -233,6 +199,7 @@ class TrainingRun {
   std::vector<std::unique_ptr<augment::BatchPolicy>> policies_;
   std::unique_ptr<LossScaler> scaler_;
   std::unique_ptr<TrainState> state_;
+  std::vector<std::int64_t> train_counts_;  // per class, with train.shot_accuracy
 
   Progress progress_;
   std::string resume_path_;
@@ -296,6 +263,9 @@ void TrainingRun::build() {
     }
   }
   std::tie(mean_, std_) = data::normalisation(data_cfg_, shape_[0], device_);
+  if (train_cfg_.boolean("shot_accuracy")) {
+    train_counts_ = data::class_counts(train_loader_->dataset());
+  }
 
   accum_ = train_cfg_.integer("accum_steps");
   batches_ = static_cast<std::int64_t>(train_loader_->batches_per_epoch());
@@ -425,8 +395,7 @@ RunSummary TrainingRun::run() {
   summary_.epochs_done = progress_.epoch;
   if (options_.eval_only) {
     if (!val_loader_) throw ConfigError("data.val: --eval-only needs a validation dataset");
-    summary_.last =
-        evaluate(*model_, *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
+    summary_.last = evaluate(*model_);
     if (parallel_->writer()) {
       fmt::print("eval: loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% ({} images)\n", summary_.last.loss,
                  summary_.last.top1, summary_.last.top5, summary_.last.images);
@@ -565,6 +534,20 @@ void TrainingRun::save(const Progress& progress) {
   parallel_->barrier("barrier(checkpoint written)");
 }
 
+// Each rank evaluates its slices of the validation batches; the totals are summed once.
+EvalResult TrainingRun::evaluate(models::ClassifierImpl& model) {
+  EvalSetup setup;
+  setup.mean = mean_;
+  setup.std = std_;
+  setup.device = device_;
+  setup.channels_last = channels_last_;
+  setup.num_classes = train_counts_.empty() ? 0 : model_shape_.num_classes;
+  setup.combine = [this](const Sums& local) {
+    return parallel_->sum(local, "all_reduce(evaluation totals)");
+  };
+  return train::evaluate(model, *val_loader_, setup);
+}
+
 void TrainingRun::end_epoch(Epoch& e) {
   read_totals(e);
   const std::int64_t epoch = e.index;
@@ -585,16 +568,23 @@ void TrainingRun::end_epoch(Epoch& e) {
   const bool evaluate_now =
       val_loader_ && ((epoch + 1) % train_cfg_.integer("eval_every") == 0 || epoch + 1 == epochs_);
   if (evaluate_now) {
-    summary_.last =
-        evaluate(*model_, *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
+    summary_.last = evaluate(*model_);
     figures.insert(figures.end(), {{"val_loss", summary_.last.loss},
                                    {"val_top1", summary_.last.top1},
                                    {"val_top5", summary_.last.top5}});
     summary_line += fmt::format(" | val loss {:.4f} top-1 {:.2f}% top-5 {:.2f}%",
                                 summary_.last.loss, summary_.last.top1, summary_.last.top5);
+    if (!train_counts_.empty()) {
+      const auto shots =
+          eval::shot_accuracy(train_counts_, summary_.last.class_images, summary_.last.class_hits);
+      figures.insert(figures.end(), {{"val_many_shot_top1", shots.many.accuracy},
+                                     {"val_medium_shot_top1", shots.medium.accuracy},
+                                     {"val_few_shot_top1", shots.few.accuracy}});
+      summary_line += fmt::format(" (many {:.2f}% / medium {:.2f}% / few {:.2f}%)",
+                                  shots.many.accuracy, shots.medium.accuracy, shots.few.accuracy);
+    }
     if (ema_ && train_cfg_.boolean("eval_ema")) {
-      summary_.last_ema =
-          evaluate(ema_->model(), *val_loader_, mean_, std_, device_, channels_last_, *parallel_);
+      summary_.last_ema = evaluate(ema_->model());
       figures.emplace_back("ema_val_top1", summary_.last_ema->top1);
       summary_line += fmt::format(" | EMA top-1 {:.2f}%", summary_.last_ema->top1);
     }

@@ -134,5 +134,35 @@ expect 2 "config error: data.train: \`limit\` and \`labelled_per_class\` cannot 
 expect 2 "class 0 holds 6000 samples, fewer than labelled_per_class = 6001" -- \
   "$bin/mra_train" -o "$tmp/l2" --set data.train.labelled_per_class=6001
 
-echo "$((45 - fails)) passed, $fails failed"
+# Long-tailed subsets: the profile's limits and conflicts are named; a long-tailed run reports
+# its shot groups.
+expect 2 "data.train.long_tail_imbalance: 0.5 is below 1" -- \
+  "$bin/mra_train" -o "$tmp/t1" --set data.train.long_tail_imbalance=0.5
+expect 2 "data.train: \`long_tail_imbalance\` cannot be combined with \`limit\`" -- \
+  "$bin/mra_train" -o "$tmp/t2" --set data.train.long_tail_imbalance=10 --set data.train.limit=50
+expect 2 "class 0 holds 6000 samples, fewer than data.train.long_tail_max's profile = 7000" -- \
+  "$bin/mra_train" -o "$tmp/t3" --set data.train.long_tail_imbalance=10 \
+  --set data.train.long_tail_max=7000
+expect 0 "(many " -- "$bin/mra_train" -o "$tmp/lt" --set data.train.long_tail_imbalance=100 \
+  --set data.train.long_tail_max=300 --set train.shot_accuracy=true --set data.val.limit=128 \
+  --set train.epochs=1 --set data.loader.batch_size=64
+grep -q '"val_few_shot_top1"' "$tmp/lt/metrics.jsonl" ||
+  { echo "FAIL: no shot groups in metrics.jsonl"; fails=$((fails + 1)); }
+
+# augcore_eval: a hole as large as the image is the plain evaluation; bad holes and files are named.
+expect 0 "wrote $tmp/eval/occlusion.png" -- "$bin/augcore_eval" --checkpoint "$tmp/run/last.pt" \
+  --holes 0 14 28 --output "$tmp/eval"
+plain=$(awk -F, '$3=="" {print $4}' "$tmp/eval/eval.csv")
+full=$(awk -F, '$3=="28" {print $4}' "$tmp/eval/eval.csv")
+[[ -n $plain && $plain == "$full" ]] ||
+  { echo "FAIL: hole 28 gives top-1 $full, the plain evaluation $plain"; fails=$((fails + 1)); }
+[[ $(head -c 4 "$tmp/eval/occlusion.png" | od -An -c | tr -d ' ') == "211PNG" ]] ||
+  { echo "FAIL: occlusion.png is not a PNG"; fails=$((fails + 1)); }
+expect 2 "--holes: 40 is larger than the 28-pixel images of $tmp/run/last.pt" -- \
+  "$bin/augcore_eval" --checkpoint "$tmp/run/last.pt" --holes 40 --output "$tmp/eval2"
+expect 2 "$tmp/none.pt" -- "$bin/augcore_eval" --checkpoint "$tmp/none.pt"
+expect 2 "--label: 2 labels for 1 checkpoints" -- "$bin/augcore_eval" \
+  --checkpoint "$tmp/run/last.pt" --label a --label b
+
+echo "$((54 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

@@ -148,6 +148,29 @@ TEST(ModelsTest, SmallImageBackbonesHaveTheirShapes) {
   EXPECT_EQ(vit->forward(at::randn({2, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{2, 10}));
 }
 
+// features() is what the head reads: the head's own weights applied to it by hand give the
+// model's logits, and its width is the head's input width.
+TEST(ModelsTest, FeaturesAreTheHeadsInput) {
+  const std::vector<std::pair<std::string, ModelShape>> models{
+      {"{name: resnet20}", {1, 10, 28}},
+      {"{name: wide_resnet, depth: 10, width: 2}", {3, 7, 16}},
+      {"{name: preact_resnet18}", {3, 5, 32}},
+      {"{name: resnet18}", {3, 6, 64}},
+      {"{name: vit_mini_patch4_28}", {1, 10, 28}}};
+  for (const auto& [yaml, shape] : models) {
+    auto model = build(yaml, shape);
+    model->eval();
+    at::NoGradGuard no_grad;
+    const at::Tensor x = at::randn({3, shape.in_chans, shape.image_size, shape.image_size});
+    const at::Tensor f = model->features(x);
+    const auto params = model->named_parameters();
+    const at::Tensor w = params[model->head_name() + ".weight"];
+    const at::Tensor b = params[model->head_name() + ".bias"];
+    ASSERT_EQ(f.sizes(), (std::vector<std::int64_t>{3, w.size(1)})) << yaml;
+    EXPECT_LT(max_diff(at::matmul(f, w.t()) + b, model->forward(x)), 1e-5) << yaml;
+  }
+}
+
 TEST(ModelsTest, PretrainedMismatchesAreReportedLikePyTorch) {
   testing::TempDir dir;
   auto donor = build("{name: resnet20}", ModelShape{3, 10, 32});

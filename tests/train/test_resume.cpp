@@ -50,17 +50,34 @@ TEST(ResumeTest, ConfigsThatChangeTheTrajectoryCannotResume) {
                       recipe({"train.lr=0.2", "train.epochs=9", "train.log_every=3", "threads=1",
                               "data.loader.workers=0", "train.checkpoint_every_steps=5",
                               "output=elsewhere", "data.val.limit=10", "train.step_log=true"}),
-                      "c.pt"));
-  EXPECT_EQ(error_message<ConfigError>([&] { check_resumable(saved, recipe({}), "c.pt"); }),
+                      "c.pt", recipe_schema()));
+  EXPECT_EQ(error_message<ConfigError>(
+                [&] { check_resumable(saved, recipe({}), "c.pt", recipe_schema()); }),
             "train.lr: the config has '0.1' but checkpoint c.pt was trained with '0.2'; "
             "resuming would not continue that run (use --overwrite to start over)");
   EXPECT_EQ(error_message<ConfigError>([&] {
-              check_resumable(saved, recipe({"train.lr=0.2", "policies=[{name: cutout}]"}), "c.pt");
+              check_resumable(saved, recipe({"train.lr=0.2", "policies=[{name: cutout}]"}), "c.pt",
+                              recipe_schema());
             }).rfind("policies", 0),
             0u);
   EXPECT_NE(error_message<ConfigError>([&] {
-              check_resumable(saved, recipe({"train.lr=0.2", "data.loader.batch_size=64"}), "c.pt");
+              check_resumable(saved, recipe({"train.lr=0.2", "data.loader.batch_size=64"}), "c.pt",
+                              recipe_schema());
             }).find("data.loader.batch_size"),
+            std::string::npos);
+}
+
+// A checkpoint written before a key existed resumes when the key holds its default, and not
+// when the config sets it to something else.
+TEST(ResumeTest, KeysAddedSinceTheCheckpointCountAsTheirDefaults) {
+  const std::string saved =
+      "seed: 0\ntrain: {lr: 0.2}\ndata:\n  train: {name: idx, split: train}\n";
+  const config::Config now = recipe({"train.lr=0.2"});
+  EXPECT_NO_THROW(check_resumable(saved, now, "old.pt", recipe_schema()));
+  EXPECT_NE(error_message<ConfigError>([&] {
+              check_resumable(saved, recipe({"train.lr=0.2", "data.train.long_tail_imbalance=10"}),
+                              "old.pt", recipe_schema());
+            }).find("data.train.long_tail_imbalance"),
             std::string::npos);
 }
 

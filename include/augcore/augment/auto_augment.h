@@ -102,64 +102,55 @@ struct TrivialAugmentOptions {
   TORCH_ARG(std::vector<double>, fill) = {0.5};
 };
 
-// The calls every member of the family offers on top of its sample() and apply().
-template <typename Derived>
+// What every member of the family offers on top of its own draw(): the ops drawn for a batch
+// (sample), their application (apply) and both at once (the call operators). `Derived` names
+// itself in errors through kName and draws through draw(n, h, w, generator).
+template <typename Derived, typename OptionsT>
 class OpPolicy {
  public:
+  using Options = OptionsT;
+  explicit OpPolicy(Options options) : options_(std::move(options)) {}
+  const Options& options() const { return options_; }
+  // The ops for `images` (their batch size and image size).
+  OpDraw sample(const at::Tensor& images, at::Generator generator = {}) const;
+  at::Tensor apply(const at::Tensor& images, const OpDraw& draw) const;
   at::Tensor operator()(const at::Tensor& images, at::Generator generator = {}) const {
-    const auto& self = static_cast<const Derived&>(*this);
-    return self.apply(images, self.sample(images, generator));
+    return apply(images, sample(images, generator));
   }
   Batch operator()(Batch batch, at::Generator generator = {}) const {
     batch.images = (*this)(batch.images, generator);
     return batch;
   }
+
+ protected:
+  Options options_;
 };
 
 // AutoAugment (Cubuk et al.): per image, one of the policy's 25 sub-policies.
-class AutoAugment : public OpPolicy<AutoAugment> {
+class AutoAugment : public OpPolicy<AutoAugment, AutoAugmentOptions> {
  public:
-  using Options = AutoAugmentOptions;
   static constexpr const char* kName = "AutoAugment";
   explicit AutoAugment(Options options = {});
-  // The ops for `images` (their batch size and image size).
-  OpDraw sample(const at::Tensor& images, at::Generator generator = {}) const;
-  at::Tensor apply(const at::Tensor& images, const OpDraw& draw) const;
   OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
 
  private:
-  AutoAugmentOptions options_;
   const std::vector<SubPolicy>* policy_ = nullptr;
 };
 
 // RandAugment with timm's op set and magnitudes.
-class RandAugment : public OpPolicy<RandAugment> {
+class RandAugment : public OpPolicy<RandAugment, RandAugmentOptions> {
  public:
-  using Options = RandAugmentOptions;
   static constexpr const char* kName = "RandAugment";
   explicit RandAugment(Options options = {});
-  // The ops for `images` (their batch size and image size).
-  OpDraw sample(const at::Tensor& images, at::Generator generator = {}) const;
-  at::Tensor apply(const at::Tensor& images, const OpDraw& draw) const;
   OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
-
- private:
-  RandAugmentOptions o_;
 };
 
 // torchvision's TrivialAugmentWide: one op of 14, one of 31 magnitude bins, random sign.
-class TrivialAugment : public OpPolicy<TrivialAugment> {
+class TrivialAugment : public OpPolicy<TrivialAugment, TrivialAugmentOptions> {
  public:
-  using Options = TrivialAugmentOptions;
   static constexpr const char* kName = "TrivialAugment";
   explicit TrivialAugment(Options options = {});
-  // The ops for `images` (their batch size and image size).
-  OpDraw sample(const at::Tensor& images, at::Generator generator = {}) const;
-  at::Tensor apply(const at::Tensor& images, const OpDraw& draw) const;
   OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
-
- private:
-  TrivialAugmentOptions options_;
 };
 
 // What a KeepAugment selective-paste call draws: the ops and the clean square pasted back.

@@ -10,14 +10,17 @@
 
 namespace augcore::data {
 
-enum class Split { kTrain, kVal };
+// kNovel: the few-shot novel classes (data.novel), read as the validation split is.
+enum class Split { kTrain, kVal, kNovel };
 
-// Declares data.train / data.val (datasets), data.train_transforms / data.val_transforms and
-// data.loader (batch size, workers, prefetch, sampler, drop_last, pin_memory).
+// Declares data.train / data.val / data.novel (datasets), data.train_transforms /
+// data.val_transforms and data.loader (batch size, workers, prefetch, sampler, drop_last,
+// pin_memory).
 config::Schema data_schema();
 
-// A loader for one split of a validated `data` section. The validation split is always read
-// sequentially and keeps its last partial batch. Throws DataError on unreadable datasets.
+// A loader for one split of a validated `data` section. The validation and novel splits are
+// always read sequentially with the validation transforms and keep their last partial batch. Throws
+// DataError on unreadable datasets.
 std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, std::uint64_t seed,
                                     Shard shard = {});
 

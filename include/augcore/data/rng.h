@@ -33,7 +33,8 @@ enum class Stream : std::uint64_t {
   kReplacement = 3,
   kTrainStep = 4,
   kObjective = 5,
-  kModel = 6,  // LibTorch's default generators (dropout, drop-path), reseeded every step
+  kModel = 6,    // LibTorch's default generators (dropout, drop-path), reseeded every step
+  kEpisode = 7,  // few-shot episodes and their linear probes
 };
 
 }  // namespace augcore::data

@@ -1,5 +1,5 @@
-// Per-epoch sample orders: random, sequential, class-balanced; and which part of each batch a
-// data-parallel rank loads.
+// Per-epoch sample orders: random, sequential, class-balanced, square-root; and which part of each
+// batch a data-parallel rank loads.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +10,9 @@
 
 namespace augcore::data {
 
-enum class SamplerKind { kRandom, kSequential, kClassBalanced };
+enum class SamplerKind { kRandom, kSequential, kClassBalanced, kSquareRoot };
 
-// Parses "random" | "sequential" | "class_balanced".
+// Parses "random" | "sequential" | "class_balanced" | "square_root".
 SamplerKind parse_sampler(const std::string& name);
 
 // This process's part of each batch when several processes train together.
@@ -34,6 +34,8 @@ std::vector<std::int64_t> shard_positions(std::int64_t begin, std::int64_t end, 
 // - sequential: 0..N-1;
 // - class_balanced: N draws, each a uniformly chosen class then a uniform sample of it
 //   (with replacement), so every class is seen equally often;
+// - square_root: as class_balanced, but class c chosen with probability ∝ sqrt(its size)
+//   (Mahajan et al.'s square-root sampling, between instance- and class-balanced);
 // the same on every rank (ranks split batches, shard_positions).
 std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind,
                                         std::uint64_t seed, std::int64_t epoch);

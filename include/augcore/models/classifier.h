@@ -40,6 +40,9 @@ class ClassifierImpl : public torch::nn::Module {
   // Prefix of the classification head's parameters ("fc", "head"), for fine-tuning.
   virtual std::string head_name() const = 0;
   virtual std::int64_t num_classes() const = 0;
+  // The features the classification head reads (N×D: pooled CNN features, the ViT's normalised
+  // CLS token), for linear probes and few-shot evaluation.
+  virtual at::Tensor features(const at::Tensor& x);
 
   // CNNs split at the end of their first stage (stem + first stage, then the rest), which
   // KeepAugment's early head reads; models without the split report 0 channels.

@@ -30,11 +30,14 @@ class ResNetImpl : public ClassifierImpl {
   at::Tensor first_stage(const at::Tensor& x) override;
   at::Tensor after_first_stage(const at::Tensor& features) override;
   std::int64_t first_stage_channels() const override;
+  at::Tensor features(const at::Tensor& x) override;
   std::string head_name() const override { return "fc"; }
   std::int64_t num_classes() const override { return num_classes_; }
 
  private:
   torch::nn::Sequential make_layer(int planes, int blocks, int stride);
+  // Stages 2-4 and global average pooling: the head's input.
+  at::Tensor pooled(const at::Tensor& first_stage_features);
   ResNetConfig config_;
   int inplanes_ = 64;
   std::int64_t num_classes_;

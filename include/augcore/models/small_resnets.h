@@ -20,10 +20,13 @@ class CifarResNetImpl : public ClassifierImpl {
   at::Tensor first_stage(const at::Tensor& x) override;
   at::Tensor after_first_stage(const at::Tensor& features) override;
   std::int64_t first_stage_channels() const override;
+  at::Tensor features(const at::Tensor& x) override;
   std::string head_name() const override { return "fc"; }
   std::int64_t num_classes() const override { return num_classes_; }
 
  private:
+  // The stages after the first and global average pooling: the head's input.
+  at::Tensor pooled(const at::Tensor& first_stage_features);
   std::int64_t num_classes_;
   torch::nn::Conv2d conv1{nullptr};
   BatchNorm2d bn1{nullptr};
@@ -55,10 +58,13 @@ class PreActResNetImpl : public ClassifierImpl {
   at::Tensor first_stage(const at::Tensor& x) override;
   at::Tensor after_first_stage(const at::Tensor& features) override;
   std::int64_t first_stage_channels() const override;
+  at::Tensor features(const at::Tensor& x) override;
   std::string head_name() const override { return "fc"; }
   std::int64_t num_classes() const override { return num_classes_; }
 
  private:
+  // The stages after the first and global average pooling: the head's input.
+  at::Tensor pooled(const at::Tensor& first_stage_features);
   std::int64_t num_classes_;
   std::int64_t first_stage_channels_;
   torch::nn::Conv2d conv1{nullptr};

@@ -83,6 +83,7 @@ class ViTImpl : public ClassifierImpl {
   explicit ViTImpl(const ViTConfig& config);
   at::Tensor forward(const at::Tensor& x) override;
   ForwardResult forward_with(const at::Tensor& x, const ForwardOptions& options) override;
+  at::Tensor features(const at::Tensor& x) override;
   std::string head_name() const override { return "head"; }
   std::int64_t num_classes() const override { return config_.num_classes; }
   std::int64_t num_patches() const;
@@ -90,6 +91,9 @@ class ViTImpl : public ClassifierImpl {
   std::vector<Block>& blocks() { return blocks_; }
 
  private:
+  // The normalised CLS token after the blocks (the head's input); `attention`, when given,
+  // receives the last block's CLS attention.
+  at::Tensor encode(const at::Tensor& x, const ForwardOptions& options, at::Tensor* attention);
   ViTConfig config_;
   PatchEmbed patch_embed{nullptr};
   at::Tensor cls_token, pos_embed;

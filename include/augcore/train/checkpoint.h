@@ -51,8 +51,9 @@ std::string newest_checkpoint(const std::string& run_dir, std::vector<std::strin
 // checkpoint was written with (`saved_yaml`) and `config`, ignoring keys that do not change
 // the training trajectory: epochs, logging, checkpoint frequency, threads, device, workers,
 // prefetch, output and the validation data.
+// Keys the saved config lacks (added to augcore since) count as their defaults under `schema`.
 void check_resumable(const std::string& saved_yaml, const config::Config& config,
-                     const std::string& path);
+                     const std::string& path, const config::Schema& schema);
 
 // Keeps the lines of a JSON-lines log whose integer `key` is at most `max`, dropping what a
 // resumed run will redo. Rewrites the file atomically; nothing happens when it is absent.

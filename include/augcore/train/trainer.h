@@ -5,6 +5,7 @@
 #include <string>
 
 #include "augcore/config/config.h"
+#include "augcore/train/evaluate.h"
 
 namespace augcore::train {
 
@@ -13,11 +14,6 @@ struct RunOptions {
   std::string resume;      // "", "auto" (the run directory's newest checkpoint) or a path
   bool overwrite = false;  // replace an earlier run in run_dir (otherwise refused)
   bool eval_only = false;  // evaluate the resumed or pretrained weights and stop
-};
-
-struct EvalResult {
-  double loss = 0, top1 = 0, top5 = 0;
-  std::int64_t images = 0;
 };
 
 struct RunSummary {
