@@ -25,8 +25,7 @@ namespace fs = std::filesystem;
 
 struct Args {
   std::vector<std::string> checkpoints, labels;
-  cli::RecipeArgs recipe;
-  std::string weights = "model";
+  cli::CheckpointArgs source;  // --config, --set, --weights
   bool occlusion = false;
   std::vector<std::int64_t> holes;
   std::int64_t hole_steps = 8;
@@ -43,18 +42,12 @@ struct Row {
   std::optional<eval::ShotAccuracy> shots;
 };
 
-std::string default_label(const std::string& path) {
-  const fs::path p(path);
-  const std::string parent = p.parent_path().filename().string();
-  return parent.empty() || parent == "." ? p.stem().string() : parent;
-}
-
 class Evaluator {
  public:
   Evaluator(const Args& args, const std::string& path, const std::string& label)
       : path_(path),
         label_(label),
-        m_(cli::load_checkpoint_model(path, args.recipe, args.weights, data::Split::kVal)) {
+        m_(cli::load_checkpoint_model(path, args.source, data::Split::kVal)) {
     shape_ = m_.loader->sample_shape();
     setup_.mean = m_.mean;
     setup_.std = m_.std;
@@ -154,7 +147,8 @@ int run(Args& args) {
   std::vector<Row> rows;
   for (std::size_t i = 0; i < args.checkpoints.size(); ++i) {
     const std::string& path = args.checkpoints[i];
-    Evaluator evaluator(args, path, args.labels.empty() ? default_label(path) : args.labels[i]);
+    Evaluator evaluator(args, path,
+                        args.labels.empty() ? cli::checkpoint_label(path) : args.labels[i]);
     const std::int64_t size = evaluator.image_size();
     std::vector<std::int64_t> holes;
     if (args.occlusion)
@@ -193,11 +187,7 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--label", args.labels,
                  "a name per checkpoint (default: its run directory's name)");
-  app.add_option("--config", args.recipe.config,
-                 "the recipe for data and model (default: the one each checkpoint holds)");
-  app.add_option("--set", args.recipe.sets, "override a recipe key: key.path=value");
-  app.add_option("--weights", args.weights, "which weights: model or ema")
-      ->check(CLI::IsMember({"model", "ema"}));
+  cli::add_checkpoint_options(app, args.source);
   app.add_flag("--occlusion", args.occlusion,
                "also evaluate with everything outside a centred hole filled (CutMix's test)");
   app.add_option("--holes", args.holes, "hole sides in pixels (implies --occlusion)")

@@ -20,8 +20,7 @@ namespace fs = std::filesystem;
 
 struct Args {
   std::string checkpoint, label;
-  cli::RecipeArgs recipe;
-  std::string weights = "model";
+  cli::CheckpointArgs source;  // --config, --set, --weights
   std::int64_t ways = 5, queries = 15, episodes = 600;
   std::vector<std::int64_t> shots{1, 5};
   std::uint64_t seed = 0;
@@ -77,7 +76,7 @@ int run(const Args& args) {
   for (const auto k : args.shots)
     if (k < 1) throw ConfigError(fmt::format("--shots: {} is below 1", k));
   cli::CheckpointModel m =
-      cli::load_checkpoint_model(args.checkpoint, args.recipe, args.weights, data::Split::kNovel);
+      cli::load_checkpoint_model(args.checkpoint, args.source, data::Split::kNovel);
   const auto t0 = std::chrono::steady_clock::now();
   const Features f = extract(m);
   for (const auto k : args.shots)
@@ -85,7 +84,7 @@ int run(const Args& args) {
   fmt::print("features: {} novel images, {} dimensions ({:.1f}s)\n", f.x.size(0), f.x.size(1),
              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   const std::string label =
-      args.label.empty() ? fs::path(args.checkpoint).parent_path().filename().string() : args.label;
+      args.label.empty() ? cli::checkpoint_label(args.checkpoint) : args.label;
   std::string csv = "label,checkpoint,ways,shots,queries,episodes,seed,accuracy,ci95\n";
   for (const auto k : args.shots) {
     const auto options = eval::EpisodeOptions().ways(args.ways).shots(k).queries(args.queries);
@@ -128,12 +127,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", args.checkpoint, "an mra_train checkpoint (the pretrained model)")
       ->required();
   app.add_option("--label", args.label, "its name in fewshot.csv (default: its run directory)");
-  app.add_option("--config", args.recipe.config,
-                 "the recipe (default: the one the checkpoint holds); data.novel names the "
-                 "novel-class dataset");
-  app.add_option("--set", args.recipe.sets, "override a recipe key: key.path=value");
-  app.add_option("--weights", args.weights, "which weights: model or ema")
-      ->check(CLI::IsMember({"model", "ema"}));
+  cli::add_checkpoint_options(app, args.source);
   app.add_option("--ways", args.ways, "classes per episode")->check(CLI::Range(2, 1000));
   app.add_option("--shots", args.shots, "support images per class (one run per value)");
   app.add_option("--queries", args.queries, "query images per class")->check(CLI::Range(1, 100000));

@@ -310,6 +310,15 @@ PolicyFactory keep_paste(typename P::Options (*options_of)(const config::Options
   };
 }
 
+// The factory of a selective-cut policy K (KeepCutout, KeepRandomErasing, KeepCutMix): its
+// options from `options_of`, then the keep options.
+template <typename K, typename Options>
+PolicyFactory keep_cut(Options (*options_of)(const config::Options&, const PolicySetup&)) {
+  return [options_of](const config::Options& o, const PolicySetup& s) {
+    return adapt(K(options_of(o, s), saliency_of(o, s), keep_options(o)));
+  };
+}
+
 const bool registered =
     register_policy("cutout", "erase one square per image (Cutout), fill = the dataset mean",
                     cutout_schema(),
@@ -357,24 +366,14 @@ const bool registered =
           return adapt(TrivialAugment(
               TrivialAugmentOptions().interpolation(interpolation_of(o)).fill(fill_of(o, s))));
         }) &&
-    register_policy(
-        "keep_cutout", "Cutout placed where the image is unimportant (KeepCutout)",
-        with_keep_options(cutout_schema()),
-        [](const config::Options& o, const PolicySetup& s) {
-          return adapt(KeepCutout(cutout_options(o, s), saliency_of(o, s), keep_options(o)));
-        }) &&
+    register_policy("keep_cutout", "Cutout placed where the image is unimportant (KeepCutout)",
+                    with_keep_options(cutout_schema()), keep_cut<KeepCutout>(cutout_options)) &&
     register_policy("keep_random_erasing", "random erasing placed where the image is unimportant",
                     with_keep_options(random_erasing_schema()),
-                    [](const config::Options& o, const PolicySetup& s) {
-                      return adapt(KeepRandomErasing(random_erasing_options(o, s),
-                                                     saliency_of(o, s), keep_options(o)));
-                    }) &&
-    register_policy(
-        "keep_cutmix", "CutMix whose box lands where the receiving image is unimportant",
-        with_keep_options(mixup_schema()),
-        [](const config::Options& o, const PolicySetup& s) {
-          return adapt(KeepCutMix(mixup_options(o, s), saliency_of(o, s), keep_options(o)));
-        }) &&
+                    keep_cut<KeepRandomErasing>(random_erasing_options)) &&
+    register_policy("keep_cutmix",
+                    "CutMix whose box lands where the receiving image is unimportant",
+                    with_keep_options(mixup_schema()), keep_cut<KeepCutMix>(mixup_options)) &&
     register_policy("keep_autoaugment",
                     "AutoAugment, then an important region of the clean image pasted back",
                     with_keep_options(with_paste_length(autoaugment_schema())),

@@ -60,8 +60,11 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
     if (label >= 0 && label < dataset->num_classes())
       ++class_sizes[static_cast<std::size_t>(label)];
   }
+  // A dataset without any label (STL-10's unlabelled images, label -1) has no classes to fill.
+  const bool unlabelled =
+      std::all_of(class_sizes.begin(), class_sizes.end(), [](std::size_t n) { return n == 0; });
   const auto empty = std::find(class_sizes.begin(), class_sizes.end(), 0u);
-  if (empty != class_sizes.end()) {
+  if (!unlabelled && empty != class_sizes.end()) {
     throw DataError(
         dataset->description() + ": class " + std::to_string(empty - class_sizes.begin()) + " of " +
         std::to_string(class_sizes.size()) + " has no samples (every class needs at least one)");

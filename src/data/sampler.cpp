@@ -51,8 +51,10 @@ std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind
     case SamplerKind::kClassBalanced:
     case SamplerKind::kSquareRoot: {
       std::vector<std::vector<std::int64_t>> by_class(dataset.num_classes());
-      for (std::int64_t i = 0; i < n; ++i)
-        by_class[dataset.label(i)].push_back(i);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::int64_t label = dataset.label(i);
+        if (label >= 0 && label < dataset.num_classes()) by_class[label].push_back(i);
+      }
       std::vector<std::int64_t> present;
       std::vector<double> cumulative;  // square_root: running sum of sqrt(class size)
       for (std::size_t c = 0; c < by_class.size(); ++c) {

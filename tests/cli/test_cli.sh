@@ -156,6 +156,8 @@ plain=$(awk -F, '$3=="" {print $4}' "$tmp/eval/eval.csv")
 full=$(awk -F, '$3=="28" {print $4}' "$tmp/eval/eval.csv")
 [[ -n $plain && $plain == "$full" ]] ||
   { echo "FAIL: hole 28 gives top-1 $full, the plain evaluation $plain"; fails=$((fails + 1)); }
+[[ $(awk -F, 'NR == 2 {print $1}' "$tmp/eval/eval.csv") == run ]] ||
+  { echo "FAIL: the default label is not the run directory's name"; fails=$((fails + 1)); }
 [[ $(head -c 4 "$tmp/eval/occlusion.png" | od -An -c | tr -d ' ') == "211PNG" ]] ||
   { echo "FAIL: occlusion.png is not a PNG"; fails=$((fails + 1)); }
 expect 2 "--holes: 40 is larger than the 28-pixel images of $tmp/run/last.pt" -- \
@@ -164,5 +166,15 @@ expect 2 "$tmp/none.pt" -- "$bin/augcore_eval" --checkpoint "$tmp/none.pt"
 expect 2 "--label: 2 labels for 1 checkpoints" -- "$bin/augcore_eval" \
   --checkpoint "$tmp/run/last.pt" --label a --label b
 
-echo "$((54 - fails)) passed, $fails failed"
+# augcore_fewshot: episodes from data.novel; impossible episodes and a missing novel set are named.
+novel=(--set 'data.novel={name: idx, split: test, classes: [5, 6, 7, 8, 9], limit: 200}')
+expect 0 "5-way 1-shot: episode 5/5" -- "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt" \
+  "${novel[@]}" --shots 1 --queries 5 --episodes 5 --output "$tmp/fs"
+[[ $(awk -F, 'NR == 2 {print $1 "," $3 "," $4}' "$tmp/fs/fewshot.csv") == "run,5,1" ]] ||
+  { echo "FAIL: fewshot.csv row"; fails=$((fails + 1)); }
+expect 2 "--shots: 30 shots + 15 queries need 45 images of every novel class; class 0 holds" -- \
+  "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt" "${novel[@]}" --shots 30
+expect 2 "data.novel: no dataset configured" -- "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt"
+
+echo "$((57 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

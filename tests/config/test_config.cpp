@@ -222,7 +222,7 @@ TEST(ConfigTest, ComponentWithoutNameKeepsTheDefaultComponent) {
   auto other = config::parse_yaml("extra: {split: test}\n", "f.yaml");
   EXPECT_EQ(config_error([&] { Config::from_node(other, schema); }),
             "f.yaml:1: extra: a dataset needs a 'name' (one of: cifar, file_list, idx, "
-            "image_folder)");
+            "image_folder, stl10)");
 }
 
 TEST(ConfigTest, ResolvedYamlReloadsToTheSameConfig) {

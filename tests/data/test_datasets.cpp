@@ -9,6 +9,7 @@
 #include "augcore/data/cifar.h"
 #include "augcore/data/idx.h"
 #include "augcore/data/image_files.h"
+#include "augcore/data/stl10.h"
 #include "support/fixtures.h"
 
 namespace augcore::data {
@@ -283,6 +284,92 @@ TEST(ChannelsTest, RgbToGreyIsLuma) {
   rgb.pixels = {200, 100, 50};
   // 0.299·200 + 0.587·100 + 0.114·50 = 124.2
   EXPECT_EQ(convert_channels(rgb, 1).pixels, (std::vector<std::uint8_t>{124}));
+}
+
+// STL-10 bytes as its README describes them: per image 3 planes of 96×96, each stored column
+// by column (byte c·9216 + x·96 + y is pixel (y, x) of channel c). The value encodes
+// (image, channel, x, y) asymmetrically, so a row-major reading fails the pixel check.
+std::uint8_t stl_value(int n, int c, int x, int y) {
+  return static_cast<std::uint8_t>((n * 11 + c * 97 + x * 7 + y * 3) % 256);
+}
+
+std::vector<std::uint8_t> stl_images(int count) {
+  std::vector<std::uint8_t> bytes;
+  for (int n = 0; n < count; ++n)
+    for (int c = 0; c < 3; ++c)
+      for (int x = 0; x < 96; ++x)
+        for (int y = 0; y < 96; ++y)
+          bytes.push_back(stl_value(n, c, x, y));
+  return bytes;
+}
+
+TEST(Stl10Test, ColumnMajorPlanesBecomeHwcPixelByPixel) {
+  TempDir dir;
+  write_bytes(dir.file("train_X.bin"), stl_images(3));
+  write_bytes(dir.file("train_y.bin"), {3, 10, 1});
+  write_bytes(dir.file("unlabeled_X.bin"), stl_images(2));
+  Stl10Dataset ds(
+      {{dir.file("train_X.bin"), dir.file("train_y.bin")}, {dir.file("unlabeled_X.bin"), ""}}, {},
+      0);
+  ASSERT_EQ(ds.size(), 5u);
+  EXPECT_EQ(ds.num_classes(), 10);
+  EXPECT_EQ(ds.label(0), 2);
+  EXPECT_EQ(ds.label(1), 9);
+  EXPECT_EQ(ds.label(2), 0);
+  EXPECT_EQ(ds.label(3), -1);
+  for (std::size_t i : {1u, 4u}) {
+    const Sample s = ds.get(i);
+    const int n = i < 3 ? static_cast<int>(i) : static_cast<int>(i) - 3;
+    ASSERT_EQ(s.image.height, 96);
+    ASSERT_EQ(s.image.width, 96);
+    ASSERT_EQ(s.image.channels, 3);
+    int wrong = 0;
+    for (int y = 0; y < 96; ++y)
+      for (int x = 0; x < 96; ++x)
+        for (int c = 0; c < 3; ++c)
+          wrong += s.image.at(y, x, c) != stl_value(n, c, x, y);
+    EXPECT_EQ(wrong, 0) << "image " << i;
+  }
+  // A fold keeps the listed training images in its order.
+  write_text(dir.file("fold_indices.txt"), "2 0\n1\n");
+  const auto folds = read_stl10_folds(dir.file("fold_indices.txt"));
+  ASSERT_EQ(folds.size(), 2u);
+  Stl10Dataset fold({{dir.file("train_X.bin"), dir.file("train_y.bin")}}, folds[0], 1);
+  ASSERT_EQ(fold.size(), 2u);
+  EXPECT_EQ(fold.label(0), 0);
+  EXPECT_EQ(fold.label(1), 2);
+  EXPECT_EQ(fold.get(0).image.channels, 1);
+}
+
+TEST(Stl10Test, TruncatedFilesAndBadLabelsAreRefused) {
+  TempDir dir;
+  auto bytes = stl_images(2);
+  bytes.resize(bytes.size() - 5);
+  write_bytes(dir.file("cut_X.bin"), bytes);
+  EXPECT_EQ(data_error([&] {
+              Stl10Dataset({{dir.file("cut_X.bin"), ""}}, {}, 0);
+            }),
+            dir.file("cut_X.bin") +
+                ": truncated at offset 55291: the image starting at offset 27648 has 27643 of "
+                "its 27648 bytes");
+  write_bytes(dir.file("x.bin"), stl_images(2));
+  write_bytes(dir.file("short_y.bin"), {1});
+  EXPECT_NE(data_error([&] {
+              Stl10Dataset({{dir.file("x.bin"), dir.file("short_y.bin")}}, {}, 0);
+            }).find("holds 1 labels for the 2 images"),
+            std::string::npos);
+  write_bytes(dir.file("bad_y.bin"), {1, 11});
+  EXPECT_NE(data_error([&] {
+              Stl10Dataset({{dir.file("x.bin"), dir.file("bad_y.bin")}}, {}, 0);
+            }).find("offset 1: label 11 is outside 1-10"),
+            std::string::npos);
+  EXPECT_NE(data_error([&] {
+              Stl10Dataset({{dir.file("none_X.bin"), ""}}, {}, 0);
+            }).find("cannot open"),
+            std::string::npos);
+  write_text(dir.file("folds.txt"), "1 2\n3 x\n");
+  EXPECT_EQ(data_error([&] { read_stl10_folds(dir.file("folds.txt")); }),
+            dir.file("folds.txt") + ":2: 'x' is not an image index");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "common/checkpoint_model.h"
 
+#include <filesystem>
+
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
@@ -11,8 +13,27 @@
 
 namespace augcore::cli {
 
-CheckpointModel load_checkpoint_model(const std::string& path, const RecipeArgs& recipe,
-                                      const std::string& weights, data::Split split) {
+std::string checkpoint_label(const std::string& path) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  const std::string name = dir.filename().string();
+  if (name.empty() || name == ".") return std::filesystem::path(path).stem().string();
+  const bool seed = name.size() > 4 && name.rfind("seed", 0) == 0 &&
+                    name.find_first_not_of("0123456789", 4) == std::string::npos;
+  const std::string config = dir.parent_path().filename().string();
+  return seed && !config.empty() ? config + "/" + name : name;
+}
+
+void add_checkpoint_options(CLI::App& app, CheckpointArgs& args) {
+  app.add_option("--config", args.recipe.config,
+                 "the recipe for data and model (default: the one each checkpoint holds)");
+  app.add_option("--set", args.recipe.sets, "override a recipe key: key.path=value");
+  app.add_option("--weights", args.weights, "which weights: model or ema")
+      ->check(CLI::IsMember({"model", "ema"}));
+}
+
+CheckpointModel load_checkpoint_model(const std::string& path, const CheckpointArgs& args,
+                                      data::Split split) {
+  const RecipeArgs& recipe = args.recipe;
   const auto ckpt = train::load_checkpoint(path);
   config::Node root;
   if (!recipe.config.empty()) {
@@ -38,7 +59,7 @@ CheckpointModel load_checkpoint_model(const std::string& path, const RecipeArgs&
   m.model =
       models::make_model(cfg.component("model"), {shape[0], m.train->num_classes(), shape[1]});
   const c10::IValue payload =
-      weights == "ema" ? train::entry(ckpt, "ema", path) : c10::IValue(ckpt);
+      args.weights == "ema" ? train::entry(ckpt, "ema", path) : c10::IValue(ckpt);
   const auto report =
       models::load_state_dict(*m.model, models::find_state_dict(payload, path), true);
   if (!report.ok()) throw DataError(path + ": does not fit the model: " + report.describe());

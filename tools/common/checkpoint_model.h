@@ -26,11 +26,24 @@ struct CheckpointModel {
   at::Tensor mean, std;                           // 1×C×1×1 normalisation on `device`
 };
 
-// Loads `path` (DataError when unreadable), takes its recipe from `recipe.config` (with
-// `recipe.sets`) or else the one the checkpoint holds (ConfigError when none), builds the model
-// for the training set's classes and the split's image size, loads `weights` ("model" or "ema";
-// DataError when they do not fit), sets threads and device from the recipe.
-CheckpointModel load_checkpoint_model(const std::string& path, const RecipeArgs& recipe,
-                                      const std::string& weights, data::Split split);
+// A checkpoint's default name in tables: its run directory's name, with the configuration's
+// for sweep runs ("mra_low/seed0"), or the file's stem when it has no directory.
+std::string checkpoint_label(const std::string& path);
+
+// What both programs take besides the checkpoint: the recipe to use and which weights.
+struct CheckpointArgs {
+  RecipeArgs recipe;  // only config and sets are used
+  std::string weights = "model";
+};
+
+// Adds --config, --set and --weights (model or ema) to `app`.
+void add_checkpoint_options(CLI::App& app, CheckpointArgs& args);
+
+// Loads `path` (DataError when unreadable), takes its recipe from --config (with --set) or else
+// the one the checkpoint holds (ConfigError when none), builds the model for the training set's
+// classes and the split's image size, loads the chosen weights (DataError when they do not
+// fit), sets threads and device from the recipe.
+CheckpointModel load_checkpoint_model(const std::string& path, const CheckpointArgs& args,
+                                      data::Split split);
 
 }  // namespace augcore::cli
