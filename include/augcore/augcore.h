@@ -29,3 +29,4 @@
 #include "augcore/core/error.h"
 #include "augcore/models/mae.h"
 #include "augcore/objective/masksub.h"
+#include "augcore/objective/semi_supervised.h"

@@ -45,6 +45,22 @@ class Cosine : public LrSchedule {
   double min_lr_;
 };
 
+// FixMatch's decay (Sohn et al. 2020): base_lr · cos(7πk / 16K) over the K steps after warmup,
+// ending at cos(7π/16) ≈ 0.195 of the base rate.
+class FixMatchCosine : public LrSchedule {
+ public:
+  FixMatchCosine(const config::Options& o, const Shape& s)
+      : LrSchedule(s, warmup_steps(o, s), o.real("warmup_lr")) {}
+
+ protected:
+  double decay(std::int64_t step) const override {
+    const double total =
+        static_cast<double>(shape_.steps_per_epoch * shape_.epochs - warmup_steps_);
+    const double t = total > 0 ? std::min(1.0, (step - warmup_steps_) / total) : 1.0;
+    return shape_.base_lr * std::cos(7.0 * M_PI * t / 16.0);
+  }
+};
+
 class MultiStep : public LrSchedule {
  public:
   MultiStep(const config::Options& o, const Shape& s, std::vector<std::int64_t> milestones)
@@ -126,6 +142,13 @@ const bool registered =
         ScheduleFactory([](const config::Options& o,
                            const LrSchedule::Shape& s) -> std::unique_ptr<LrSchedule> {
           return std::make_unique<MultiStep>(o, s, o.integers("milestones"));
+        })) &&
+    config::register_component(
+        "schedule", "fixmatch_cosine", "FixMatch's base_lr x cos(7 pi k / 16 K), per iteration",
+        warmup_options(),
+        ScheduleFactory([](const config::Options& o,
+                           const LrSchedule::Shape& s) -> std::unique_ptr<LrSchedule> {
+          return std::make_unique<FixMatchCosine>(o, s);
         })) &&
     config::register_component(
         "schedule", "constant", "the base rate throughout (after warmup)", warmup_options(),

@@ -117,6 +117,15 @@ TEST(ScheduleTest, WarmupThenCosine) {
   EXPECT_DOUBLE_EQ(schedule("{name: cosine, warmup_epochs: 1}", 0.1, 5, 2)->lr(4), 0.08);
 }
 
+// FixMatch: lr · cos(7πk/16K); K = 20 steps, by hand: cos(0) = 1, cos(7π/32) = 0.77301,
+// cos(7π/16) = 0.19509.
+TEST(ScheduleTest, FixMatchCosine) {
+  const auto s = schedule("{name: fixmatch_cosine}", 0.03, 10, 2);
+  EXPECT_DOUBLE_EQ(s->lr(0), 0.03);
+  EXPECT_NEAR(s->lr(10), 0.03 * 0.7730104534, 1e-10);
+  EXPECT_NEAR(s->lr(20), 0.03 * 0.1950903220, 1e-10);
+}
+
 TEST(ScheduleTest, StepAndMultistepDecayByEpoch) {
   const auto m = schedule("{name: multistep, milestones: [1, 2], gamma: 0.1}", 0.1, 3, 4);
   EXPECT_DOUBLE_EQ(m->lr(2), 0.1);

@@ -1,5 +1,5 @@
-// Learning-rate schedules evaluated per iteration: linear warmup, then cosine, step,
-// multistep or constant.
+// Learning-rate schedules evaluated per iteration: linear warmup, then cosine, FixMatch's
+// cosine, step, multistep or constant.
 #pragma once
 
 #include <functional>
