@@ -3,7 +3,7 @@
 # machine: the occlusion test's checkpoints and curve, Fashion-MNIST-LT under three samplers, and
 # few-shot with and without MRA. Finished runs are kept (--resume auto); safe to re-run.
 # Needs the mid-data sweep's baseline and MRA runs (tools/results.sh sweeps/fmnist_mid_data.yaml)
-# and the MRA augmentor runs/mae_small (tools/results.sh pretrains it). About 80 minutes on 2 cores.
+# and the MRA augmentor runs/mae_small (tools/results.sh pretrains it). About an hour on 2 cores.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${AUGCORE_BUILD_DIR:-$root/build}/bin"
@@ -38,6 +38,6 @@ wait
 "$bin/mra_train" -c configs/fashion_mnist/fewshot_resnet20_mra.yaml -o "$out/fewshot_mra" "${one[@]}" &
 wait
 for run in base mra; do
-  "$bin/augcore_fewshot" --checkpoint "$out/fewshot_$run/last.pt" --label "$run" \
+  "$bin/augcore_fewshot" --checkpoint "$out/fewshot_$run/last.pt" \
     --output "$out/fewshot_eval_$run"
 done
