@@ -252,7 +252,7 @@ TEST(ConfigTest, EditDistanceAndSuggestions) {
 TEST(RegistryTest, ListsAndDocumentsBuiltins) {
   const auto& r = config::Registry::global();
   EXPECT_EQ(r.names("dataset"),
-            (std::vector<std::string>{"cifar", "file_list", "idx", "image_folder"}));
+            (std::vector<std::string>{"cifar", "file_list", "idx", "image_folder", "stl10"}));
   const auto* rrc = r.find("transform", "random_resized_crop");
   ASSERT_NE(rrc, nullptr);
   const std::string doc = config::describe_component(*rrc);
