@@ -74,13 +74,20 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
   if (per_class > 0 && limit > 0) {
     throw ConfigError(o.path() + ": `limit` and `labelled_per_class` cannot both be set");
   }
+  const bool rest = o.boolean("labelled_rest");
+  if (rest && per_class == 0) {
+    throw ConfigError(o.path() +
+                      ".labelled_rest: needs labelled_per_class (the subset to leave out)");
+  }
   if (per_class > 0) {
     auto indices =
         balanced_subset(*dataset, per_class, static_cast<std::uint64_t>(o.integer("subset_seed")));
-    dataset = std::make_shared<IndexSubset>(std::move(dataset), std::move(indices),
-                                            "labelled samples (" + std::to_string(per_class) +
-                                                " per class, subset_seed " +
-                                                std::to_string(o.integer("subset_seed")) + ")");
+    if (rest) indices = complement(indices, dataset->size());
+    dataset = std::make_shared<IndexSubset>(
+        std::move(dataset), std::move(indices),
+        fmt::format("{} samples ({} per class, subset_seed {})", rest ? "unlabelled" : "labelled",
+                    rest ? "all but " + std::to_string(per_class) : std::to_string(per_class),
+                    o.integer("subset_seed")));
   }
   const double imbalance = o.real("long_tail_imbalance");
   if (imbalance > 0 && (per_class > 0 || limit > 0)) {
@@ -129,6 +136,8 @@ void add_common_dataset_options(config::Schema& schema) {
       .add_int("labelled_per_class", 0,
                "use only this many samples of every class, drawn with subset_seed; 0 = all")
       .range(0, 1LL << 40);
+  schema.add_bool("labelled_rest", false,
+                  "keep the samples labelled_per_class leaves out instead (the unlabelled rest)");
   schema
       .add_int("subset_seed", 0,
                "seed of the labelled_per_class or long-tail draw (not the run's seed)")

@@ -17,6 +17,7 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, TransformPipeline transfo
     : dataset_(std::move(dataset)), transforms_(std::move(transforms)), options_(options) {
   if (options_.batch_size < 1) throw std::invalid_argument("batch_size must be positive");
   if (options_.workers < 0) throw std::invalid_argument("workers must not be negative");
+  if (options_.views < 1) throw std::invalid_argument("views must be positive");
   if (dataset_->size() == 0) throw DataError(dataset_->description() + ": the dataset is empty");
   options_.prefetch = std::max(options_.prefetch, std::max(1, options_.workers));
   pinned_ = options_.pin_memory && compat::cuda_available();
@@ -128,16 +129,25 @@ std::optional<Batch> Loader::next() {
   return std::move(slot.batch);
 }
 
-Sample Loader::load_sample(std::int64_t position, std::int64_t index) const {
+std::vector<Sample> Loader::load_views(std::int64_t position, std::int64_t index) const {
   const auto e = static_cast<std::uint64_t>(epoch_);
   const auto pos = static_cast<std::uint64_t>(position);
   std::int64_t current = index;
   std::string last_error;
   for (int attempt = 0; attempt <= options_.max_replacements; ++attempt) {
     try {
-      Rng rng = Rng::derive({options_.seed, static_cast<std::uint64_t>(Stream::kSampleTransform), e,
-                             pos, static_cast<std::uint64_t>(current)});
-      return transforms_.load(*dataset_, static_cast<std::size_t>(current), rng);
+      const auto key = static_cast<std::uint64_t>(current);
+      std::vector<Sample> views;
+      Rng rng = Rng::derive(
+          {options_.seed, static_cast<std::uint64_t>(Stream::kSampleTransform), e, pos, key});
+      views.push_back(transforms_.load(*dataset_, static_cast<std::size_t>(current), rng));
+      for (int v = 1; v < options_.views; ++v) {
+        Rng view_rng =
+            Rng::derive({options_.seed, static_cast<std::uint64_t>(Stream::kSampleTransform), e,
+                         pos, key, static_cast<std::uint64_t>(v)});
+        views.push_back(transforms_.load(*dataset_, static_cast<std::size_t>(current), view_rng));
+      }
+      return views;
     } catch (const SampleError& err) {
       ++bad_samples_;
       last_error = err.what();
@@ -163,30 +173,37 @@ Batch Loader::build(std::int64_t batch_index) const {
   Batch batch;
   batch.epoch = epoch_;
   batch.index = batch_index;
-  std::vector<Sample> samples;
+  std::vector<std::vector<Sample>> views(static_cast<std::size_t>(options_.views));
   for (const std::int64_t p : shard_positions(begin, end, options_.shard, options_.pad_shards)) {
-    samples.push_back(load_sample(p, order_[p]));
+    auto loaded = load_views(p, order_[p]);
+    for (std::size_t v = 0; v < views.size(); ++v)
+      views[v].push_back(std::move(loaded[v]));
     batch.indices.push_back(order_[p]);
   }
-  if (samples.empty()) {
-    batch.images = at::empty({0, 0, 0, 0}, at::kByte);
-    batch.labels = at::empty({0}, at::kLong);
-    return batch;
-  }
+  const auto n = static_cast<std::int64_t>(batch.indices.size());
+  batch.labels =
+      at::empty({n}, at::TensorOptions().dtype(at::kLong).pinned_memory(pinned_ && n > 0));
+  batch.images = stack(views[0], batch.indices, batch.labels.data_ptr<std::int64_t>());
+  for (std::size_t v = 1; v < views.size(); ++v)
+    batch.views.push_back(stack(views[v], batch.indices, nullptr));
+  return batch;
+}
+
+at::Tensor Loader::stack(const std::vector<Sample>& samples,
+                         const std::vector<std::int64_t>& indices, std::int64_t* labels) const {
+  if (samples.empty()) return at::empty({0, 0, 0, 0}, at::kByte);
   const Image& first = samples.front().image;
   const std::int64_t n = static_cast<std::int64_t>(samples.size());
   const int c = first.channels, h = first.height, w = first.width;
-  auto options = at::TensorOptions().dtype(at::kByte).pinned_memory(pinned_);
-  batch.images = at::empty({n, c, h, w}, options);
-  batch.labels = at::empty({n}, at::TensorOptions().dtype(at::kLong).pinned_memory(pinned_));
-  auto* out = batch.images.data_ptr<std::uint8_t>();
-  auto* labels = batch.labels.data_ptr<std::int64_t>();
+  at::Tensor images =
+      at::empty({n, c, h, w}, at::TensorOptions().dtype(at::kByte).pinned_memory(pinned_));
+  auto* out = images.data_ptr<std::uint8_t>();
   const std::size_t plane = std::size_t(h) * w;
   for (std::int64_t i = 0; i < n; ++i) {
     const Image& img = samples[i].image;
     if (img.channels != c || img.height != h || img.width != w) {
-      throw DataError(dataset_->description() + ": sample " + std::to_string(batch.indices[i]) +
-                      " is " + std::to_string(img.height) + "x" + std::to_string(img.width) + "x" +
+      throw DataError(dataset_->description() + ": sample " + std::to_string(indices[i]) + " is " +
+                      std::to_string(img.height) + "x" + std::to_string(img.width) + "x" +
                       std::to_string(img.channels) + " but the batch is " + std::to_string(h) +
                       "x" + std::to_string(w) + "x" + std::to_string(c) +
                       "; add a resize or crop transform so all samples share one size");
@@ -202,9 +219,9 @@ Batch Loader::build(std::int64_t batch_index) const {
       const cv::Mat hwc(h, w, CV_8UC(c), const_cast<std::uint8_t*>(img.pixels.data()));
       cv::split(hwc, planes);
     }
-    labels[i] = samples[i].label;
+    if (labels) labels[i] = samples[i].label;
   }
-  return batch;
+  return images;
 }
 
 }  // namespace augcore::data

@@ -4,6 +4,7 @@
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
+#include "augcore/data/subset.h"
 
 namespace augcore::data {
 
@@ -24,6 +25,8 @@ config::Schema data_schema() {
       config::parse_yaml_value("{name: idx, split: test}", {});
   s.add_component("novel", "dataset", "",
                   "novel-class dataset for few-shot evaluation (augcore_fewshot; null: none)");
+  s.add_component("unlabelled", "dataset", "",
+                  "unlabelled images for semi-supervised training (semi; null: none)");
   s.add_component_list("train_transforms", "transform", "per-sample training transforms")
       .default_value =
       config::parse_yaml_value("[{name: random_crop, size: 28, padding: 2}, hflip]", {});
@@ -37,20 +40,57 @@ config::Schema data_schema() {
   return s;
 }
 
+namespace {
+
+const char* split_key(Split split) {
+  switch (split) {
+    case Split::kTrain:
+      return "train";
+    case Split::kVal:
+      return "val";
+    case Split::kNovel:
+      return "novel";
+    case Split::kUnlabelled:
+      return "unlabelled";
+  }
+  return "";
+}
+
+// `dataset` whole, as many times over as it takes to hold `min_samples` (FixMatch's labelled
+// stream, when the labelled images are fewer than an epoch's batches need).
+std::shared_ptr<Dataset> repeated(std::shared_ptr<Dataset> dataset, std::size_t min_samples) {
+  const std::size_t n = dataset->size();
+  if (min_samples <= n) return dataset;
+  const std::size_t times = (min_samples + n - 1) / n;
+  std::vector<std::size_t> indices;
+  indices.reserve(times * n);
+  for (std::size_t t = 0; t < times; ++t)
+    for (std::size_t i = 0; i < n; ++i)
+      indices.push_back(i);
+  return std::make_shared<IndexSubset>(
+      std::move(dataset), std::move(indices),
+      "samples (the dataset " + std::to_string(times) + " times over)");
+}
+
+}  // namespace
+
 std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, std::uint64_t seed,
-                                    Shard shard) {
-  const bool train = split == Split::kTrain;
-  const std::string key = train ? "train" : split == Split::kVal ? "val" : "novel";
+                                    Shard shard, const LoaderShape& shape) {
+  const bool train = split == Split::kTrain || split == Split::kUnlabelled;
+  const std::string key = split_key(split);
   if (data.is_null(key)) throw ConfigError(data.path() + "." + key + ": no dataset configured");
-  auto dataset = make_dataset(data.component(key));
+  auto dataset = repeated(make_dataset(data.component(key)), shape.min_samples);
   auto transforms = TransformPipeline::from_config(
       data.components(train ? "train_transforms" : "val_transforms"));
   const config::Options l = data.section("loader");
   LoaderOptions o;
-  o.batch_size = l.integer("batch_size");
+  o.batch_size = shape.batch_size > 0 ? shape.batch_size : l.integer("batch_size");
+  o.views = shape.views;
   o.workers = static_cast<int>(l.integer("workers"));
   o.prefetch = l.integer("prefetch") > 0 ? static_cast<int>(l.integer("prefetch")) : 2 * o.workers;
-  o.sampler = train ? parse_sampler(l.string("sampler")) : SamplerKind::kSequential;
+  o.sampler = split == Split::kTrain        ? parse_sampler(l.string("sampler"))
+              : split == Split::kUnlabelled ? SamplerKind::kRandom
+                                            : SamplerKind::kSequential;
   o.drop_last = train && l.boolean("drop_last");
   o.pin_memory = l.boolean("pin_memory");
   o.seed = seed;

@@ -30,6 +30,8 @@ ObjectiveResult main_pass(models::ClassifierImpl& model, const at::Tensor& image
 
 void Objective::check(const models::ClassifierImpl&, std::int64_t, std::int64_t) const {}
 
+void Objective::start_epoch(std::int64_t, std::int64_t) {}
+
 namespace {
 
 class Standard : public Objective {

@@ -3,6 +3,7 @@
 #include "augcore/data/pipeline.h"
 #include "augcore/objective/criterion.h"
 #include "augcore/train/data_parallel.h"
+#include "augcore/train/semi_supervised.h"
 
 namespace augcore::train {
 
@@ -60,6 +61,7 @@ config::Schema recipe_schema() {
   s.add_component("optimizer", "optimizer", "sgd", "the optimizer");
   s.add_component("schedule", "schedule", "cosine", "the learning-rate schedule");
   s.add_section("train", train, "training loop");
+  s.add_section("semi", semi_schema(), "semi-supervised training (FixMatch, UDA)");
   s.add_section("dist", dist_schema(), "data-parallel training over several processes");
   return s;
 }

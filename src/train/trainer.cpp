@@ -37,6 +37,7 @@
 #include "augcore/train/run_dir.h"
 #include "augcore/train/run_log.h"
 #include "augcore/train/schedule.h"
+#include "augcore/train/semi_supervised.h"
 #include "augcore/train/stop_signal.h"
 
 namespace augcore::train {
@@ -56,7 +57,8 @@ struct TrainState {
   torch::optim::Optimizer* optimizer;
   ModelEma* ema;
   LossScaler* scaler;
-  const std::vector<std::unique_ptr<augment::BatchPolicy>>* policies;
+  // Every batch policy with the recipe path that names it (policies[i], semi.strong[i]).
+  std::vector<std::pair<std::string, const augment::BatchPolicy*>> policies;
   const config::Config* config;
   std::uint64_t seed;
 };
@@ -81,8 +83,8 @@ void save_checkpoint(const std::string& path, const TrainState& s, const Progres
   rng.insert("scheme", std::string("every stream derives from (seed, stream, epoch, batch)"));
   ckpt.insert("rng", rng);
   c10::impl::GenericList augmentors(c10::StringType::get());
-  for (const auto& p : *s.policies)
-    augmentors.push_back(p->identity());
+  for (const auto& p : s.policies)
+    augmentors.push_back(p.second->identity());
   ckpt.insert("policy_inputs", augmentors);
   ckpt.insert("config", s.config->to_yaml());
   ckpt.insert("format", std::string("augcore-checkpoint-2"));
@@ -103,15 +105,15 @@ Progress restore_checkpoint(const std::string& path, const c10::impl::GenericDic
     check_resumable(string_entry(ckpt, "config", path), *s.config, path, recipe_schema());
   if (ckpt.contains("policy_inputs")) {
     const c10::IValue inputs = entry(ckpt, "policy_inputs", path);
-    if (!inputs.isList() || inputs.toListRef().size() != s.policies->size()) {
+    if (!inputs.isList() || inputs.toListRef().size() != s.policies.size()) {
       throw DataError(path + ": checkpoint entry 'policy_inputs' does not match the policies");
     }
-    for (std::size_t i = 0; i < s.policies->size(); ++i) {
+    for (std::size_t i = 0; i < s.policies.size(); ++i) {
       const c10::IValue& saved = inputs.toListRef()[i];
-      const std::string now = (*s.policies)[i]->identity();
+      const std::string now = s.policies[i].second->identity();
       if (!saved.isString()) throw DataError(path + ": damaged 'policy_inputs' entry");
       if (fingerprint_of(saved.toStringRef()) != fingerprint_of(now)) {
-        throw ConfigError("policies[" + std::to_string(i) + "].checkpoint: " + now +
+        throw ConfigError(s.policies[i].first + ".checkpoint: " + now +
                           " differs from the augmentor the run was trained with (" +
                           saved.toStringRef() + " in " + path + ")");
       }
@@ -240,7 +242,15 @@ void TrainingRun::select_device_and_threads() {
 
 void TrainingRun::build() {
   const data::Shard shard{group_->rank(), group_->world_size()};
-  train_loader_ = data::make_loader(data_cfg_, data::Split::kTrain, seed_, shard);
+  const bool semi = semi_supervised(root_);
+  accum_ = train_cfg_.integer("accum_steps");
+  data::LoaderShape labelled;
+  if (semi) {
+    // FixMatch's epochs are a number of steps; a small labelled set is repeated to fill them.
+    labelled.min_samples = static_cast<std::size_t>(
+        root_.section("semi").integer("steps_per_epoch") * accum_ * batch_);
+  }
+  train_loader_ = data::make_loader(data_cfg_, data::Split::kTrain, seed_, shard, labelled);
   if (!data_cfg_.is_null("val")) {
     val_loader_ = data::make_loader(data_cfg_, data::Split::kVal, seed_, shard);
   }
@@ -267,8 +277,8 @@ void TrainingRun::build() {
     train_counts_ = data::class_counts(train_loader_->dataset());
   }
 
-  accum_ = train_cfg_.integer("accum_steps");
   batches_ = static_cast<std::int64_t>(train_loader_->batches_per_epoch());
+  if (semi) batches_ = root_.section("semi").integer("steps_per_epoch") * accum_;
   if (batches_ == 0) {
     throw ConfigError("data.loader.batch_size: " + std::to_string(batch_) + " is more than the " +
                       std::to_string(train_loader_->samples_per_epoch()) +
@@ -284,8 +294,14 @@ void TrainingRun::build() {
   if (train_cfg_.boolean("scale_lr")) base_lr *= static_cast<double>(batch_ * accum_) / 256.0;
   optimizer_ = make_optimizer(root_.component("optimizer"), *model_, base_lr);
   schedule_ = make_schedule(root_.component("schedule"), {base_lr, steps_per_epoch_, epochs_});
-  objective_ = objective::make_objective(root_.component("objective"),
-                                         objective::make_criterion(root_.section("loss")));
+  if (!semi) {
+    objective_ = objective::make_objective(root_.component("objective"),
+                                           objective::make_criterion(root_.section("loss")));
+  } else if (root_.component("objective").name != "standard") {
+    throw ConfigError("objective: semi.method " + root_.section("semi").string("method") +
+                      " trains with the standard objective, not " +
+                      root_.component("objective").name);
+  }
   if (train_cfg_.section("ema").boolean("enabled")) {
     auto shadow = models::make_model(root_.component("model"), model_shape_);
     shadow->to(device_);
@@ -302,10 +318,33 @@ void TrainingRun::build() {
   setup.label_smoothing = root_.section("loss").real("label_smoothing");
   setup.model = model_.get();
   policies_ = augment::make_policies(root_.components("policies"), setup);
+  std::vector<std::pair<std::string, const augment::BatchPolicy*>> inputs;
+  for (std::size_t i = 0; i < policies_.size(); ++i)
+    inputs.emplace_back("policies[" + std::to_string(i) + "]", policies_[i].get());
+  if (semi) {
+    SemiSetup semi_setup;
+    semi_setup.seed = seed_;
+    semi_setup.shard = shard;
+    semi_setup.batch_size = batch_;
+    semi_setup.total_steps = steps_per_epoch_ * epochs_;
+    semi_setup.rank = group_->rank();
+    semi_setup.mean = mean_;
+    semi_setup.std = std_;
+    semi_setup.channels_last = channels_last_;
+    semi_setup.policies = setup;
+    auto objective = std::make_unique<SemiSupervisedObjective>(
+        root_.section("semi"), data_cfg_, objective::make_criterion(root_.section("loss")),
+        semi_setup, batches_);
+    for (const auto& p : objective->policies())
+      inputs.push_back(p);
+    notes_.push_back("semi-supervised (" + root_.section("semi").string("method") +
+                     "): unlabelled data " + objective->unlabelled().description());
+    objective_ = std::move(objective);
+  }
   objective_->check(*model_, shape_[1], shape_[2]);
   if (amp_ == "fp16") scaler_ = std::make_unique<LossScaler>();
   state_ = std::make_unique<TrainState>(TrainState{model_.get(), optimizer_.get(), ema_.get(),
-                                                   scaler_.get(), &policies_, &config_, seed_});
+                                                   scaler_.get(), inputs, &config_, seed_});
 }
 
 void TrainingRun::resume() {
@@ -423,6 +462,7 @@ void TrainingRun::train_epoch(std::int64_t epoch) {
   const bool continuing = epoch == progress_.epoch && progress_.batch > 0;
   e.first_batch = continuing ? progress_.batch : 0;
   train_loader_->start_epoch(epoch, e.first_batch);
+  objective_->start_epoch(epoch, e.first_batch);
   e.t0 = Clock::now();
   // Loss, accuracy and metrics stay on the device until a log line or checkpoint needs them,
   // so that a CUDA step never waits for the host; a non-finite loss is caught at that read.
@@ -459,10 +499,12 @@ void TrainingRun::micro_step(Epoch& e, const data::Batch& b) {
   if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   const at::Tensor& y = pb.targets;
   objective::ObjectiveContext objective_context{
-      key(data::Stream::kObjective), [&](const at::Tensor& part) {
+      key(data::Stream::kObjective),
+      [&](const at::Tensor& part) {
         const at::Tensor l = accum_ > 1 ? part / static_cast<double>(accum_) : part;
         (scaler_ ? scaler_->scale(l) : l).backward();
-      }};
+      },
+      e.index, b.index, step_};
   // Objectives may run backward passes inside compute (MaskSub's split backward).
   parallel_->begin_micro_step(e.micro + 1 == accum_);
   objective::ObjectiveResult r;
@@ -479,6 +521,10 @@ void TrainingRun::micro_step(Epoch& e, const data::Batch& b) {
   }
   for (const auto& [k, v] : r.metrics)
     e.totals->add("metric:" + k, v, n);
+  for (const auto& [k, v] : r.ratios) {
+    e.totals->add("ratio:" + k, v.first, 1.0);
+    e.totals->add("ratio_of:" + k, v.second, 1.0);
+  }
   const at::Tensor labels = y.dim() == 1 ? y : y.argmax(1);
   e.totals->add("correct", r.logits.argmax(1).eq(labels).sum(), 1.0);
   e.totals->add("seen", n);
@@ -561,6 +607,10 @@ void TrainingRun::end_epoch(Epoch& e) {
                  {"train_top1", 100.0 * correct / seen}};
   for (const auto& [k, v] : e.sums) {
     if (k.rfind("metric:", 0) == 0) figures.emplace_back(k.substr(7), v / seen);
+    if (k.rfind("ratio:", 0) == 0) {
+      const auto of = e.sums.find("ratio_of:" + k.substr(6));
+      if (of != e.sums.end() && of->second > 0) figures.emplace_back(k.substr(6), v / of->second);
+    }
   }
   std::string summary_line = fmt::format("epoch {}/{}: train loss {:.4f} top-1 {:.2f}%", epoch + 1,
                                          epochs_, loss_sum / seen, 100.0 * correct / seen);

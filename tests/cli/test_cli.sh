@@ -84,6 +84,15 @@ expect 2 "model.early_head: model 'vit_mini_patch4_28' has no first stage" -- \
   "$bin/mra_train" -o "$tmp/c4" "${small[@]}" --set model.name=vit_mini_patch4_28 --set model.early_head=true
 expect 2 "policies[0].area: [0.5, 0.1] is not a range (min > max)" -- \
   "$bin/mra_train" -o "$tmp/c5" "${small[@]}" --set 'policies=[{name: random_erasing, area: [0.5, 0.1]}]'
+expect 2 "config error: data.unlabelled: semi.method fixmatch needs an unlabelled dataset" -- \
+  "$bin/mra_train" -o "$tmp/c6" "${small[@]}" --set semi.method=fixmatch
+expect 2 "config error: objective: semi.method uda trains with the standard objective, not masksub" -- \
+  "$bin/mra_train" -o "$tmp/c7" -c "$configs/uda_resnet20.yaml" --set objective.name=masksub
+expect 0 "semi-supervised (fixmatch): unlabelled data" -- "$bin/mra_train" -o "$tmp/c8" \
+  -c "$configs/fixmatch_resnet20.yaml" --set semi.steps_per_epoch=2 --set train.epochs=1 \
+  --set data.val.limit=16 --set data.loader.workers=0
+grep -q '"mask_rate"' "$tmp/c8/metrics.jsonl" ||
+  { echo "FAIL: a FixMatch run logs no mask_rate: $(head -c 300 "$tmp/c8/metrics.jsonl")"; fails=$((fails + 1)); }
 expect 0 "columns: original | cutout | saliency | keep_cutout | autoaugment | keep_autoaugment" -- \
   "$bin/augcore_preview" -c "$configs/keep_preview.yaml" --weights "$tmp/run/last.pt" -n 3 \
   --png "$tmp/keep.png"
@@ -176,5 +185,5 @@ expect 2 "--shots: 30 shots + 15 queries need 45 images of every novel class; cl
   "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt" "${novel[@]}" --shots 30
 expect 2 "data.novel: no dataset configured" -- "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt"
 
-echo "$((57 - fails)) passed, $fails failed"
+echo "$((61 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

@@ -88,6 +88,32 @@ wait "$pid"
 cmp -s "$tmp/vit_ref/last.pt" "$tmp/vit/last.pt" || fail "ViT drop-path: final checkpoint differs"
 cmp -s "$tmp/vit_ref/steps.jsonl" "$tmp/vit/steps.jsonl" || fail "ViT drop-path: losses differ"
 
+# FixMatch with MRA + KeepRandAugment as the strong view: 8 steps per epoch of 16 labelled and
+# 2 x 16 unlabelled images from 200, so the unlabelled stream starts a new pass inside epochs;
+# SIGKILL anywhere and resume ends bitwise equal (weights, EMA, losses, pseudo-label metrics).
+recipe=(-c "$configs/fixmatch_resnet20.yaml"
+  --set "data.unlabelled={name: idx, root: /usr/share/datasets/fashion-mnist, split: train, limit: 200}"
+  --set "semi.strong=[{name: mra, checkpoint: $tmp/mae/last.pt, preset: mae_tiny_patch4_28, in_chans: 1},
+    {name: keep_randaugment, saliency: low_res, paste_length: 14}]"
+  --set semi.ratio=2 --set semi.steps_per_epoch=8 --set semi.threshold=0.5
+  --set data.loader.batch_size=16 --set data.val.limit=32 --set train.epochs=2
+  --set train.checkpoint_every_steps=2 --set train.step_log=true --set threads=2)
+"$bin/mra_train" -o "$tmp/fm_ref" "${recipe[@]}" >"$tmp/fm_ref.out" 2>&1 || fail "FixMatch reference run: $(tail -2 "$tmp/fm_ref.out")"
+grep -q '"pseudo_label_top1"' "$tmp/fm_ref/metrics.jsonl" || fail "FixMatch run logs no pseudo_label_top1"
+k=$((3 + RANDOM % 11))
+start_until "$tmp/fm" "$k"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+"$bin/mra_train" -o "$tmp/fm" "${recipe[@]}" --resume auto >"$tmp/fm.resume.out" 2>&1 || fail "FixMatch resume: $(tail -2 "$tmp/fm.resume.out")"
+cmp -s "$tmp/fm_ref/last.pt" "$tmp/fm/last.pt" || fail "FixMatch, SIGKILL after step $k: final checkpoint differs"
+cmp -s "$tmp/fm_ref/steps.jsonl" "$tmp/fm/steps.jsonl" || fail "FixMatch, SIGKILL after step $k: losses differ"
+/usr/bin/python3 - "$tmp/fm_ref/metrics.jsonl" "$tmp/fm/metrics.jsonl" <<'PY' || fail "FixMatch, SIGKILL after step $k: epoch metrics differ"
+import json, sys
+keys = ("train_loss", "train_loss_unlabelled", "mask_rate", "pseudo_label_top1", "ema_val_top1")
+a, b = ([{k: json.loads(l).get(k) for k in keys} for l in open(p)] for p in sys.argv[1:3])
+sys.exit(0 if a == b and a[-1]["mask_rate"] is not None else 1)
+PY
+
 # mae_pretrain: SIGTERM inside its second epoch, then --resume auto, ends bitwise equal.
 mae=(--set data.train.limit=512 --set data.val.limit=8 --set train.epochs=2
   --set data.loader.batch_size=32 --set threads=2)

@@ -265,5 +265,81 @@ TEST(PipelineTest, BuildsLoadersFromARecipe) {
   EXPECT_EQ(batches[0].images.size(2), 6);  // no validation transforms configured
 }
 
+TEST(LoaderTest, ViewsAreIndependentDrawsAndTheFirstIsTheSingleViewBatch) {
+  auto ds = std::make_shared<MemoryDataset>(40, 10, 9, 3, 5);
+  LoaderOptions o = options(2);
+  Loader single(ds, random_transforms(), o);
+  o.views = 2;
+  Loader two(ds, random_transforms(), o);
+  o.workers = 0;
+  Loader two_inline(ds, random_transforms(), o);
+  const auto a = epoch(single, 3), b = epoch(two, 3), c = epoch(two_inline, 3);
+  ASSERT_EQ(b.size(), a.size());
+  int differing = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(a[i].views.empty());
+    ASSERT_EQ(b[i].views.size(), 1u);
+    EXPECT_EQ(a[i].indices, b[i].indices);
+    EXPECT_TRUE(at::equal(a[i].images, b[i].images));
+    EXPECT_TRUE(at::equal(a[i].labels, b[i].labels));
+    EXPECT_EQ(b[i].views[0].sizes(), b[i].images.sizes());
+    EXPECT_TRUE(at::equal(b[i].views[0], c[i].views[0]));  // whatever the number of workers
+    for (std::int64_t r = 0; r < b[i].images.size(0); ++r)
+      differing += at::equal(b[i].images[r], b[i].views[0][r]) ? 0 : 1;
+  }
+  // Random crops and flips of 9x10 images to 6x6: nearly every pair of views differs.
+  EXPECT_GE(differing, 35);
+}
+
+TEST(PipelineTest, RepeatsASmallLabelledSetAndReadsTheUnlabelledRest) {
+  testing::TempDir dir;
+  std::vector<std::uint8_t> px(10 * 4 * 4);
+  for (std::size_t i = 0; i < px.size(); ++i)
+    px[i] = static_cast<std::uint8_t>(i / 16);  // image i is filled with i
+  testing::write_bytes(dir.file("img"), testing::idx_bytes({10, 4, 4}, px));
+  testing::write_bytes(dir.file("lab"), testing::idx_bytes({10}, {0, 1, 0, 1, 0, 1, 0, 1, 0, 1}));
+  const std::string files = "images: " + dir.file("img") + ", labels: " + dir.file("lab");
+  const auto cfg = config::Config::from_node(
+      config::parse_yaml("data:\n  train: {name: idx, " + files +
+                             ", labelled_per_class: 2, subset_seed: 3}\n"
+                             "  unlabelled: {name: idx, " +
+                             files +
+                             ", labelled_per_class: 2, subset_seed: 3, labelled_rest: true}\n"
+                             "  train_transforms: []\n  loader: {batch_size: 4, workers: 0}\n",
+                         "t"),
+      train::recipe_schema());
+  const auto data = cfg.root().section("data");
+  LoaderShape shape;
+  shape.min_samples = 13;  // 4 labelled images, repeated 4 times over: 16
+  auto labelled = make_loader(data, Split::kTrain, 0, {}, shape);
+  EXPECT_EQ(labelled->samples_per_epoch(), 16u);
+  auto unlabelled = make_loader(data, Split::kUnlabelled, 0);
+  EXPECT_EQ(unlabelled->samples_per_epoch(), 6u);
+  std::map<int, int> seen_labelled, seen_unlabelled;
+  for (const auto& b : epoch(*labelled, 0))
+    for (std::int64_t r = 0; r < b.images.size(0); ++r)
+      ++seen_labelled[b.images[r][0][0][0].item<int>()];
+  unlabelled->start_epoch(0);
+  while (auto b = unlabelled->next())
+    for (std::int64_t r = 0; r < b->images.size(0); ++r)
+      ++seen_unlabelled[b->images[r][0][0][0].item<int>()];
+  // Each of the 4 labelled images 4 times; the unlabelled batch (drop_last) holds 4 of the
+  // other 6, and none of the labelled ones.
+  ASSERT_EQ(seen_labelled.size(), 4u);
+  for (const auto& [image, count] : seen_labelled) {
+    EXPECT_EQ(count, 4) << image;
+    EXPECT_EQ(seen_unlabelled.count(image), 0u) << image;
+  }
+  EXPECT_EQ(seen_unlabelled.size(), 4u);
+  EXPECT_EQ(testing::error_message<ConfigError>([&] {
+              const auto bad = config::Config::from_node(
+                  config::parse_yaml(
+                      "data:\n  train: {name: idx, " + files + ", labelled_rest: true}\n", "t"),
+                  train::recipe_schema());
+              make_loader(bad.root().section("data"), Split::kTrain, 0);
+            }),
+            "data.train.labelled_rest: needs labelled_per_class (the subset to leave out)");
+}
+
 }  // namespace
 }  // namespace augcore::data

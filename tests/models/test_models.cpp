@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 
 #include "augcore/config/yaml_io.h"
@@ -53,7 +55,10 @@ TEST_P(TorchvisionParity, SameLogitsAsTorchvisionAndLoadsBackIntoIt) {
   model->eval();
   at::NoGradGuard no_grad;
   const at::Tensor logits = model->forward(entry(ref, "input").toTensor());
-  EXPECT_LE(max_diff(logits, entry(ref, "logits").toTensor()), 1e-4);
+  // float32 summation order differs between the two: the bound scales with the logits (the
+  // randomly initialised ResNet-50's reach ~135, where 1e-4 absolute was exceeded under load).
+  const at::Tensor expected = entry(ref, "logits").toTensor();
+  EXPECT_LE(max_diff(logits, expected), 1e-5 * std::max(1.0, expected.abs().max().item<double>()));
 
   // Our checkpoint, read by torchvision with strict=True, gives our logits.
   auto ckpt = pth::new_dict();

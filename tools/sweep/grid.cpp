@@ -90,8 +90,8 @@ Grid load_grid(const std::string& path) {
   const Node root = config::read_yaml_file(path);
   if (!root.is_map()) fail(root, "a sweep grid must be a map");
   only_keys(root,
-            {"name", "description", "output", "seeds", "seed_keys", "parallel", "threads", "set",
-             "configs", "compare"},
+            {"name", "description", "output", "seeds", "seed_keys", "parallel", "threads", "metric",
+             "set", "configs", "compare"},
             "grid");
   Grid g;
   g.path = path;
@@ -122,6 +122,12 @@ Grid load_grid(const std::string& path) {
     g.threads = static_cast<int>(integer(*t, "grid.threads", 0, 1024));
   if (g.threads == 0) {
     g.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / g.parallel);
+  }
+  if (const Node* m = root.find("metric")) {
+    g.metric = m->text();
+    if (g.metric != "val_top1" && g.metric != "ema_val_top1") {
+      fail(*m, "grid.metric: '" + g.metric + "' is not val_top1 or ema_val_top1");
+    }
   }
   g.sets = overrides(root.find("set"), "grid.set");
   const Node* configs = root.find("configs");

@@ -33,7 +33,8 @@ struct Grid {
   int threads = 0;                     // intra-op threads per run; 0 = cores / parallel
   std::vector<Override> sets;          // overrides of every run, before each config's own
   std::vector<GridConfig> configs;
-  std::string description;  // free text printed above the table
+  std::string description;          // free text printed above the table
+  std::string metric = "val_top1";  // the figure tabulated: val_top1 or ema_val_top1 (EMA weights)
   // Pairs of configuration names (A, B) whose paired difference A - B gets its own row.
   std::vector<std::pair<std::string, std::string>> compare;
 };

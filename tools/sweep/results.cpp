@@ -72,7 +72,7 @@ Results collect(const Grid& grid, const std::vector<SweepRun>& runs) {
       double seconds = 0;
       for (const auto& rec : records) {
         seconds += cli::figure(rec, "epoch_seconds").value_or(0);
-        const auto top1 = cli::figure(rec, "val_top1");
+        const auto top1 = cli::figure(rec, grid.metric);
         if (!top1) continue;
         last = top1;
         best = best ? std::max(*best, *top1) : *top1;
@@ -83,7 +83,7 @@ Results collect(const Grid& grid, const std::vector<SweepRun>& runs) {
       }
       ++finished_runs;
       for (const auto& rec : records) {
-        if (const auto top1 = cli::figure(rec, "val_top1")) {
+        if (const auto top1 = cli::figure(rec, grid.metric)) {
           by_epoch[cli::figure(rec, "epoch").value_or(0)].push_back(*top1);
         }
       }
@@ -114,12 +114,14 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
   if (!grid.description.empty()) md << grid.description << "\n\n";
   std::size_t runs = grid.configs.size() * grid.seeds.size();
   md << fmt::format(
-      "Regenerate: `{}` ({} runs: {} configurations × {} seeds, {} at a time with {} threads "
+      "Regenerate: `{}` ({} runs: {} configurations × {} seeds, {} at a time with {} thread{} "
       "each; grid `{}`).\n\n",
       command, runs, grid.configs.size(), grid.seeds.size(), grid.parallel, grid.threads,
-      grid.path);
+      grid.threads == 1 ? "" : "s", grid.path);
   const ConfigResult& base = results.configs.front();
-  md << "| configuration | final top-1 % (mean ± std (n)) | vs " << base.name << ", paired by seed"
+  const std::string weights = grid.metric == "ema_val_top1" ? " of the EMA weights" : "";
+  md << "| configuration | final top-1 %" << weights << " (mean ± std (n)) | vs " << base.name
+     << ", paired by seed"
      << " | best-epoch top-1 % † | training min/run |\n|---|---|---|---|---|\n";
   for (const auto& r : results.configs) {
     md << "| " << r.name << " | " << mean_std(r.final_top1) << " | "

@@ -35,18 +35,20 @@ struct LoaderOptions {
   bool pad_shards = true;     // wrap short last slices around (training) or leave them short
   bool pin_memory = true;     // page-locked batches when CUDA is available
   int max_replacements = 16;  // consecutive unreadable samples tolerated for one slot
+  int views = 1;              // independently transformed copies of each sample (FixMatch: 2)
 };
 
 struct Batch {
   at::Tensor images;                  // uint8 N×C×H×W
   at::Tensor labels;                  // int64 N
   std::vector<std::int64_t> indices;  // dataset index of each row
+  std::vector<at::Tensor> views;      // with LoaderOptions::views > 1: the other views, like images
   std::int64_t epoch = 0;
   std::int64_t index = 0;  // batch number within the epoch (the same on every rank)
 };
 
-// Every random draw comes from (seed, epoch, position, sample index), so batches are the same
-// whatever the number of workers, and a sample's transforms whatever the number of ranks.
+// Every random draw comes from (seed, epoch, position, sample index[, view]), so batches are the
+// same whatever the number of workers, and a sample's transforms whatever the number of ranks.
 // With a shard, a batch holds this rank's slice of the global batch (possibly no rows at all:
 // images and labels then have size 0). Unreadable samples are logged once, counted and replaced
 // by a deterministically drawn other sample.
@@ -78,7 +80,10 @@ class Loader {
     std::exception_ptr error;
   };
   Batch build(std::int64_t batch_index) const;
-  Sample load_sample(std::int64_t position, std::int64_t index) const;
+  // Every view of the sample at `position` (dataset index `index`, or its replacement).
+  std::vector<Sample> load_views(std::int64_t position, std::int64_t index) const;
+  at::Tensor stack(const std::vector<Sample>& samples, const std::vector<std::int64_t>& indices,
+                   std::int64_t* labels) const;
   void worker_loop();
   void stop_workers();
 

@@ -33,8 +33,10 @@ enum class Stream : std::uint64_t {
   kReplacement = 3,
   kTrainStep = 4,
   kObjective = 5,
-  kModel = 6,    // LibTorch's default generators (dropout, drop-path), reseeded every step
-  kEpisode = 7,  // few-shot episodes and their linear probes
+  kModel = 6,       // LibTorch's default generators (dropout, drop-path), reseeded every step
+  kEpisode = 7,     // few-shot episodes and their linear probes
+  kUnlabelled = 8,  // semi-supervised training's unlabelled loader (order and weak/strong crops)
+  kStrongView = 9,  // the batch policies of its strong view
 };
 
 }  // namespace augcore::data

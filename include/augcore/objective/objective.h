@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "augcore/config/config.h"
 #include "augcore/models/classifier.h"
@@ -20,6 +21,9 @@ struct ObjectiveResult {
   at::Tensor backward_loss;  // what the trainer still backpropagates; undefined = `loss`
   at::Tensor logits;         // the main model's logits (for accuracy)
   std::map<std::string, at::Tensor> metrics;  // extra 0-dim figures to log, e.g. train_loss_sub
+  // Figures logged as a ratio of epoch sums, name → (numerator, denominator), 0-dim each: for
+  // rates over a varying count (the accuracy of the pseudo-labels that passed a threshold).
+  std::map<std::string, std::pair<at::Tensor, at::Tensor>> ratios;
 };
 
 // What an objective may use in one step besides the batch.
@@ -28,6 +32,8 @@ struct ObjectiveContext {
   // Runs backward on part of the loss, scaled as the trainer scales its own backward
   // (gradient accumulation, fp16 loss scaling): for objectives that backpropagate in parts.
   std::function<void(const at::Tensor&)> backward;
+  // Where the step is: 0-based epoch, batch within it, optimizer steps done before it.
+  std::int64_t epoch = 0, batch = 0, step = 0;
 };
 
 class Objective {
@@ -39,6 +45,9 @@ class Objective {
   // Rejects (ConfigError) a model or input size the objective cannot train.
   virtual void check(const models::ClassifierImpl& model, std::int64_t height,
                      std::int64_t width) const;
+  // Called before an epoch's batch `first_batch` (0, or where a resumed run continues), for
+  // objectives that draw data of their own (semi-supervised training's unlabelled stream).
+  virtual void start_epoch(std::int64_t epoch, std::int64_t first_batch);
 };
 
 // The factory signature of registered objectives (kind "objective").
