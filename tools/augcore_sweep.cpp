@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
     std::size_t done = 0;
     for (const auto& r : runs)
       done += sweep::finished(r);
-    fmt::print("sweep {}: {} runs ({} finished), {} at a time, {} threads each, in {}\n", grid.name,
-               runs.size(), done, grid.parallel, grid.threads, grid.output);
+    fmt::print("sweep {}: {} runs ({} finished), {} at a time, {} thread{} each, in {}\n",
+               grid.name, runs.size(), done, grid.parallel, grid.threads,
+               grid.threads == 1 ? "" : "s", grid.output);
     if (dry_run) {
       for (const auto& r : runs)
         fmt::print("  {} seed {}: {} -> {}{}\n", r.config, r.seed, r.recipe, r.dir,

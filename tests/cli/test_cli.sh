@@ -91,6 +91,9 @@ expect 2 "config error: objective: semi.method uda trains with the standard obje
 expect 0 "semi-supervised (fixmatch): unlabelled data" -- "$bin/mra_train" -o "$tmp/c8" \
   -c "$configs/fixmatch_resnet20.yaml" --set semi.steps_per_epoch=2 --set train.epochs=1 \
   --set data.val.limit=16 --set data.loader.workers=0
+expect 0 "semi-supervised (uda): unlabelled data" -- "$bin/mra_train" -o "$tmp/c9" \
+  -c "$configs/uda_resnet20_keep.yaml" --set semi.steps_per_epoch=2 --set train.epochs=1 \
+  --set data.val.limit=16 --set data.loader.workers=0
 grep -q '"mask_rate"' "$tmp/c8/metrics.jsonl" ||
   { echo "FAIL: a FixMatch run logs no mask_rate: $(head -c 300 "$tmp/c8/metrics.jsonl")"; fails=$((fails + 1)); }
 expect 0 "columns: original | cutout | saliency | keep_cutout | autoaugment | keep_autoaugment" -- \
@@ -185,5 +188,5 @@ expect 2 "--shots: 30 shots + 15 queries need 45 images of every novel class; cl
   "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt" "${novel[@]}" --shots 30
 expect 2 "data.novel: no dataset configured" -- "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt"
 
-echo "$((61 - fails)) passed, $fails failed"
+echo "$((62 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]
