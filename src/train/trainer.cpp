@@ -163,6 +163,10 @@ class TrainingRun {
 
   void select_device_and_threads();  // and joins the job
   void build();
+  // The semi-supervised objective (semi.method set); its strong-view policies join `inputs`.
+  void build_semi_supervised(
+      const data::Shard& shard, const augment::PolicySetup& setup,
+      std::vector<std::pair<std::string, const augment::BatchPolicy*>>& inputs);
   void resume();
   void open_outputs();
   void train_epoch(std::int64_t epoch);
@@ -321,30 +325,34 @@ void TrainingRun::build() {
   std::vector<std::pair<std::string, const augment::BatchPolicy*>> inputs;
   for (std::size_t i = 0; i < policies_.size(); ++i)
     inputs.emplace_back("policies[" + std::to_string(i) + "]", policies_[i].get());
-  if (semi) {
-    SemiSetup semi_setup;
-    semi_setup.seed = seed_;
-    semi_setup.shard = shard;
-    semi_setup.batch_size = batch_;
-    semi_setup.total_steps = steps_per_epoch_ * epochs_;
-    semi_setup.rank = group_->rank();
-    semi_setup.mean = mean_;
-    semi_setup.std = std_;
-    semi_setup.channels_last = channels_last_;
-    semi_setup.policies = setup;
-    auto objective = std::make_unique<SemiSupervisedObjective>(
-        root_.section("semi"), data_cfg_, objective::make_criterion(root_.section("loss")),
-        semi_setup, batches_);
-    for (const auto& p : objective->policies())
-      inputs.push_back(p);
-    notes_.push_back("semi-supervised (" + root_.section("semi").string("method") +
-                     "): unlabelled data " + objective->unlabelled().description());
-    objective_ = std::move(objective);
-  }
+  if (semi) build_semi_supervised(shard, setup, inputs);
   objective_->check(*model_, shape_[1], shape_[2]);
   if (amp_ == "fp16") scaler_ = std::make_unique<LossScaler>();
   state_ = std::make_unique<TrainState>(TrainState{model_.get(), optimizer_.get(), ema_.get(),
                                                    scaler_.get(), inputs, &config_, seed_});
+}
+
+void TrainingRun::build_semi_supervised(
+    const data::Shard& shard, const augment::PolicySetup& setup,
+    std::vector<std::pair<std::string, const augment::BatchPolicy*>>& inputs) {
+  SemiSetup semi;
+  semi.seed = seed_;
+  semi.shard = shard;
+  semi.batch_size = batch_;
+  semi.total_steps = steps_per_epoch_ * epochs_;
+  semi.rank = group_->rank();
+  semi.mean = mean_;
+  semi.std = std_;
+  semi.channels_last = channels_last_;
+  semi.policies = setup;
+  auto objective = std::make_unique<SemiSupervisedObjective>(
+      root_.section("semi"), data_cfg_, objective::make_criterion(root_.section("loss")), semi,
+      batches_);
+  for (const auto& p : objective->policies())
+    inputs.push_back(p);
+  notes_.push_back("semi-supervised (" + root_.section("semi").string("method") +
+                   "): unlabelled data " + objective->unlabelled().description());
+  objective_ = std::move(objective);
 }
 
 void TrainingRun::resume() {
