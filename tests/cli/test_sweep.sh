@@ -66,6 +66,9 @@ grep -q '^| cutout | [0-9.]* ± [0-9.]* (2) | [-+][0-9.]* ± [0-9.]* (' "$tmp/sw
   fail "results.md lacks the cutout row with its difference"
 grep -q '^| cutout − baseline | [-+][0-9.]* ± [0-9.]* (' "$tmp/sweep/results.md" ||
   fail "results.md lacks the comparison row"
+# The footnote's p of a t-test at 2 s.e.: 1 degree of freedom, 1 - 2 atan(2) / pi = 0.295.
+grep -q 'With 2 seeds that is weak evidence (a t-test with 1 degree of freedom gives p ≈ 0.30' \
+  "$tmp/sweep/results.md" || fail "results.md: the 2-seed footnote is wrong"
 [[ $(wc -l <"$tmp/sweep/runs.csv") -eq 5 ]] || fail "runs.csv does not have 4 runs"
 # The table's figures are the runs' final epochs: recompute the baseline mean from metrics.jsonl.
 mean=$(for s in 0 1; do tail -1 "$tmp/sweep/baseline/seed$s/metrics.jsonl"; done |
@@ -118,6 +121,9 @@ grep -q '(1 finished)' "$tmp/resume.out" || fail "the resumed sweep did not coun
 [[ $(stat -c %Y "$tmp/ksweep/base/seed0/summary.json") == "$before" ]] || fail "the finished run was rewritten"
 grep -q 'resumed from' "$tmp/ksweep/base/seed1/train.log" || fail "the interrupted run started over instead of resuming"
 grep -q '^| base | [0-9.]* ± [0-9.]* (3) |' "$tmp/ksweep/results.md" || fail "resumed sweep: table lacks n = 3"
+# 2 degrees of freedom: 1 - 2 / sqrt(6) = 0.184.
+grep -q 'a t-test with 2 degrees of freedom gives p ≈ 0.18 at' "$tmp/ksweep/results.md" ||
+  fail "results.md: the 3-seed footnote is wrong"
 
 # augcore_plot: two runs overlaid; a directory without metrics is exit 2.
 "$bin/augcore_plot" "$tmp/sweep/baseline/seed0" "$tmp/ksweep/base/seed1" -o "$tmp/plot.png" >"$tmp/plot.out" 2>&1 ||

@@ -18,6 +18,24 @@
 namespace augcore::sweep {
 namespace fs = std::filesystem;
 
+namespace {
+
+// Two-sided p of Student's t-test at |t| = 2 with `df` degrees of freedom: 1 − the density's
+// integral over [−2, 2] (Simpson's rule, 2,000 intervals).
+double p_at_two(int df) {
+  const double v = df;
+  const double c = std::exp(std::lgamma((v + 1) / 2) - std::lgamma(v / 2)) / std::sqrt(v * M_PI);
+  const auto f = [&](double t) { return c * std::pow(1 + t * t / v, -(v + 1) / 2); };
+  constexpr int kIntervals = 2000;
+  const double h = 4.0 / kIntervals;
+  double sum = f(-2) + f(2);
+  for (int i = 1; i < kIntervals; ++i)
+    sum += (i % 2 ? 4 : 2) * f(-2 + i * h);
+  return 1 - sum * h / 3;
+}
+
+}  // namespace
+
 Spread spread(const std::vector<double>& values) {
   Spread s;
   s.n = static_cast<int>(values.size());
@@ -144,9 +162,15 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
         "test split: optimistic, shown only beside the final-epoch headline. The "
         "difference is paired: the mean ± std of the per-seed differences (same seed: same "
         "initialisation, data order and labelled subset); \"> 2 s.e.\" when its mean exceeds "
-        "twice its standard error. With 3 seeds that is weak evidence (a t-test with 2 degrees "
-        "of freedom gives p ≈ 0.18 at 2 s.e.); \"within 2 s.e.\" means no evidence either "
-        "way.\n";
+        "twice its standard error.";
+  const int seeds = static_cast<int>(grid.seeds.size());
+  if (seeds > 1) {
+    md << fmt::format(
+        " With {} seeds that is weak evidence (a t-test with {} degree{} of freedom gives p ≈ "
+        "{:.2f} at 2 s.e.); \"within 2 s.e.\" means no evidence either way.",
+        seeds, seeds - 1, seeds == 2 ? "" : "s", p_at_two(seeds - 1));
+  }
+  md << "\n";
   int missing = 0;
   for (const auto& r : results.configs)
     missing += r.missing;
