@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates the figures of docs/results.md section 4 (the papers' other protocols) on this
-# machine: the occlusion test's checkpoints and curve, Fashion-MNIST-LT under three samplers, and
-# few-shot with and without MRA. Finished runs are kept (--resume auto); safe to re-run.
+# machine: the occlusion test's checkpoints and curve, Fashion-MNIST-LT under three samplers,
+# few-shot with and without MRA, and FixMatch with RandAugment or MRA as the strong view (its
+# 8-epoch augmentor, then two sweeps). Finished runs are kept (--resume auto); safe to re-run.
 # Needs the mid-data sweep's baseline and MRA runs (tools/results.sh sweeps/fmnist_mid_data.yaml)
-# and the MRA augmentor runs/mae_small (tools/results.sh pretrains it). About an hour on 2 cores.
+# and the MRA augmentor runs/mae_small (tools/results.sh pretrains it). About two hours on 2 cores.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${AUGCORE_BUILD_DIR:-$root/build}/bin"
@@ -41,3 +42,10 @@ for run in base mra; do
   "$bin/augcore_fewshot" --checkpoint "$out/fewshot_$run/last.pt" \
     --output "$out/fewshot_eval_$run"
 done
+
+# FixMatch, 40 labels (two seeds) and 250 labels (one seed): RandAugment + Cutout against MRA
+# with an augmentor pretrained for 8 epochs. The sweeps write their tables into docs/results.md.
+"$bin/mae_pretrain" -c configs/fashion_mnist/mae_small.yaml -o runs/mae_small8 \
+  --set train.epochs=8 --set threads=1 --set data.loader.workers=1 --resume auto
+"$bin/augcore_sweep" --grid sweeps/fmnist_fixmatch.yaml --update-doc docs/results.md
+"$bin/augcore_sweep" --grid sweeps/fmnist_fixmatch_250.yaml --update-doc docs/results.md

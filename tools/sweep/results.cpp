@@ -132,10 +132,10 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
   if (!grid.description.empty()) md << grid.description << "\n\n";
   std::size_t runs = grid.configs.size() * grid.seeds.size();
   md << fmt::format(
-      "Regenerate: `{}` ({} runs: {} configurations × {} seeds, {} at a time with {} thread{} "
+      "Regenerate: `{}` ({} runs: {} configurations × {} seed{}, {} at a time with {} thread{} "
       "each; grid `{}`).\n\n",
-      command, runs, grid.configs.size(), grid.seeds.size(), grid.parallel, grid.threads,
-      grid.threads == 1 ? "" : "s", grid.path);
+      command, runs, grid.configs.size(), grid.seeds.size(), grid.seeds.size() == 1 ? "" : "s",
+      grid.parallel, grid.threads, grid.threads == 1 ? "" : "s", grid.path);
   const ConfigResult& base = results.configs.front();
   const std::string weights = grid.metric == "ema_val_top1" ? " of the EMA weights" : "";
   md << "| configuration | final top-1 %" << weights << " (mean ± std (n)) | vs " << base.name
