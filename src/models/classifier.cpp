@@ -4,6 +4,8 @@
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/state_dict.h"
+#include "augcore/models/vit.h"
+#include "core/log.h"
 
 namespace augcore::models {
 
@@ -21,6 +23,10 @@ ForwardResult ClassifierImpl::forward_with(const at::Tensor& x, const ForwardOpt
 
 at::Tensor ClassifierImpl::features(const at::Tensor&) {
   throw std::invalid_argument("this model does not expose the features its head reads");
+}
+
+std::int64_t ClassifierImpl::layer_id(const std::string& parameter) const {
+  throw std::invalid_argument("this model has no layer ids (for " + parameter + ")");
 }
 
 at::Tensor ClassifierImpl::first_stage(const at::Tensor&) {
@@ -49,6 +55,9 @@ void add_common_model_options(config::Schema& schema) {
   schema.add_string("pretrained", "", "a torch.save state_dict to start from (path)");
   schema.add_bool("pretrained_ignore_head", false,
                   "skip the classifier head's weights when loading `pretrained` (fine-tuning)");
+  schema.add_choice("pretrained_from", "classifier", {"classifier", "mae"},
+                    "what `pretrained` holds: a classifier's state dict, or an MAE pre-training "
+                    "checkpoint whose encoder starts a ViT (decoder ignored, head re-initialised)");
   schema.add_bool("early_head", false,
                   "add KeepAugment's early-loss head after the first stage (CNNs)");
 }
@@ -57,6 +66,26 @@ bool register_model(const std::string& name, const std::string& doc, config::Sch
                     ModelFactory factory) {
   add_common_model_options(options);
   return config::register_component("model", name, doc, std::move(options), std::move(factory));
+}
+
+void load_mae_encoder(ClassifierImpl& model, const std::string& path, const std::string& key) {
+  auto* vit = dynamic_cast<ViTImpl*>(&model);
+  if (!vit) throw ConfigError(key + ": an MAE encoder starts a ViT only");
+  const auto dict = find_state_dict(pth::load(path), path);
+  // MAE's main_finetune.py: everything but the encoder is dropped; with global pooling the
+  // encoder's final `norm` is too (fc_norm starts fresh), and the head is re-initialised.
+  std::vector<std::string> ignore{"decoder_", "mask_token", "head.", "fc_norm."};
+  if (vit->config().global_pool) ignore.emplace_back("norm.");
+  const LoadReport report = load_state_dict(model, dict, /*strict=*/true, ignore);
+  if (!report.ok()) {
+    throw DataError(path + ": not an MAE encoder for this ViT: " + report.describe());
+  }
+  auto& head = *model.named_parameters().find("head.weight");
+  trunc_normal_(head, 2e-5);
+  torch::NoGradGuard no_grad;
+  model.named_parameters().find("head.bias")->zero_();
+  log::info("{}: MAE encoder loaded; {} tensors not used (decoder, mask token{})", path,
+            report.ignored.size(), vit->config().global_pool ? ", encoder norm" : "");
 }
 
 std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& component,
@@ -68,7 +97,9 @@ std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& compon
   const auto& factory = config::Registry::global().factory<ModelFactory>("model", component.name);
   auto model = factory(o, shape);
   const std::string path = o.string("pretrained");
-  if (!path.empty()) {
+  if (!path.empty() && o.string("pretrained_from") == "mae") {
+    load_mae_encoder(*model, path, o.path() + ".pretrained");
+  } else if (!path.empty()) {
     const auto dict = find_state_dict(pth::load(path), path);
     std::vector<std::string> ignore;
     if (o.boolean("pretrained_ignore_head")) ignore.push_back(model->head_name());

@@ -119,7 +119,11 @@ ViTImpl::ViTImpl(const ViTConfig& c) : config_(c) {
     list->push_back(blocks_.back());
   }
   register_module("blocks", list);
-  norm = register_module("norm", layer_norm(c.embed_dim));
+  if (c.global_pool) {
+    fc_norm = register_module("fc_norm", layer_norm(c.embed_dim));
+  } else {
+    norm = register_module("norm", layer_norm(c.embed_dim));
+  }
   head = register_module("head", torch::nn::Linear(c.embed_dim, c.num_classes));
 
   torch::NoGradGuard no_grad;
@@ -172,7 +176,15 @@ at::Tensor ViTImpl::encode(const at::Tensor& x, const ForwardOptions& options,
     const bool last = i + 1 == blocks_.size();
     h = blocks_[i]->forward(h, last ? attention : nullptr, options.drop_path, options.dropout);
   }
+  if (config_.global_pool) return fc_norm->forward(h.slice(1, 1).mean(1));
   return norm->forward(h).select(1, 0);
+}
+
+std::int64_t ViTImpl::layer_id(const std::string& parameter) const {
+  auto starts = [&](const char* prefix) { return parameter.rfind(prefix, 0) == 0; };
+  if (starts("cls_token") || starts("pos_embed") || starts("patch_embed.")) return 0;
+  if (starts("blocks.")) return std::stoll(parameter.substr(7)) + 1;
+  return config_.depth + 1;
 }
 
 namespace {
@@ -189,6 +201,9 @@ config::Schema vit_options(const ViTConfig& d) {
   s.add_float("drop_path", 0.0, "stochastic depth rate of the last block (linear ramp)")
       .range(0, 1);
   s.add_float("layer_scale", 0.0, "LayerScale init (DeiT-III uses 1e-4); 0 = off").range(0, 10);
+  s.add_choice("global_pool", "token", {"token", "avg"},
+               "head input: token (normalised CLS) or avg (fc_norm of the mean patch token, "
+               "MAE fine-tuning)");
   return s;
 }
 
@@ -205,6 +220,7 @@ bool register_vit(const std::string& name, const std::string& doc, const ViTConf
         c.qkv_bias = o.boolean("qkv_bias");
         c.drop_path = o.real("drop_path");
         c.layer_scale = o.real("layer_scale");
+        c.global_pool = o.string("global_pool") == "avg";
         c.in_chans = shape.in_chans;
         c.num_classes = shape.num_classes;
         return std::make_shared<ViTImpl>(c);

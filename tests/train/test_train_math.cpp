@@ -59,10 +59,10 @@ TEST(OptimizerTest, SgdMomentumMatchesHandComputedSteps) {
 
 TEST(OptimizerTest, BiasesAndNormsAreExcludedFromDecay) {
   Scalar m;
-  const auto groups = split_params(m, true);
-  ASSERT_EQ(groups.decay.size(), 1u);
-  ASSERT_EQ(groups.no_decay.size(), 1u);
-  EXPECT_TRUE(groups.no_decay[0].is_same(m.b));
+  const auto groups = param_groups(m, true);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_TRUE(groups[0].decay && groups[0].params[0].is_same(m.w));
+  EXPECT_TRUE(!groups[1].decay && groups[1].params[0].is_same(m.b));
   auto opt =
       make_optimizer(component("optimizer", "{name: sgd, momentum: 0, weight_decay: 0.5}"), m, 0.1);
   opt->zero_grad();

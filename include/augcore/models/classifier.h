@@ -44,6 +44,11 @@ class ClassifierImpl : public torch::nn::Module {
   // CLS token), for linear probes and few-shot evaluation.
   virtual at::Tensor features(const at::Tensor& x);
 
+  // Layer-wise learning-rate decay: the id (0 … num_layer_ids() − 1) of a named parameter;
+  // models without ids report 0 of them.
+  virtual std::int64_t layer_id(const std::string& parameter) const;
+  virtual std::int64_t num_layer_ids() const { return 0; }
+
   // CNNs split at the end of their first stage (stem + first stage, then the rest), which
   // KeepAugment's early head reads; models without the split report 0 channels.
   virtual at::Tensor first_stage(const at::Tensor& x);

@@ -23,6 +23,12 @@ void add_common_model_options(config::Schema& schema);
 std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& component,
                                            const ModelShape& data);
 
+// Starts a ViT from an MAE pre-training checkpoint (facebookresearch/mae's or mae_pretrain's):
+// the encoder's tensors load unchanged; the decoder and mask token (and, with global pooling,
+// the encoder's final norm) are ignored and logged; the head gets MAE's trunc-normal(2e-5)
+// weights and zero bias. Errors name `key` or the file.
+void load_mae_encoder(ClassifierImpl& model, const std::string& path, const std::string& key);
+
 // Registers a model whose factory receives the resolved shape.
 bool register_model(const std::string& name, const std::string& doc, config::Schema options,
                     ModelFactory factory);

@@ -23,6 +23,9 @@ struct ViTConfig {
   bool qkv_bias = true;
   double drop_path = 0.0;    // stochastic depth, rising linearly to this over the blocks
   double layer_scale = 0.0;  // initial LayerScale value; 0 = no LayerScale
+  // The head reads the mean of the patch tokens through `fc_norm` (MAE's fine-tuning ViT,
+  // timm's global_pool='avg'), not the CLS token through `norm`.
+  bool global_pool = false;
 };
 
 class PatchEmbedImpl : public torch::nn::Module {
@@ -87,18 +90,23 @@ class ViTImpl : public ClassifierImpl {
   std::string head_name() const override { return "head"; }
   std::int64_t num_classes() const override { return config_.num_classes; }
   std::int64_t num_patches() const;
+  // BEiT/MAE layer ids: cls_token, pos_embed, patch_embed → 0; blocks.i → i + 1; the rest
+  // (norm, fc_norm, head) → depth + 1.
+  std::int64_t layer_id(const std::string& parameter) const override;
+  std::int64_t num_layer_ids() const override { return config_.depth + 2; }
   const ViTConfig& config() const { return config_; }
   std::vector<Block>& blocks() { return blocks_; }
 
  private:
-  // The normalised CLS token after the blocks (the head's input); `attention`, when given,
+  // The head's input: the normalised CLS token after the blocks, or the normalised mean of the
+  // patch tokens with global_pool; `attention`, when given,
   // receives the last block's CLS attention.
   at::Tensor encode(const at::Tensor& x, const ForwardOptions& options, at::Tensor* attention);
   ViTConfig config_;
   PatchEmbed patch_embed{nullptr};
   at::Tensor cls_token, pos_embed;
   std::vector<Block> blocks_;
-  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::LayerNorm norm{nullptr}, fc_norm{nullptr};
   torch::nn::Linear head{nullptr};
 };
 

@@ -1,5 +1,5 @@
-// Optimizers (sgd, adamw) built from a recipe, with per-step learning rates and state that
-// round-trips through checkpoints.
+// Optimizers (sgd, adamw, lamb) built from a recipe, with layer-wise learning-rate decay,
+// per-step learning rates and state that round-trips through checkpoints.
 #pragma once
 
 #include <ATen/core/ivalue.h>
@@ -13,23 +13,44 @@
 
 namespace augcore::train {
 
-// Parameters split by whether weight decay applies (biases, norms, position embeddings and
-// tokens are excluded when `no_decay_bias_norm` is set: every tensor with ≤ 1 dimension and
-// every name ending in pos_embed / cls_token / mask_token).
-struct ParamGroups {
-  std::vector<at::Tensor> decay;
-  std::vector<at::Tensor> no_decay;
+// One parameter group: whether weight decay applies and the group's share of the scheduled
+// learning rate.
+struct ParamGroup {
+  std::vector<std::string> names;
+  std::vector<at::Tensor> params;
+  bool decay = true;
+  double lr_scale = 1.0;
 };
-ParamGroups split_params(const torch::nn::Module& model, bool exclude_bias_norm);
+
+// Parameters grouped as timm's param_groups_layer_decay does, in order of first appearance.
+// Without weight decay when `exclude_bias_norm` is set: every tensor with ≤ 1 dimension and
+// every name ending in pos_embed / cls_token / mask_token (timm's and MAE's lists). With
+// `layer_decay` < 1 the model must have layer ids (ClassifierImpl::layer_id); a parameter with
+// id i of n gets lr scale layer_decay^(n − 1 − i) (BEiT/MAE).
+std::vector<ParamGroup> param_groups(const torch::nn::Module& model, bool exclude_bias_norm,
+                                     double layer_decay = 1.0);
+
+// Options of torch's optimizers that also carry their group's learning-rate scale.
+struct LrScale {
+  virtual ~LrScale() = default;
+  double lr_scale = 1.0;
+};
+template <class Options>
+struct ScaledOptions : Options, LrScale {
+  ScaledOptions(const Options& base, double scale) : Options(base) { lr_scale = scale; }
+  std::unique_ptr<torch::optim::OptimizerOptions> clone() const override {
+    return std::make_unique<ScaledOptions>(*this);
+  }
+};
 
 // The factory signature of registered optimizers (kind "optimizer"); `lr` is the initial rate.
 using OptimizerFactory = std::function<std::unique_ptr<torch::optim::Optimizer>(
-    const config::Options&, const ParamGroups&, double lr)>;
+    const config::Options&, const std::vector<ParamGroup>&, double lr)>;
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::ComponentConfig& component,
                                                         const torch::nn::Module& model, double lr);
 
-// Sets the learning rate of every parameter group.
+// Sets the learning rate of every parameter group: `lr` × the group's scale.
 void set_lr(torch::optim::Optimizer& optimizer, double lr);
 
 // Optimizer state as PyTorch lays it out: {"state": {index: {...}}, "param_groups": [...]},
