@@ -10,6 +10,7 @@
 #include "augcore/augment/mra.h"
 #include "augcore/augment/policy.h"
 #include "augcore/augment/random_erasing.h"
+#include "augcore/augment/three_augment.h"
 #include "augcore/core/error.h"
 #include "augcore/core/fingerprint.h"
 
@@ -319,7 +320,32 @@ PolicyFactory keep_cut(Options (*options_of)(const config::Options&, const Polic
   };
 }
 
+config::Schema three_augment_schema() {
+  config::Schema s;
+  s.add_float("color_jitter", 0.3, "ColorJitter strength after the choice (DeiT-III: 0.3); 0 = off")
+      .range(0, 0.999);
+  s.add_floats("blur_sigma", {0.1, 2.0}, "Gaussian blur σ range (DeiT-III's radius range)")
+      .items(2, 2)
+      .range(1e-3, 100);
+  s.add_float("solarize_threshold", 128.0 / 255.0, "pixels at or above this are inverted")
+      .range(0, 1);
+  return s;
+}
+
 const bool registered =
+    register_policy(
+        "three_augment", "DeiT-III's 3-Augment: grayscale, solarize or blur per image, then jitter",
+        three_augment_schema(),
+        [](const config::Options& o, const PolicySetup&) {
+          return at_path(o, [&] {
+            const auto sigma = pair_of(o, "blur_sigma");
+            return adapt(ThreeAugment(ThreeAugmentOptions()
+                                          .color_jitter(o.real("color_jitter"))
+                                          .blur_sigma_min(sigma.first)
+                                          .blur_sigma_max(sigma.second)
+                                          .solarize_threshold(o.real("solarize_threshold"))));
+          });
+        }) &&
     register_policy("cutout", "erase one square per image (Cutout), fill = the dataset mean",
                     cutout_schema(),
                     [](const config::Options& o, const PolicySetup& s) {

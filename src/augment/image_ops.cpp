@@ -145,4 +145,40 @@ at::Tensor invert(const at::Tensor& images) {
   return 1 - images;
 }
 
+at::Tensor grayscale(const at::Tensor& images) {
+  if (images.size(1) != 3) return images;
+  return grey(images).expand_as(images).contiguous();
+}
+
+std::int64_t blur_kernel_size(double sigma) {
+  return 2 * static_cast<std::int64_t>(std::ceil(3 * sigma)) + 1;
+}
+
+at::Tensor gaussian_blur(const at::Tensor& images, const at::Tensor& sigma) {
+  const auto n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+  const at::Tensor s = sigma.to(at::kCPU, at::kDouble).contiguous();
+  // Each image's torchvision kernel (side k_i), centred in a common side K with zero weights
+  // around it: reflect padding by K/2 gives the same sums as padding by k_i/2.
+  std::int64_t side = 1;
+  for (std::int64_t i = 0; i < n; ++i)
+    side = std::max(side, blur_kernel_size(s[i].item<double>()));
+  const std::int64_t limit = 2 * (std::min(h, w) - 1) - 1;  // reflect padding needs K/2 < side
+  side = std::min(side, std::max<std::int64_t>(limit, 1));
+  at::Tensor kernels = at::zeros({n, side}, at::kFloat);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t k = std::min(blur_kernel_size(s[i].item<double>()), side);
+    const at::Tensor x = at::linspace(-(k - 1) / 2.0, (k - 1) / 2.0, k, at::kFloat);
+    const at::Tensor pdf = at::exp(-0.5 * (x / s[i].item<double>()).pow(2));
+    kernels[i].narrow(0, (side - k) / 2, k).copy_(pdf / pdf.sum());
+  }
+  kernels = kernels.to(images.device(), images.scalar_type()).repeat_interleave(c, 0);
+  const std::int64_t pad = side / 2;
+  at::Tensor x = at::reflection_pad2d(images.reshape({1, n * c, h, w}), {pad, pad, pad, pad});
+  x = at::conv2d(x, kernels.view({n * c, 1, 1, side}), at::Tensor(), at::IntArrayRef{1, 1},
+                 at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, n * c);
+  x = at::conv2d(x, kernels.view({n * c, 1, side, 1}), at::Tensor(), at::IntArrayRef{1, 1},
+                 at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, n * c);
+  return x.view({n, c, h, w});
+}
+
 }  // namespace augcore::augment::ops

@@ -74,8 +74,10 @@ void load_mae_encoder(ClassifierImpl& model, const std::string& path, const std:
   const auto dict = find_state_dict(pth::load(path), path);
   // MAE's main_finetune.py: everything but the encoder is dropped; with global pooling the
   // encoder's final `norm` is too (fc_norm starts fresh), and the head is re-initialised.
-  std::vector<std::string> ignore{"decoder_", "mask_token", "head.", "fc_norm."};
-  if (vit->config().global_pool) ignore.emplace_back("norm.");
+  std::vector<std::string> ignore{
+      "decoder_embed", "decoder_pos_embed", "decoder_blocks", "decoder_norm",
+      "decoder_pred",  "mask_token",        "head",           "fc_norm"};
+  if (vit->config().global_pool) ignore.emplace_back("norm");
   const LoadReport report = load_state_dict(model, dict, /*strict=*/true, ignore);
   if (!report.ok()) {
     throw DataError(path + ": not an MAE encoder for this ViT: " + report.describe());

@@ -1,13 +1,16 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <sstream>
 
 #include "augcore/augment/auto_augment.h"
 #include "augcore/augment/image_ops.h"
 #include "augcore/augment/policy.h"
+#include "augcore/augment/three_augment.h"
 #include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "support/fixtures.h"
 #include "support/python.h"
@@ -84,6 +87,53 @@ TEST_F(OpParityTest, EightBitOpsMatchTorchvisionOnTheSameLevels) {
     const at::Tensor diff = (ours(name, op_by_name(name), {}) - ref(name)).abs();
     EXPECT_LE(diff.max().item<double>(), 1e-6) << name;
   }
+}
+
+TEST_F(OpParityTest, GrayscaleAndPerImageGaussianBlurMatchTorchvision) {
+  EXPECT_LE((ops::grayscale(ref("images")) - ref("Grayscale")).abs().max().item<double>(), 1e-6);
+  // Four σ in one call, each with its own torchvision kernel (3 to 13 taps).
+  const at::Tensor blurred = ops::gaussian_blur(ref("images"), ref("Blur_m"));
+  EXPECT_LE((blurred - ref("Blur")).abs().max().item<double>(), 2e-6);
+}
+
+TEST_F(OpParityTest, ThreeAugmentWithAGivenDrawMatchesTorchvisionsOps) {
+  ThreeAugmentDraw draw;
+  draw.choice = ref("ThreeAugment_choice");
+  draw.sigma = ref("ThreeAugment_sigma");
+  draw.factors = ref("ThreeAugment_factors");
+  draw.order = ref("ThreeAugment_order");
+  const at::Tensor out = ThreeAugment().apply(ref("images"), draw);
+  EXPECT_LE((out - ref("ThreeAugment")).abs().max().item<double>(), 2e-6);
+}
+
+TEST(ThreeAugmentTest, EachOpIsChosenForAThirdOfTheImagesAndJitterOrdersAreUniform) {
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(5);
+  const ThreeAugment three;
+  const auto d = three.sample(6000, g);
+  for (std::int64_t k = 0; k < 3; ++k) {
+    // Binomial(6000, 1/3): s.d. 36.5; 4 s.d. either side.
+    EXPECT_NEAR(d.choice.eq(k).sum().item<double>(), 2000, 146) << "op " << k;
+    EXPECT_NEAR(d.order.select(1, 0).eq(k).sum().item<double>(), 2000, 146) << "first " << k;
+  }
+  EXPECT_TRUE(std::get<0>(d.order.sort(1)).eq(at::arange(3).expand({6000, 3})).all().item<bool>());
+  EXPECT_GE(d.sigma.min().item<double>(), 0.1);
+  EXPECT_LE(d.sigma.max().item<double>(), 2.0);
+  EXPECT_GE(d.factors.min().item<double>(), 0.7);
+  EXPECT_LE(d.factors.max().item<double>(), 1.3);
+  // Without jitter, every image is exactly its chosen op's result.
+  const at::Tensor x = at::rand({30, 3, 12, 12}, g);
+  const ThreeAugment plain(ThreeAugmentOptions().color_jitter(0));
+  const auto draw = plain.sample(30, g);
+  const at::Tensor out = plain.apply(x, draw);
+  for (std::int64_t i = 0; i < 30; ++i) {
+    const at::Tensor xi = x.narrow(0, i, 1);
+    const std::int64_t c = draw.choice[i].item<std::int64_t>();
+    const at::Tensor expected = c == 0   ? ops::grayscale(xi)
+                                : c == 1 ? ops::solarize(xi, at::full({1}, 128.0 / 255.0))
+                                         : ops::gaussian_blur(xi, draw.sigma.narrow(0, i, 1));
+    EXPECT_TRUE(at::allclose(out.narrow(0, i, 1), expected, 1e-6, 1e-6)) << "image " << i;
+  }
+  EXPECT_THROW(ThreeAugment(ThreeAugmentOptions().blur_sigma_min(0)), OptionError);
 }
 
 TEST(ImageOpsTest, SolarizeAddAndGreySaturationByHand) {

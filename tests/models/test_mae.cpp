@@ -2,8 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/mae.h"
+#include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "support/fixtures.h"
 #include "support/python.h"
@@ -87,6 +90,68 @@ TEST(MaeTest, MaeMiniHasAboutFifteenAndAHalfMillionParameters) {
   // norm), decoder 4,030,464 (embed, mask token, 2 blocks of 1,774,464, norm, pred).
   EXPECT_EQ(trainable, 15485184);
   EXPECT_EQ(state_dict(*mae).front().first, "cls_token");
+}
+
+std::shared_ptr<ClassifierImpl> build_vit(const std::string& yaml) {
+  config::Schema schema;
+  schema.add_component("model", "model", "vit", "model");
+  static std::vector<config::Config> keep;
+  keep.push_back(
+      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
+  return make_model(keep.back().root().component("model"), ModelShape{3, 10, 16});
+}
+
+TEST(MaeFineTuneTest, TheEncoderLandsUnchangedTheDecoderIsDroppedTheHeadStartsAsMaeDoes) {
+  torch::manual_seed(3);
+  MaskedAutoencoder mae(small_config());
+  {
+    torch::NoGradGuard no_grad;  // every tensor distinct from a fresh ViT's initialisation
+    for (auto& p : mae->parameters())
+      p.add_(at::randn_like(p));
+  }
+  testing::TempDir dir;
+  auto payload = pth::new_dict();
+  payload.insert("model", state_dict_ivalue(*mae));
+  pth::save(payload, dir.file("mae.pth"));
+  const std::string vit_yaml =
+      "{name: vit, patch_size: 4, embed_dim: 32, depth: 2, num_heads: 4, "
+      "pretrained_from: mae, pretrained: " +
+      dir.file("mae.pth");
+  for (const bool avg : {true, false}) {
+    auto vit = build_vit(vit_yaml + (avg ? ", global_pool: avg}" : "}"));
+    const auto ours = mae->named_parameters();
+    std::size_t loaded = 0;
+    for (const auto& p : vit->named_parameters()) {
+      const std::string& name = p.key();
+      if (name.rfind("head.", 0) == 0 || name.rfind("fc_norm.", 0) == 0) continue;
+      ASSERT_NE(ours.find(name), nullptr) << name;
+      EXPECT_TRUE(at::equal(p.value(), *ours.find(name))) << name;
+      ++loaded;
+    }
+    // patch_embed (2) + cls_token + pos_embed + 2 blocks × 12, and the CLS ViT's norm (2).
+    EXPECT_EQ(loaded, 4u + 24u + (avg ? 0u : 2u));
+    const auto params = vit->named_parameters();
+    const at::Tensor head = *params.find("head.weight");
+    EXPECT_LE(head.abs().max().item<double>(), 4e-5);  // trunc_normal(std = 2e-5)
+    EXPECT_GT(head.std().item<double>(), 1e-5);
+    EXPECT_TRUE(params.find("head.bias")->eq(0).all().item<bool>());
+    if (avg) {  // MAE's fc_norm starts as a fresh LayerNorm; the encoder's norm is not used
+      EXPECT_TRUE(params.find("fc_norm.weight")->eq(1).all().item<bool>());
+      EXPECT_TRUE(params.find("fc_norm.bias")->eq(0).all().item<bool>());
+    }
+  }
+  // Another width does not fit: the error names the file.
+  const std::string wide =
+      "{name: vit, patch_size: 4, embed_dim: 64, depth: 2, num_heads: 4, "
+      "pretrained_from: mae, pretrained: " +
+      dir.file("mae.pth") + "}";
+  EXPECT_NE(testing::error_message<DataError>([&] { build_vit(wide); }).find("mae.pth"),
+            std::string::npos);
+  EXPECT_NE(testing::error_message<ConfigError>([&] {
+              build_vit("{name: resnet18, pretrained_from: mae, pretrained: " +
+                        dir.file("mae.pth") + "}");
+            }).find("model.pretrained"),
+            std::string::npos);
 }
 
 }  // namespace

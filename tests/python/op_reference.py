@@ -62,6 +62,27 @@ def main(out):
     per_image("AutoContrast", [0, 0, 0, 0], lambda img, m: F.autocontrast(img))
     per_image("Equalize", [0, 0, 0, 0], lambda img, m: F.equalize(img), u8, 255.0)
     per_image("Invert", [0, 0, 0, 0], lambda img, m: F.invert(img))
+    per_image("Grayscale", [0, 0, 0, 0], lambda img, m: F.rgb_to_grayscale(img, 3))
+    per_image("Blur", [0.1, 0.7, 1.3, 2.0], lambda img, m: F.gaussian_blur(
+        img, [2 * math.ceil(3 * m) + 1] * 2, [m, m]))
+    # 3-Augment with a given draw: the chosen op, then the jitter ops in the drawn order.
+    choice, sigma = [0, 1, 2, 2], [0.5, 1.0, 0.3, 1.9]
+    jf = [[0.8, 1.2, 0.9], [1.25, 0.75, 1.1], [1.0, 1.3, 0.7], [0.72, 0.95, 1.28]]
+    order = [[0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0]]
+    jitter = [F.adjust_brightness, F.adjust_contrast, F.adjust_saturation]
+    three = []
+    for i in range(4):
+        img = [lambda x: F.rgb_to_grayscale(x, 3), lambda x: F.solarize(x, 128 / 255),
+               lambda x: F.gaussian_blur(x, [2 * math.ceil(3 * sigma[i]) + 1] * 2,
+                                         [sigma[i]] * 2)][choice[i]](images[i])
+        for op in order[i]:
+            img = jitter[op](img, jf[i][op])
+        three.append(img)
+    res["ThreeAugment"] = torch.stack(three)
+    res["ThreeAugment_choice"] = torch.tensor(choice)
+    res["ThreeAugment_sigma"] = torch.tensor(sigma, dtype=torch.float64)
+    res["ThreeAugment_factors"] = torch.tensor(jf, dtype=torch.float64)
+    res["ThreeAugment_order"] = torch.tensor(order)
     grey = images[:, :1]
     res["grey"] = grey
     per_image("Contrast_grey", factors, F.adjust_contrast, grey)

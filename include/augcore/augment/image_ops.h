@@ -38,5 +38,13 @@ at::Tensor autocontrast(const at::Tensor& images);
 // Histogram equalisation of each channel's 8-bit values (torchvision's `equalize`).
 at::Tensor equalize(const at::Tensor& images);
 at::Tensor invert(const at::Tensor& images);
+// torchvision's rgb_to_grayscale (0.2989 R + 0.587 G + 0.114 B) repeated over the 3 channels;
+// single-channel images are returned as they are.
+at::Tensor grayscale(const at::Tensor& images);
+// torchvision's gaussian_blur with a per-image σ (float tensor of N, > 0) and kernel side
+// 2⌈3σ⌉ + 1 (capped by the image), reflect padding; one grouped convolution per axis.
+at::Tensor gaussian_blur(const at::Tensor& images, const at::Tensor& sigma);
+// The kernel side gaussian_blur uses for σ.
+std::int64_t blur_kernel_size(double sigma);
 
 }  // namespace augcore::augment::ops
