@@ -10,7 +10,8 @@
 namespace augcore::models {
 
 ForwardResult ClassifierImpl::forward_with(const at::Tensor& x, const ForwardOptions& options) {
-  if (options.keep_tokens || options.return_attention || options.drop_path || options.dropout > 0) {
+  if (options.keep_tokens || options.return_attention || options.drop_path || options.dropout > 0 ||
+      options.masked_units) {
     throw std::invalid_argument("this model has no patch tokens, attention or drop-path");
   }
   if (!options.early_logits) return {forward(x), {}, {}};

@@ -148,6 +148,7 @@ at::Tensor ViTImpl::forward(const at::Tensor& x) {
 
 ForwardResult ViTImpl::forward_with(const at::Tensor& x, const ForwardOptions& options) {
   if (options.early_logits) throw std::invalid_argument("a ViT has no early head");
+  if (options.masked_units) throw std::invalid_argument("a ViT drops tokens (keep_tokens)");
   ForwardResult result;
   result.logits =
       head->forward(encode(x, options, options.return_attention ? &result.attention : nullptr));

@@ -52,8 +52,9 @@ std::vector<ParamGroup> param_groups(const torch::nn::Module& model, bool exclud
   for (const auto& p : model.named_parameters()) {
     const std::string& name = p.key();
     const bool no_decay =
-        exclude_bias_norm && (p.value().dim() <= 1 || ends_with(name, "pos_embed") ||
-                              ends_with(name, "cls_token") || ends_with(name, "mask_token"));
+        exclude_bias_norm &&
+        (p.value().dim() <= 1 || ends_with(name, "pos_embed") || ends_with(name, "cls_token") ||
+         ends_with(name, "mask_token") || ends_with(name, "relative_position_bias_table"));
     const std::int64_t id = by_layer ? ids->layer_id(name) : 0;
     const auto key = std::make_pair(id, !no_decay);
     auto it = index.find(key);

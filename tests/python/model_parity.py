@@ -6,6 +6,9 @@
                                        timm is installed (the modern toolchain's venv), else
                                        the independent ViT written below from the DeiT/timm
                                        description (pre-norm blocks, CLS pooling); prints which
+  model_parity.py swin OUT             timm's own SwinTransformer (3 stages, shifted windows, a
+                                       stage whose window shrinks to its grid), random weights,
+                                       and its logits; exits 3 when timm is not installed
   model_parity.py check NAME CKPT      loads augcore's checkpoint["model"] into torchvision's
                                        model with strict=True and compares logits
 """
@@ -154,11 +157,37 @@ def check(name, path):
     sys.exit(0 if diff <= bound else 1)
 
 
+def swin(out):
+    try:
+        import timm
+    except ImportError:
+        print("timm is not installed")
+        sys.exit(3)
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(2)
+    model = timm.models.swin_transformer.SwinTransformer(
+        img_size=32, patch_size=2, num_classes=7, embed_dim=16, depths=(2, 2, 2),
+        num_heads=(2, 2, 4), window_size=4)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * (0.2 if p.dim() > 1 else 0.5)
+                    + (1.0 if name.endswith("norm.weight") or "norm1.weight" in name
+                       or "norm2.weight" in name else 0.0))
+    model.eval()
+    x = torch.randn(2, 3, 32, 32, generator=gen)
+    with torch.no_grad():
+        logits = model(x)
+    torch.save({"model": model.state_dict(), "input": x, "logits": logits}, out)
+    print("reference: timm", timm.__version__)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "resnet":
         resnet(sys.argv[2], sys.argv[3])
     elif cmd == "vit":
         vit(sys.argv[2])
+    elif cmd == "swin":
+        swin(sys.argv[2])
     else:
         check(sys.argv[2], sys.argv[3])

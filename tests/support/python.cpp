@@ -4,11 +4,14 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 
 namespace augcore::testing {
 
 PythonResult run_python(const std::string& script, const std::vector<std::string>& args) {
-  std::string command = std::string("'") + AUGCORE_TEST_PYTHON + "' '" +
+  const char* override_python = std::getenv("AUGCORE_TEST_PYTHON");
+  std::string command = std::string("'") +
+                        (override_python ? override_python : AUGCORE_TEST_PYTHON) + "' '" +
                         std::string(AUGCORE_SOURCE_DIR) + "/tests/python/" + script + "'";
   for (const auto& a : args)
     command += " '" + a + "'";

@@ -12,7 +12,8 @@ struct PythonResult {
 };
 
 // Runs tests/python/<script> with `args` under the build's AUGCORE_TEST_PYTHON (Debian's
-// /usr/bin/python3, or the modern toolchain's venv).
+// /usr/bin/python3, or the modern toolchain's venv); the environment variable
+// AUGCORE_TEST_PYTHON, when set, names another (e.g. the venv's, to check against timm).
 PythonResult run_python(const std::string& script, const std::vector<std::string>& args);
 
 }  // namespace augcore::testing

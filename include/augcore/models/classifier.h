@@ -23,6 +23,9 @@ struct ForwardOptions {
   // after the attention projection and in the MLP (DropSub).
   std::optional<double> drop_path;
   double dropout = 0;
+  // Swin only: N×Gh×Gw 0/1 over its mask grid; 1 = that unit's patch tokens become the mask
+  // token (MaskSub's sub pass, as augsub's Swin does).
+  std::optional<at::Tensor> masked_units;
 };
 
 struct ForwardResult {

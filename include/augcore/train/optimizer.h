@@ -24,7 +24,8 @@ struct ParamGroup {
 
 // Parameters grouped as timm's param_groups_layer_decay does, in order of first appearance.
 // Without weight decay when `exclude_bias_norm` is set: every tensor with ≤ 1 dimension and
-// every name ending in pos_embed / cls_token / mask_token (timm's and MAE's lists). With
+// every name ending in pos_embed / cls_token / mask_token / relative_position_bias_table (timm's,
+// MAE's and Swin's lists). With
 // `layer_decay` < 1 the model must have layer ids (ClassifierImpl::layer_id); a parameter with
 // id i of n gets lr scale layer_decay^(n − 1 − i) (BEiT/MAE).
 std::vector<ParamGroup> param_groups(const torch::nn::Module& model, bool exclude_bias_norm,
