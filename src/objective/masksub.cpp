@@ -26,6 +26,15 @@ at::Tensor random_cell_mask(std::int64_t n, std::int64_t height, std::int64_t wi
   return grid.repeat_interleave(cell, 2).repeat_interleave(cell, 3);
 }
 
+at::Tensor random_unit_mask(std::int64_t n, std::int64_t rows, std::int64_t cols, double ratio,
+                            at::Generator& generator) {
+  const auto units = rows * cols;
+  const auto kept = static_cast<std::int64_t>(static_cast<double>(units) * (1 - ratio));
+  const at::Tensor chosen =
+      at::rand({n, units}, generator).argsort(1, false).narrow(1, 0, units - kept);
+  return at::zeros({n, units}).scatter_(1, chosen, 1.0).view({n, rows, cols});
+}
+
 namespace {
 
 void check_logits(const at::Tensor& logits, std::int64_t n, const char* which) {
@@ -78,6 +87,16 @@ at::Tensor MaskSub::sub_logits(const MaskSubModel& model, const at::Tensor& imag
         random_kept_tokens(n, model.num_patches, options_.ratio(), generator).to(images.device());
     const at::Tensor z = model.kept_forward(images, keep);
     check_logits(z, n, "kept_forward");
+    return z;
+  }
+  if (model.token_mask_forward) {
+    if (model.mask_rows < 1 || model.mask_cols < 1) {
+      throw OptionError("MaskSubModel", "mask_rows", "token_mask_forward needs the unit grid");
+    }
+    const at::Tensor masked =
+        random_unit_mask(n, model.mask_rows, model.mask_cols, options_.ratio(), generator);
+    const at::Tensor z = model.token_mask_forward(images, masked.to(images.device()));
+    check_logits(z, n, "token_mask_forward");
     return z;
   }
   const auto h = images.size(2), w = images.size(3), cell = options_.cell();

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "augcore/core/error.h"
+#include "augcore/models/swin.h"
 #include "augcore/models/vit.h"
 #include "augcore/objective/masksub.h"
 #include "augcore/objective/objective.h"
@@ -14,6 +15,15 @@ namespace {
 MaskSubModel sub_model(models::ClassifierImpl& model, MaskSubVariant variant) {
   MaskSubModel m;
   m.forward = [&model](const at::Tensor& x) { return model.forward(x); };
+  if (auto* swin = dynamic_cast<models::SwinImpl*>(&model)) {
+    std::tie(m.mask_rows, m.mask_cols) = swin->mask_grid();
+    m.token_mask_forward = [&model](const at::Tensor& x, const at::Tensor& masked) {
+      models::ForwardOptions options;
+      options.masked_units = masked;
+      return model.forward_with(x, options).logits;
+    };
+    return m;
+  }
   auto* vit = dynamic_cast<models::ViTImpl*>(&model);
   if (vit == nullptr) return m;
   m.num_patches = vit->num_patches();
@@ -52,7 +62,11 @@ class MaskSubObjective : public Objective {
     if (o.variant() != MaskSubVariant::kMask && !vit) {
       throw ConfigError(path_ + ".variant: dropout and droppath sub-models need a ViT model");
     }
-    if (o.variant() == MaskSubVariant::kMask && !vit &&
+    const auto* swin = dynamic_cast<const models::SwinImpl*>(&model);
+    if (swin != nullptr && o.variant() == MaskSubVariant::kMask && !swin->config().mask_token) {
+      throw ConfigError("model.mask_token: MaskSub's Swin sub pass needs `mask_token: true`");
+    }
+    if (o.variant() == MaskSubVariant::kMask && !vit && swin == nullptr &&
         (height % o.cell() != 0 || width % o.cell() != 0)) {
       throw ConfigError(path_ + ".cell: " + std::to_string(o.cell()) + "-pixel cells do not tile " +
                         std::to_string(height) + "x" + std::to_string(width) + " images");

@@ -10,6 +10,7 @@
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/models/small_resnets.h"
+#include "augcore/models/swin.h"
 #include "augcore/models/vit.h"
 #include "augcore/objective/masksub.h"
 #include "augcore/objective/objective.h"
@@ -168,6 +169,41 @@ TEST(MaskSubTest, ViTSubPassSeesExactlyHalfThePatchTokens) {
   o.return_attention = true;
   // The CLS row attends over the kept patch tokens only.
   EXPECT_EQ(vit.forward_with(at::rand({3, 1, 28, 28}), o).attention.size(1), 24);
+}
+
+TEST(MaskSubTest, SwinSubPassMasksAugsubsUnitCountWithItsMaskToken) {
+  at::Generator g = augment::step_generator(6, 0, 0);
+  // augsub: 7×7 units at r = 0.5 keep int(49 · 0.5) = 24, so 25 are masked.
+  const at::Tensor m = random_unit_mask(4, 7, 7, 0.5, g);
+  EXPECT_EQ(m.sizes(), (at::IntArrayRef{4, 7, 7}));
+  EXPECT_TRUE(at::equal(m.sum({1, 2}), at::full({4}, 25.0f)));
+  EXPECT_TRUE(at::equal(m.eq(0).logical_or(m.eq(1)), at::ones_like(m, at::kBool)));
+
+  models::SwinConfig c;
+  c.img_size = 64;
+  c.in_chans = 1;
+  c.num_classes = 3;
+  c.embed_dim = 8;
+  c.depths = {1, 1};
+  c.num_heads = {1, 2};
+  c.window_size = 4;
+  auto plain = std::make_shared<models::SwinImpl>(c);
+  const std::string message =
+      testing::error_message<ConfigError>([&] { masksub("")->check(*plain, 64, 64); });
+  EXPECT_NE(message.find("model.mask_token"), std::string::npos) << message;
+  c.mask_token = true;
+  auto swin = std::make_shared<models::SwinImpl>(c);
+  auto objective = masksub("");
+  objective->check(*swin, 64, 64);
+  // Only the sub pass reaches the mask token: its gradient is nonzero after one step.
+  const at::Tensor x = at::randn({4, 1, 64, 64}), y = at::tensor({0, 1, 2, 0}, at::kLong);
+  const auto grads = gradients(*swin, *objective, x, y);
+  const auto names = swin->named_parameters();
+  std::size_t i = 0;
+  for (const auto& p : names) {
+    if (p.key() == "mask_token") EXPECT_GT(grads[i].abs().sum().item<double>(), 0);
+    ++i;
+  }
 }
 
 TEST(MaskSubTest, DropVariantsNeedAViT) {

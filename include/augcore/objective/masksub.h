@@ -35,6 +35,11 @@ struct MaskSubModel {
   // into the num_patches patches) enter the encoder. Used for the mask variant when set.
   std::function<at::Tensor(const at::Tensor& x, const at::Tensor& keep)> kept_forward;
   std::int64_t num_patches = 0;
+  // Mask-token models (augsub's Swin): logits when the units marked 1 in `masked` (float
+  // N×rows×cols) are replaced by the model's mask token. Used for the mask variant when set
+  // (and kept_forward is not).
+  std::function<at::Tensor(const at::Tensor& x, const at::Tensor& masked)> token_mask_forward;
+  std::int64_t mask_rows = 0, mask_cols = 0;
   // The dropout/drop-path variants: logits with every such layer at `rate` for this pass.
   std::function<at::Tensor(const at::Tensor& x, double rate)> rate_forward;
 };
@@ -88,5 +93,10 @@ at::Tensor random_kept_tokens(std::int64_t n, std::int64_t patches, double ratio
 // grid (L cells) are 1 (masked), the rest 0. Float N×1×H×W on the CPU; `cell` divides H, W.
 at::Tensor random_cell_mask(std::int64_t n, std::int64_t height, std::int64_t width,
                             std::int64_t cell, double ratio, at::Generator& generator);
+
+// A mask-token model's sub-pass mask, as augsub's Swin draws it: per image, of the L units
+// exactly L − ⌊L·(1 − ratio)⌋ random ones are 1 (masked). Float N×rows×cols on the CPU.
+at::Tensor random_unit_mask(std::int64_t n, std::int64_t rows, std::int64_t cols, double ratio,
+                            at::Generator& generator);
 
 }  // namespace augcore::objective
