@@ -1,6 +1,10 @@
 #include "augcore/models/classifier.h"
 #include "augcore/models/model_registry.h"
 
+#include <ATen/ATen.h>
+
+#include <cmath>
+
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/state_dict.h"
@@ -69,10 +73,34 @@ bool register_model(const std::string& name, const std::string& doc, config::Sch
   return config::register_component("model", name, doc, std::move(options), std::move(factory));
 }
 
+c10::impl::GenericDict fit_pos_embed(const c10::impl::GenericDict& dict, ClassifierImpl& model) {
+  auto* vit = dynamic_cast<ViTImpl*>(&model);
+  if (!vit || !dict.contains("pos_embed") || !dict.at("pos_embed").isTensor()) return dict;
+  const at::Tensor saved = dict.at("pos_embed").toTensor();
+  const at::Tensor& own = *model.named_parameters().find("pos_embed");
+  if (saved.dim() != 3 || saved.sizes() == own.sizes() || saved.size(2) != own.size(2)) return dict;
+  const auto side = [](std::int64_t tokens) {
+    const auto s = static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(tokens))));
+    return s * s == tokens ? s : std::int64_t{-1};
+  };
+  const std::int64_t from = side(saved.size(1) - 1), to = side(own.size(1) - 1);
+  if (from < 1 || to < 1) return dict;
+  // DeiT's and MAE's interpolate_pos_embed: the patch grid resized bicubically, CLS kept.
+  const at::Tensor grid = saved.slice(1, 1).reshape({1, from, from, -1}).permute({0, 3, 1, 2});
+  const at::Tensor resized =
+      at::upsample_bicubic2d(grid.to(at::kFloat), {to, to}, /*align_corners=*/false)
+          .permute({0, 2, 3, 1})
+          .reshape({1, to * to, -1});
+  auto out = dict.copy();
+  out.insert_or_assign("pos_embed", at::cat({saved.slice(1, 0, 1), resized.to(saved.dtype())}, 1));
+  log::info("pos_embed resized from a {}x{} to a {}x{} patch grid", from, from, to, to);
+  return out;
+}
+
 void load_mae_encoder(ClassifierImpl& model, const std::string& path, const std::string& key) {
   auto* vit = dynamic_cast<ViTImpl*>(&model);
   if (!vit) throw ConfigError(key + ": an MAE encoder starts a ViT only");
-  const auto dict = find_state_dict(pth::load(path), path);
+  const auto dict = fit_pos_embed(find_state_dict(pth::load(path), path), model);
   // MAE's main_finetune.py: everything but the encoder is dropped; with global pooling the
   // encoder's final `norm` is too (fc_norm starts fresh), and the head is re-initialised.
   std::vector<std::string> ignore{
@@ -103,7 +131,7 @@ std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& compon
   if (!path.empty() && o.string("pretrained_from") == "mae") {
     load_mae_encoder(*model, path, o.path() + ".pretrained");
   } else if (!path.empty()) {
-    const auto dict = find_state_dict(pth::load(path), path);
+    const auto dict = fit_pos_embed(find_state_dict(pth::load(path), path), *model);
     std::vector<std::string> ignore;
     if (o.boolean("pretrained_ignore_head")) ignore.push_back(model->head_name());
     const LoadReport report = load_state_dict(*model, dict, /*strict=*/true, ignore);

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include "augcore/core/error.h"
+
 namespace augcore::objective {
 
 Criterion::Criterion(std::string kind, double label_smoothing)
@@ -29,10 +31,15 @@ config::Schema criterion_schema() {
   config::Schema s;
   s.add_choice("kind", "ce", {"ce", "bce"}, "cross-entropy, or binary cross-entropy per class");
   s.add_float("label_smoothing", 0.0, "label smoothing for hard targets").range(0, 1);
+  s.add_bool("binary_targets", false,
+             "bce: the batch's targets after mixing become 1 wherever > 0 (DeiT-III)");
   return s;
 }
 
 Criterion make_criterion(const config::Options& loss) {
+  if (loss.boolean("binary_targets") && loss.string("kind") != "bce") {
+    throw ConfigError(loss.path() + ".binary_targets: needs kind: bce");
+  }
   return Criterion(loss.string("kind"), loss.real("label_smoothing"));
 }
 

@@ -185,6 +185,7 @@ class TrainingRun {
   at::Device device_ = at::kCPU;
   std::string amp_;
   bool channels_last_ = false;
+  bool binary_targets_ = false;  // loss.binary_targets (DeiT-III's BCE)
   std::uint64_t seed_ = 0;
   bool resume_here_ = false;
   std::string free_space_;
@@ -231,6 +232,7 @@ void TrainingRun::select_device_and_threads() {
                       "' mixed precision needs a CUDA device; use none on CPU");
   }
   channels_last_ = train_cfg_.boolean("channels_last");
+  binary_targets_ = root_.section("loss").boolean("binary_targets");
   if (train_cfg_.boolean("deterministic")) use_deterministic_algorithms();
   seed_ = static_cast<std::uint64_t>(root_.integer("seed"));
   at::manual_seed(seed_);
@@ -505,7 +507,9 @@ void TrainingRun::micro_step(Epoch& e, const data::Batch& b) {
   }
   at::Tensor x = (pb.images - mean_).div_(std_);
   if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  const at::Tensor& y = pb.targets;
+  const at::Tensor y = binary_targets_ && pb.targets.is_floating_point()
+                           ? pb.targets.gt(0).to(pb.targets.scalar_type())
+                           : pb.targets;
   objective::ObjectiveContext objective_context{
       key(data::Stream::kObjective),
       [&](const at::Tensor& part) {

@@ -104,6 +104,34 @@ TEST(ViTTest, MatchesTimmOrAnIndependentReferenceWithAttentionAndKeptTokens) {
   EXPECT_TRUE(at::equal(model->forward_with(x, kept).logits, model->forward(x)));
 }
 
+TEST(ModelsTest, AViTStartsFromWeightsOfAnotherResolutionWithItsGridResized) {
+  testing::TempDir dir;
+  auto small = build("{name: vit, patch_size: 4, embed_dim: 8, depth: 1, num_heads: 2}",
+                     ModelShape{3, 5, 16});  // 4×4 patches
+  {
+    at::NoGradGuard no_grad;
+    auto& pos = *small->named_parameters().find("pos_embed");
+    pos.slice(1, 1).copy_(at::arange(8, at::kFloat).view({1, 1, 8}).expand({1, 16, 8}));
+    pos.slice(1, 0, 1).fill_(-3);
+  }
+  auto payload = pth::new_dict();
+  payload.insert("model", state_dict_ivalue(*small));
+  pth::save(payload, dir.file("small.pth"));
+  auto large = build(
+      "{name: vit, patch_size: 4, embed_dim: 8, depth: 1, num_heads: 2, "
+      "pretrained: " +
+          dir.file("small.pth") + "}",
+      ModelShape{3, 5, 24});  // 6×6 patches
+  const at::Tensor pos = *large->named_parameters().find("pos_embed");
+  ASSERT_EQ(pos.sizes(), (at::IntArrayRef{1, 37, 8}));
+  EXPECT_TRUE(pos.slice(1, 0, 1).eq(-3).all().item<bool>());  // the CLS position is kept
+  // Bicubic resizing keeps a grid that is constant per channel.
+  EXPECT_TRUE(at::allclose(
+      pos.slice(1, 1), at::arange(8, at::kFloat).view({1, 1, 8}).expand({1, 36, 8}), 1e-5, 1e-5));
+  EXPECT_TRUE(at::equal(*large->named_parameters().find("blocks.0.attn.qkv.weight"),
+                        *small->named_parameters().find("blocks.0.attn.qkv.weight")));
+}
+
 TEST(ModelsTest, TorchvisionParameterNamesAndCounts) {
   // Parameter counts of torchvision's models (1000 classes), as printed by
   // sum(p.numel() for p in torchvision.models.NAME().parameters()).

@@ -1,6 +1,8 @@
 // The `model` extension point: registered classifier factories built from recipe options.
 #pragma once
 
+#include <ATen/core/Dict.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +30,11 @@ std::shared_ptr<ClassifierImpl> make_model(const config::ComponentConfig& compon
 // the encoder's final norm) are ignored and logged; the head gets MAE's trunc-normal(2e-5)
 // weights and zero bias. Errors name `key` or the file.
 void load_mae_encoder(ClassifierImpl& model, const std::string& path, const std::string& key);
+
+// `dict` with its pos_embed resized (bicubic over the patch grid, CLS token kept, as DeiT and
+// MAE fine-tune at another resolution) when `model` is a ViT with another square grid;
+// otherwise `dict` itself.
+c10::impl::GenericDict fit_pos_embed(const c10::impl::GenericDict& dict, ClassifierImpl& model);
 
 // Registers a model whose factory receives the resolved shape.
 bool register_model(const std::string& name, const std::string& doc, config::Schema options,
