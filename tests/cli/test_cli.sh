@@ -39,7 +39,7 @@ expect 0 "policies:" -- "$bin/mra_train" --list
 # Recipes by name, from the checkout's configs/ (the installed ones: tools/test.sh).
 expect 0 "imagenet/imagenet_r50" -- "$bin/mra_train" --list-recipes
 expect 0 "ResNet-20 on Fashion-MNIST with MRA: half" -- "$bin/mra_train" --list-recipes
-expect 2 "config: 'base' names several recipes: cifar10/base, fashion_mnist/base, imagenet/base" -- \
+expect 2 "config: 'base' names several recipes: cifar10/base, cifar100/base, fashion_mnist/base, imagenet/base" -- \
   "$bin/mra_train" --config base
 expect 2 "config: no recipe file or name 'resnet20_mrx' (did you mean 'resnet20_mra'?)" -- \
   "$bin/mra_train" --config resnet20_mrx
@@ -70,6 +70,30 @@ expect 0 "columns: original | attention | masked (blue) | mra" -- "$bin/augcore_
   -c "$(dirname "$0")/../../configs/fashion_mnist/resnet20_mra.yaml" \
   --set "policies.0.checkpoint=$tmp/mae/last.pt" -n 3 --png "$tmp/preview.png"
 [[ -s "$tmp/preview.png" ]] || { echo "FAIL: no preview.png"; fails=$((fails + 1)); }
+
+# The papers' recipe components train for an epoch: DeiT-III's (LAMB, layer decay, 3-Augment,
+# binarised BCE), MAE fine-tuning from the augmentor above with MaskSub, a Swin with MaskSub's
+# mask token, Shake-Shake and a ShakeDrop PyramidNet; impossible combinations are named.
+swin='{name: swin, patch_size: 2, embed_dim: 16, depths: [2, 2], num_heads: [2, 2], window_size: 7'
+expect 0 "done: 1 epochs" -- "$bin/mra_train" -o "$tmp/r1" "${small[@]}" \
+  -c "$(dirname "$0")/../../configs/fashion_mnist/vit_mini.yaml" --set optimizer.name=lamb \
+  --set optimizer.layer_decay=0.75 --set 'policies=[{name: three_augment}, {name: mix}]' \
+  --set loss.kind=bce --set loss.binary_targets=true
+expect 0 "MAE encoder loaded" -- "$bin/mra_train" -o "$tmp/r2" "${small[@]}" \
+  --set "model={name: vit, patch_size: 4, embed_dim: 64, depth: 3, num_heads: 4, global_pool: avg, pretrained: $tmp/mae/last.pt, pretrained_from: mae}" \
+  --set objective.name=masksub --set 'optimizer={name: adamw, layer_decay: 0.75}'
+expect 0 "done: 1 epochs" -- "$bin/mra_train" -o "$tmp/r3" "${small[@]}" \
+  --set "model=$swin, mask_token: true, mask_unit: 14}" --set objective.name=masksub
+expect 0 "done: 1 epochs" -- "$bin/mra_train" -o "$tmp/r4" "${small[@]}" \
+  --set 'model={name: shake_shake, depth: 8, widen: 1}'
+expect 0 "done: 1 epochs" -- "$bin/mra_train" -o "$tmp/r5" "${small[@]}" \
+  --set 'model={name: pyramidnet_shakedrop, depth: 11, alpha: 12}'
+expect 2 "config error: model.mask_token: MaskSub's Swin sub pass needs \`mask_token: true\`" -- \
+  "$bin/mra_train" -o "$tmp/r6" "${small[@]}" --set "model=$swin}" --set objective.name=masksub
+expect 2 "config error: optimizer.layer_decay: the model has no layer ids" -- \
+  "$bin/mra_train" -o "$tmp/r7" "${small[@]}" --set optimizer.layer_decay=0.75
+expect 2 "config error: loss.binary_targets: needs kind: bce" -- \
+  "$bin/mra_train" -o "$tmp/r8" "${small[@]}" --set loss.binary_targets=true
 
 # Impossible combinations of policies, models and objectives are config errors.
 configs="$(dirname "$0")/../../configs/fashion_mnist"
@@ -188,5 +212,5 @@ expect 2 "--shots: 30 shots + 15 queries need 45 images of every novel class; cl
   "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt" "${novel[@]}" --shots 30
 expect 2 "data.novel: no dataset configured" -- "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt"
 
-echo "$((62 - fails)) passed, $fails failed"
+echo "$((70 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

@@ -11,14 +11,20 @@
 namespace augcore {
 namespace {
 
+// mae_pretrain recipes are named mae_*.yaml (but not mae_finetune_*.yaml, which fine-tune a
+// ViT with mra_train); the others are mra_train recipes.
+bool is_mae_pretrain(const std::filesystem::path& recipe) {
+  const std::string stem = recipe.stem().string();
+  return stem.rfind("mae_", 0) == 0 && stem.rfind("mae_finetune", 0) != 0;
+}
+
 TEST(RecipesTest, EveryShippedRecipeValidates) {
   const std::filesystem::path configs = std::filesystem::path(AUGCORE_SOURCE_DIR) / "configs";
   int checked = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(configs)) {
     if (entry.path().extension() != ".yaml") continue;
     SCOPED_TRACE(entry.path().string());
-    // mae_pretrain recipes are named mae_*.yaml; the others are mra_train recipes.
-    const bool pretrain = entry.path().stem().string().rfind("mae_", 0) == 0;
+    const bool pretrain = is_mae_pretrain(entry.path());
     EXPECT_NO_THROW(config::Config::load(
         entry.path().string(), {}, pretrain ? train::mae_recipe_schema() : train::recipe_schema()));
     ++checked;
@@ -39,7 +45,7 @@ TEST(RecipesTest, GpuRecipesStateTheirGpuCountAndPerGpuBatch) {
       const bool gpu = text.find("device: cuda") != std::string::npos;
       if (!sets_batch || (!gpu && text.find("Assumes") == std::string::npos)) continue;
       SCOPED_TRACE(entry.path().string());
-      const bool pretrain = entry.path().stem().string().rfind("mae_", 0) == 0;
+      const bool pretrain = is_mae_pretrain(entry.path());
       const auto cfg =
           config::Config::load(entry.path().string(), {},
                                pretrain ? train::mae_recipe_schema() : train::recipe_schema());
