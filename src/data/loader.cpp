@@ -69,7 +69,7 @@ void Loader::stop_workers() {
 void Loader::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   stop_workers();
   epoch_ = epoch;
-  order_ = epoch_indices(*dataset_, options_.sampler, options_.seed, epoch);
+  order_ = epoch_indices(*dataset_, options_.sampler, options_.seed, epoch, options_.repeats);
   num_batches_ = batches_per_epoch();
   if (first_batch < 0) throw std::invalid_argument("first_batch must not be negative");
   next_claim_ = std::min(static_cast<std::size_t>(first_batch), num_batches_);

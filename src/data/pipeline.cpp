@@ -16,6 +16,11 @@ config::Schema data_schema() {
   loader.add_choice(
       "sampler", "random", {"random", "sequential", "class_balanced", "square_root"},
       "training order: shuffled, in order, classes drawn uniformly or in proportion to sqrt(size)");
+  loader
+      .add_int("repeats", 1,
+               "repeated augmentation (DeiT/timm's RASampler): each image of the shuffled order "
+               "appears this many times in a row, differently augmented; the epoch keeps N samples")
+      .range(1, 64);
   loader.add_bool("drop_last", true, "drop the last incomplete training batch");
   loader.add_bool("pin_memory", true, "page-locked batches when CUDA is available");
 
@@ -91,6 +96,10 @@ std::unique_ptr<Loader> make_loader(const config::Options& data, Split split, st
   o.sampler = split == Split::kTrain        ? parse_sampler(l.string("sampler"))
               : split == Split::kUnlabelled ? SamplerKind::kRandom
                                             : SamplerKind::kSequential;
+  o.repeats = split == Split::kTrain ? l.integer("repeats") : 1;
+  if (o.repeats > 1 && o.sampler != SamplerKind::kRandom) {
+    throw ConfigError(l.path() + ".repeats: repeated augmentation needs sampler: random");
+  }
   o.drop_last = train && l.boolean("drop_last");
   o.pin_memory = l.boolean("pin_memory");
   o.seed = seed;

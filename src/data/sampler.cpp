@@ -34,7 +34,8 @@ std::vector<std::int64_t> shard_positions(std::int64_t begin, std::int64_t end, 
 }
 
 std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind,
-                                        std::uint64_t seed, std::int64_t epoch) {
+                                        std::uint64_t seed, std::int64_t epoch,
+                                        std::int64_t repeats) {
   const std::int64_t n = static_cast<std::int64_t>(dataset.size());
   std::vector<std::int64_t> order(n);
   Rng rng = Rng::derive(
@@ -47,6 +48,15 @@ std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind
       std::iota(order.begin(), order.end(), 0);
       for (std::int64_t i = n - 1; i > 0; --i)
         std::swap(order[i], order[rng.randint(0, i + 1)]);
+      if (repeats > 1) {
+        std::vector<std::int64_t> repeated;
+        repeated.reserve(n);
+        for (std::int64_t i = 0; static_cast<std::int64_t>(repeated.size()) < n; ++i)
+          for (std::int64_t r = 0; r < repeats && static_cast<std::int64_t>(repeated.size()) < n;
+               ++r)
+            repeated.push_back(order[i]);
+        order = std::move(repeated);
+      }
       break;
     case SamplerKind::kClassBalanced:
     case SamplerKind::kSquareRoot: {

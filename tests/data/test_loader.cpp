@@ -121,6 +121,25 @@ TEST(LoaderTest, RandomSamplerIsAPermutation) {
     ASSERT_EQ(order[i], i);
 }
 
+TEST(LoaderTest, RepeatedAugmentationRepeatsThePermutationsHeadInPlace) {
+  // DeiT's RASampler with one rank, N = 10, 3 repeats: p0 p0 p0 p1 p1 p1 p2 p2 p2 p3.
+  MemoryDataset ds(10, 1, 1, 1, 3);
+  const auto plain = epoch_indices(ds, SamplerKind::kRandom, 5, 2);
+  const auto repeated = epoch_indices(ds, SamplerKind::kRandom, 5, 2, 3);
+  ASSERT_EQ(repeated.size(), 10u);
+  for (std::size_t k = 0; k < 10; ++k)
+    EXPECT_EQ(repeated[k], plain[k / 3]) << "position " << k;
+  // Copies at different positions draw different transforms: a 3-repeat loader's consecutive
+  // copies of one image differ under a random crop.
+  auto big = std::make_shared<MemoryDataset>(12, 10, 9, 3, 5);
+  LoaderOptions o = options(0, 6);
+  o.repeats = 3;
+  Loader loader(big, random_transforms(), o);
+  const Batch b = epoch(loader, 0).front();
+  EXPECT_TRUE(at::equal(b.labels.slice(0, 0, 3), b.labels[0].expand({3})));
+  EXPECT_FALSE(at::equal(b.images[0], b.images[1]) && at::equal(b.images[1], b.images[2]));
+}
+
 TEST(LoaderTest, ShardPositionsSplitABatchIntoContiguousSlices) {
   // Hand-worked: a batch of positions [10, 20) over 4 ranks: slices of ceil(10 / 4) = 3.
   EXPECT_EQ(shard_positions(10, 20, {0, 4}, true), (std::vector<std::int64_t>{10, 11, 12}));

@@ -30,6 +30,7 @@ struct LoaderOptions {
   int prefetch = 4;  // batches ready or in flight ahead of the consumer
   bool drop_last = false;
   SamplerKind sampler = SamplerKind::kRandom;
+  std::int64_t repeats = 1;  // repeated augmentation (random sampler; epoch_indices)
   std::uint64_t seed = 0;
   Shard shard;                // batch_size is the global batch; this rank loads its part of each
   bool pad_shards = true;     // wrap short last slices around (training) or leave them short

@@ -36,8 +36,11 @@ std::vector<std::int64_t> shard_positions(std::int64_t begin, std::int64_t end, 
 //   (with replacement), so every class is seen equally often;
 // - square_root: as class_balanced, but class c chosen with probability ∝ sqrt(its size)
 //   (Mahajan et al.'s square-root sampling, between instance- and class-balanced);
-// the same on every rank (ranks split batches, shard_positions).
+// the same on every rank (ranks split batches, shard_positions). With `repeats` r > 1 (random
+// only): the first ⌈N/r⌉ indices of the permutation, each r times in a row, cut to N - DeiT's
+// RASampler order (its ranks take every W-th entry, which over a global batch is the same set).
 std::vector<std::int64_t> epoch_indices(const Dataset& dataset, SamplerKind kind,
-                                        std::uint64_t seed, std::int64_t epoch);
+                                        std::uint64_t seed, std::int64_t epoch,
+                                        std::int64_t repeats = 1);
 
 }  // namespace augcore::data
