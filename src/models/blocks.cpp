@@ -28,9 +28,17 @@ BasicBlockImpl::BasicBlockImpl(int inplanes, int planes, int stride, bool projec
   if (project) downsample = register_module("downsample", projection(inplanes, planes, stride));
 }
 
+at::Tensor drop_path(const at::Tensor& x, double p, bool training) {
+  if (p <= 0 || !training) return x;
+  const double keep = 1.0 - p;
+  std::vector<std::int64_t> shape(x.dim(), 1);
+  shape[0] = x.size(0);
+  return x * at::empty(shape, x.options()).bernoulli_(keep).div_(keep);
+}
+
 at::Tensor BasicBlockImpl::forward(const at::Tensor& x) {
   at::Tensor out = bn1->forward(conv1->forward(x)).relu_();
-  out = bn2->forward(conv2->forward(out));
+  out = models::drop_path(bn2->forward(conv2->forward(out)), drop_path, is_training());
   out += downsample ? downsample->forward(x) : x;
   return out.relu_();
 }
@@ -50,7 +58,7 @@ BottleneckImpl::BottleneckImpl(int inplanes, int planes, int stride, bool projec
 at::Tensor BottleneckImpl::forward(const at::Tensor& x) {
   at::Tensor out = bn1->forward(conv1->forward(x)).relu_();
   out = bn2->forward(conv2->forward(out)).relu_();
-  out = bn3->forward(conv3->forward(out));
+  out = models::drop_path(bn3->forward(conv3->forward(out)), drop_path, is_training());
   out += downsample ? downsample->forward(x) : x;
   return out.relu_();
 }

@@ -55,6 +55,19 @@ ResNetImpl::ResNetImpl(const ResNetConfig& config)
   fc = register_module("fc", torch::nn::Linear(512 * expansion, config.num_classes));
   init_conv_bn(*this);
   if (config.zero_init_residual) zero_last_bn_of_blocks(*this);
+  // timm's rates: drop_path × block index / (blocks − 1), over all blocks in order.
+  const int blocks = config.layers[0] + config.layers[1] + config.layers[2] + config.layers[3];
+  int k = 0;
+  for (auto& m : modules(/*include_self=*/false)) {
+    const double rate = blocks > 1 ? config.drop_path * k / (blocks - 1) : 0.0;
+    if (auto* b = m->as<BasicBlock>()) {
+      b->drop_path = rate;
+      ++k;
+    } else if (auto* b = m->as<Bottleneck>()) {
+      b->drop_path = rate;
+      ++k;
+    }
+  }
 }
 
 torch::nn::Sequential ResNetImpl::make_layer(int planes, int blocks, int stride) {
@@ -106,6 +119,8 @@ namespace {
 config::Schema resnet_options() {
   config::Schema s;
   s.add_bool("zero_init_residual", false, "zero the last BN of each block (torchvision option)");
+  s.add_float("drop_path", 0.0, "stochastic depth rate of the last block (linear ramp; timm)")
+      .range(0, 1);
   return s;
 }
 
@@ -116,6 +131,7 @@ bool register_preset(const std::string& name, const std::string& doc) {
                           c.in_chans = shape.in_chans;
                           c.num_classes = shape.num_classes;
                           c.zero_init_residual = o.boolean("zero_init_residual");
+                          c.drop_path = o.real("drop_path");
                           return std::make_shared<ResNetImpl>(c);
                         });
 }

@@ -7,20 +7,12 @@
 #include <numeric>
 
 #include "augcore/core/error.h"
+#include "augcore/models/blocks.h"
 #include "augcore/models/model_registry.h"
 
 namespace augcore::models {
 
 namespace {
-
-// Stochastic depth: drops the residual branch per sample with probability p (train only).
-at::Tensor drop_path_fn(const at::Tensor& x, double p, bool training) {
-  if (p <= 0 || !training) return x;
-  const double keep = 1.0 - p;
-  std::vector<std::int64_t> shape(x.dim(), 1);
-  shape[0] = x.size(0);
-  return x * at::empty(shape, x.options()).bernoulli_(keep).div_(keep);
-}
 
 // N×H×W×C (H, W multiples of w) → (N·windows)×w×w×C, windows in row-major order.
 at::Tensor window_partition(const at::Tensor& x, std::int64_t w) {
@@ -118,9 +110,9 @@ at::Tensor SwinBlockImpl::windowed_attention(const at::Tensor& x) {
 
 at::Tensor SwinBlockImpl::forward(const at::Tensor& x) {
   const auto n = x.size(0), h = x.size(1), w = x.size(2), c = x.size(3);
-  at::Tensor y = x + drop_path_fn(windowed_attention(norm1->forward(x)), drop_path_, is_training());
+  at::Tensor y = x + drop_path(windowed_attention(norm1->forward(x)), drop_path_, is_training());
   y = y.reshape({n, -1, c});
-  y = y + drop_path_fn(mlp->forward(norm2->forward(y)), drop_path_, is_training());
+  y = y + drop_path(mlp->forward(norm2->forward(y)), drop_path_, is_training());
   return y.reshape({n, h, w, c});
 }
 

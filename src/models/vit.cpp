@@ -7,6 +7,7 @@
 
 #include "augcore/core/error.h"
 #include "augcore/core/torch_compat.h"
+#include "augcore/models/blocks.h"
 #include "augcore/models/model_registry.h"
 
 namespace augcore::models {
@@ -68,15 +69,6 @@ torch::nn::LayerNorm layer_norm(std::int64_t dim) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6));
 }
 
-// Stochastic depth: drops the residual branch per sample with probability p (train only).
-at::Tensor drop_path_fn(const at::Tensor& x, double p, bool training) {
-  if (p <= 0 || !training) return x;
-  const double keep = 1.0 - p;
-  std::vector<std::int64_t> shape(x.dim(), 1);
-  shape[0] = x.size(0);
-  return x * at::empty(shape, x.options()).bernoulli_(keep).div_(keep);
-}
-
 }  // namespace
 
 BlockImpl::BlockImpl(const ViTConfig& c, double drop_path_rate) : drop_path(drop_path_rate) {
@@ -94,10 +86,10 @@ at::Tensor BlockImpl::forward(const at::Tensor& x, at::Tensor* cls_attention,
   const double rate = drop_path_rate.value_or(drop_path);
   at::Tensor a = attn->forward(norm1->forward(x), cls_attention, dropout);
   if (ls1) a = ls1->forward(a);
-  at::Tensor y = x + drop_path_fn(a, rate, is_training());
+  at::Tensor y = x + models::drop_path(a, rate, is_training());
   at::Tensor m = mlp->forward(norm2->forward(y), dropout);
   if (ls2) m = ls2->forward(m);
-  return y + drop_path_fn(m, rate, is_training());
+  return y + models::drop_path(m, rate, is_training());
 }
 
 ViTImpl::ViTImpl(const ViTConfig& c) : config_(c) {

@@ -7,6 +7,7 @@
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
+#include "augcore/models/blocks.h"
 #include "augcore/models/classifier.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
@@ -130,6 +131,31 @@ TEST(ModelsTest, AViTStartsFromWeightsOfAnotherResolutionWithItsGridResized) {
       pos.slice(1, 1), at::arange(8, at::kFloat).view({1, 1, 8}).expand({1, 36, 8}), 1e-5, 1e-5));
   EXPECT_TRUE(at::equal(*large->named_parameters().find("blocks.0.attn.qkv.weight"),
                         *small->named_parameters().find("blocks.0.attn.qkv.weight")));
+}
+
+TEST(ModelsTest, ResNetDropPathRampsOverTheBlocksAndDropsWholeResidualsInTraining) {
+  auto model = build("{name: resnet18, drop_path: 0.07}", ModelShape{3, 10, 32});
+  std::vector<double> rates;
+  for (const auto& m : model->modules(false))
+    if (auto* b = m->as<BasicBlock>()) rates.push_back(b->drop_path);
+  ASSERT_EQ(rates.size(), 8u);
+  for (std::size_t k = 0; k < 8; ++k)
+    EXPECT_DOUBLE_EQ(rates[k], 0.07 * k / 7.0);
+  torch::manual_seed(4);
+  BasicBlock block(8, 8, 1, false);
+  block->drop_path = 0.5;
+  block->train();
+  at::NoGradGuard no_grad;
+  const at::Tensor x = at::randn({200, 8, 4, 4});
+  const at::Tensor out = block->forward(x);
+  // A dropped residual leaves relu(x); a kept one is scaled by 2.
+  const at::Tensor dropped = (out - at::relu(x)).abs().flatten(1).amax(1).eq(0);
+  EXPECT_NEAR(dropped.to(at::kFloat).mean().item<double>(), 0.5, 0.15);
+  block->eval();
+  block->drop_path = 0;
+  const at::Tensor plain = block->forward(x);
+  block->drop_path = 0.5;
+  EXPECT_TRUE(at::equal(block->forward(x), plain));  // evaluation ignores it
 }
 
 TEST(ModelsTest, TorchvisionParameterNamesAndCounts) {

@@ -10,6 +10,10 @@
 
 namespace augcore::models {
 
+// Stochastic depth: the residual branch `x` dropped per sample with probability p and the
+// kept ones scaled by 1/(1 − p), in training only.
+at::Tensor drop_path(const at::Tensor& x, double p, bool training);
+
 // conv3x3-bn-relu-conv3x3-bn plus identity (or `downsample`: conv1x1-bn), then relu.
 class BasicBlockImpl : public torch::nn::Module {
  public:
@@ -18,6 +22,7 @@ class BasicBlockImpl : public torch::nn::Module {
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Sequential downsample{nullptr};
+  double drop_path = 0;  // stochastic depth of the residual branch (timm's ResNet)
 };
 TORCH_MODULE(BasicBlock);
 
@@ -30,6 +35,7 @@ class BottleneckImpl : public torch::nn::Module {
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
+  double drop_path = 0;  // stochastic depth of the residual branch (timm's ResNet)
 };
 TORCH_MODULE(Bottleneck);
 

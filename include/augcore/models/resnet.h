@@ -21,6 +21,7 @@ struct ResNetConfig {
   std::int64_t in_chans = 3;
   std::int64_t num_classes = 1000;
   bool zero_init_residual = false;
+  double drop_path = 0;  // stochastic depth, rising linearly over the blocks to this (timm)
 };
 
 class ResNetImpl : public ClassifierImpl {
