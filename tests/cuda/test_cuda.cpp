@@ -17,6 +17,7 @@
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/amp.h"
+#include "augcore/train/optimizer.h"
 #include "support/fixtures.h"
 
 namespace augcore {
@@ -66,9 +67,14 @@ double max_diff(const at::Tensor& a, const at::Tensor& b) {
 }
 
 TEST_F(CudaTest, ModelsGiveTheCpuLogitsOnTheGpu) {
-  for (const std::string spec : {"{name: resnet20}", "{name: resnet18}",
-                                 "{name: vit, patch_size: 4, embed_dim: 64, depth: 2, "
-                                 "num_heads: 4}"}) {
+  for (const std::string spec :
+       {"{name: resnet20}", "{name: resnet18}",
+        "{name: vit, patch_size: 4, embed_dim: 64, depth: 2, num_heads: 4}",
+        "{name: vit, patch_size: 4, embed_dim: 64, depth: 2, num_heads: 4, global_pool: avg}",
+        "{name: swin, patch_size: 2, embed_dim: 16, depths: [2, 2], num_heads: [2, 2], "
+        "window_size: 4}",
+        "{name: shake_shake, depth: 8, widen: 1}",
+        "{name: pyramidnet_shakedrop, depth: 11, alpha: 12}"}) {
     at::manual_seed(0);
     auto cpu = make_model(spec, 32);
     cpu->eval();
@@ -105,6 +111,7 @@ TEST_F(CudaTest, BatchPoliciesGiveTheCpuResultOnTheGpu) {
       {"mixup", 0},
       {"cutmix", 0},
       {"mix", 0},
+      {"three_augment", 0.02},
       {"autoaugment", 0.02},
       {"randaugment", 0.02},
       {"trivialaugment", 0.02},
@@ -170,6 +177,33 @@ double loss_after_steps(at::ScalarType dtype, int steps) {
     last = value;
   }
   return last / first;
+}
+
+TEST_F(CudaTest, LambWithLayerDecayStepsAsOnTheCpu) {
+  const std::string spec = "{name: vit, patch_size: 4, embed_dim: 64, depth: 2, num_heads: 4}";
+  at::manual_seed(2);
+  auto cpu = make_model(spec, 32);
+  auto gpu = copy_to(*cpu, spec, 32, kCuda);
+  static std::vector<config::Config> keep;
+  config::Schema schema;
+  schema.add_component("optimizer", "optimizer", "lamb", "optimizer");
+  keep.push_back(config::Config::from_node(
+      config::parse_yaml("optimizer: {name: lamb, weight_decay: 0.05, layer_decay: 0.75}\n", "t"),
+      schema));
+  auto cpu_opt = train::make_optimizer(keep.back().root().component("optimizer"), *cpu, 1e-3);
+  auto gpu_opt = train::make_optimizer(keep.back().root().component("optimizer"), *gpu, 1e-3);
+  const at::Tensor x = at::randn({8, 3, 32, 32}), y = at::arange(8) % 10;
+  for (int step = 0; step < 3; ++step) {
+    for (auto [model, opt, device] : {std::tuple{cpu, cpu_opt.get(), c10::Device(c10::kCPU)},
+                                      std::tuple{gpu, gpu_opt.get(), kCuda}}) {
+      opt->zero_grad();
+      at::cross_entropy_loss(model->forward(x.to(device)), y.to(device)).backward();
+      opt->step();
+    }
+  }
+  const auto gpu_params = gpu->named_parameters();
+  for (const auto& p : cpu->named_parameters())
+    EXPECT_LE(max_diff(*gpu_params.find(p.key()), p.value()), 1e-4) << p.key();
 }
 
 TEST_F(CudaTest, AmpBf16AndFp16WithTheLossScalerTrain) {
