@@ -21,15 +21,6 @@
 namespace augcore {
 namespace {
 
-std::shared_ptr<models::ClassifierImpl> build(const std::string& yaml, models::ModelShape shape) {
-  config::Schema schema;
-  schema.add_component("model", "model", "resnet18", "model");
-  static std::vector<config::Config> keep;
-  keep.push_back(
-      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
-  return models::make_model(keep.back().root().component("model"), shape);
-}
-
 double max_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
@@ -52,8 +43,9 @@ TEST(CompatTest, ViTLogitsDoNotDependOnWhetherAttentionIsReturned) {
   // The last block takes the explicit path when its CLS attention is asked for, the fused
   // kernel (LibTorch 2.x) otherwise: the logits agree and the attention rows are distributions.
   at::manual_seed(1);
-  auto vit = build("{name: vit, patch_size: 4, embed_dim: 48, depth: 3, num_heads: 3}",
-                   models::ModelShape{3, 10, 32});
+  auto vit =
+      testing::build_model("{name: vit, patch_size: 4, embed_dim: 48, depth: 3, num_heads: 3}",
+                           models::ModelShape{3, 10, 32});
   vit->eval();
   at::NoGradGuard no_grad;
   const at::Tensor x = at::randn({3, 3, 32, 32});
@@ -130,8 +122,8 @@ TEST(DeviceTotalsTest, ANonFiniteLossIsReportedWithTheStepsItMayBeIn) {
 
 TEST(CompatTest, ChannelsLastResNetGivesTheContiguousLogits) {
   at::manual_seed(3);
-  auto a = build("{name: resnet18}", models::ModelShape{3, 10, 32});
-  auto b = build("{name: resnet18}", models::ModelShape{3, 10, 32});
+  auto a = testing::build_model("{name: resnet18}", models::ModelShape{3, 10, 32});
+  auto b = testing::build_model("{name: resnet18}", models::ModelShape{3, 10, 32});
   ASSERT_TRUE(models::load_state_dict(*b, models::state_dict_ivalue(*a), true).ok());
   {
     at::NoGradGuard no_grad;

@@ -93,12 +93,7 @@ TEST(MaeTest, MaeMiniHasAboutFifteenAndAHalfMillionParameters) {
 }
 
 std::shared_ptr<ClassifierImpl> build_vit(const std::string& yaml) {
-  config::Schema schema;
-  schema.add_component("model", "model", "vit", "model");
-  static std::vector<config::Config> keep;
-  keep.push_back(
-      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
-  return make_model(keep.back().root().component("model"), ModelShape{3, 10, 16});
+  return testing::build_model(yaml, ModelShape{3, 10, 16});
 }
 
 TEST(MaeFineTuneTest, TheEncoderLandsUnchangedTheDecoderIsDroppedTheHeadStartsAsMaeDoes) {

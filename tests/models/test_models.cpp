@@ -18,25 +18,10 @@
 namespace augcore::models {
 namespace {
 
-// Builds a registered model from a YAML component, e.g. "{name: resnet18}".
-std::shared_ptr<ClassifierImpl> build(const std::string& yaml, ModelShape shape) {
-  config::Schema schema;
-  schema.add_component("model", "model", "resnet18", "model");
-  static std::vector<config::Config> keep;
-  keep.push_back(
-      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
-  return make_model(keep.back().root().component("model"), shape);
-}
+using testing::count_parameters;
 
 c10::IValue entry(const c10::IValue& d, const std::string& key) {
   return d.toGenericDict().at(key);
-}
-
-std::int64_t count_parameters(const torch::nn::Module& model) {
-  std::int64_t n = 0;
-  for (const auto& p : model.parameters())
-    n += p.numel();
-  return n;
 }
 
 double max_diff(const at::Tensor& a, const at::Tensor& b) {
@@ -51,8 +36,8 @@ TEST_P(TorchvisionParity, SameLogitsAsTorchvisionAndLoadsBackIntoIt) {
   const auto py = testing::run_python("model_parity.py", {"resnet", name, dir.file("ref.pth")});
   ASSERT_EQ(py.exit_code, 0) << py.output;
   const c10::IValue ref = pth::load(dir.file("ref.pth"));
-  auto model =
-      build("{name: " + name + ", pretrained: " + dir.file("ref.pth") + "}", ModelShape{3, 10, 64});
+  auto model = testing::build_model("{name: " + name + ", pretrained: " + dir.file("ref.pth") + "}",
+                                    ModelShape{3, 10, 64});
   model->eval();
   at::NoGradGuard no_grad;
   const at::Tensor logits = model->forward(entry(ref, "input").toTensor());
@@ -82,7 +67,7 @@ TEST(ViTTest, MatchesTimmOrAnIndependentReferenceWithAttentionAndKeptTokens) {
   EXPECT_TRUE(!AUGCORE_TEST_TIMM || py.output.find("reference: timm ") != std::string::npos)
       << py.output;
   const c10::IValue ref = pth::load(dir.file("vit.pth"));
-  auto model = build(
+  auto model = testing::build_model(
       "{name: vit, patch_size: 8, embed_dim: 48, depth: 2, num_heads: 3, "
       "layer_scale: 0.1, pretrained: " +
           dir.file("vit.pth") + "}",
@@ -107,8 +92,9 @@ TEST(ViTTest, MatchesTimmOrAnIndependentReferenceWithAttentionAndKeptTokens) {
 
 TEST(ModelsTest, AViTStartsFromWeightsOfAnotherResolutionWithItsGridResized) {
   testing::TempDir dir;
-  auto small = build("{name: vit, patch_size: 4, embed_dim: 8, depth: 1, num_heads: 2}",
-                     ModelShape{3, 5, 16});  // 4×4 patches
+  auto small =
+      testing::build_model("{name: vit, patch_size: 4, embed_dim: 8, depth: 1, num_heads: 2}",
+                           ModelShape{3, 5, 16});  // 4×4 patches
   {
     at::NoGradGuard no_grad;
     auto& pos = *small->named_parameters().find("pos_embed");
@@ -118,7 +104,7 @@ TEST(ModelsTest, AViTStartsFromWeightsOfAnotherResolutionWithItsGridResized) {
   auto payload = pth::new_dict();
   payload.insert("model", state_dict_ivalue(*small));
   pth::save(payload, dir.file("small.pth"));
-  auto large = build(
+  auto large = testing::build_model(
       "{name: vit, patch_size: 4, embed_dim: 8, depth: 1, num_heads: 2, "
       "pretrained: " +
           dir.file("small.pth") + "}",
@@ -134,7 +120,7 @@ TEST(ModelsTest, AViTStartsFromWeightsOfAnotherResolutionWithItsGridResized) {
 }
 
 TEST(ModelsTest, ResNetDropPathRampsOverTheBlocksAndDropsWholeResidualsInTraining) {
-  auto model = build("{name: resnet18, drop_path: 0.07}", ModelShape{3, 10, 32});
+  auto model = testing::build_model("{name: resnet18, drop_path: 0.07}", ModelShape{3, 10, 32});
   std::vector<double> rates;
   for (const auto& m : model->modules(false))
     if (auto* b = m->as<BasicBlock>()) rates.push_back(b->drop_path);
@@ -167,10 +153,13 @@ TEST(ModelsTest, TorchvisionParameterNamesAndCounts) {
                                                                    {"resnext50_32x4d", 25028904},
                                                                    {"wide_resnet50_2", 68883240}};
   for (const auto& [name, count] : expected) {
-    EXPECT_EQ(count_parameters(*build("{name: " + name + "}", ModelShape{3, 1000, 224})), count)
+    EXPECT_EQ(
+        count_parameters(*testing::build_model("{name: " + name + "}", ModelShape{3, 1000, 224})),
+        count)
         << name;
   }
-  const auto names = state_dict(*build("{name: resnet50}", ModelShape{3, 1000, 224}));
+  const auto names =
+      state_dict(*testing::build_model("{name: resnet50}", ModelShape{3, 1000, 224}));
   EXPECT_EQ(names.front().first, "conv1.weight");
   EXPECT_EQ(names.back().first, "fc.bias");
   bool has_downsample = false;
@@ -186,7 +175,9 @@ TEST(ModelsTest, ViTPresetsHaveTimmParameterCounts) {
       {"vit_small_patch16_224", 22050664},
       {"vit_base_patch16_224", 86567656}};
   for (const auto& [name, count] : expected) {
-    EXPECT_EQ(count_parameters(*build("{name: " + name + "}", ModelShape{3, 1000, 224})), count)
+    EXPECT_EQ(
+        count_parameters(*testing::build_model("{name: " + name + "}", ModelShape{3, 1000, 224})),
+        count)
         << name;
   }
 }
@@ -195,15 +186,16 @@ TEST(ModelsTest, SmallImageBackbonesHaveTheirShapes) {
   // CIFAR ResNet-20 with projection shortcuts, 1 input channel, 10 classes, counted by hand:
   // stem 144 + 32; stage 1: 3 x (2 x 2304 + 64) = 14016; stage 2: 14528 + 2 x 18560 = 51648;
   // stage 3: 57728 + 2 x 73984 = 205696; fc 650. Total 272186 (He et al.: "0.27M").
-  auto r20 = build("{name: resnet20}", ModelShape{1, 10, 28});
+  auto r20 = testing::build_model("{name: resnet20}", ModelShape{1, 10, 28});
   EXPECT_EQ(count_parameters(*r20), 272186);
   EXPECT_EQ(r20->forward(at::randn({2, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{2, 10}));
-  auto wrn =
-      build("{name: wide_resnet, depth: 16, width: 2, dropout: 0.3}", ModelShape{3, 100, 32});
+  auto wrn = testing::build_model("{name: wide_resnet, depth: 16, width: 2, dropout: 0.3}",
+                                  ModelShape{3, 100, 32});
   EXPECT_EQ(wrn->forward(at::randn({2, 3, 32, 32})).sizes(), (std::vector<std::int64_t>{2, 100}));
-  auto pre = build("{name: preact_resnet18}", ModelShape{3, 10, 32});
+  auto pre = testing::build_model("{name: preact_resnet18}", ModelShape{3, 10, 32});
   EXPECT_EQ(pre->forward(at::randn({1, 3, 32, 32})).sizes(), (std::vector<std::int64_t>{1, 10}));
-  auto vit = build("{name: vit_mini_patch4_28, drop_path: 0.1}", ModelShape{1, 10, 28});
+  auto vit =
+      testing::build_model("{name: vit_mini_patch4_28, drop_path: 0.1}", ModelShape{1, 10, 28});
   EXPECT_EQ(vit->forward(at::randn({2, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{2, 10}));
 }
 
@@ -217,7 +209,7 @@ TEST(ModelsTest, FeaturesAreTheHeadsInput) {
       {"{name: resnet18}", {3, 6, 64}},
       {"{name: vit_mini_patch4_28}", {1, 10, 28}}};
   for (const auto& [yaml, shape] : models) {
-    auto model = build(yaml, shape);
+    auto model = testing::build_model(yaml, shape);
     model->eval();
     at::NoGradGuard no_grad;
     const at::Tensor x = at::randn({3, shape.in_chans, shape.image_size, shape.image_size});
@@ -232,13 +224,14 @@ TEST(ModelsTest, FeaturesAreTheHeadsInput) {
 
 TEST(ModelsTest, PretrainedMismatchesAreReportedLikePyTorch) {
   testing::TempDir dir;
-  auto donor = build("{name: resnet20}", ModelShape{3, 10, 32});
+  auto donor = testing::build_model("{name: resnet20}", ModelShape{3, 10, 32});
   auto dict = state_dict_ivalue(*donor);
   ASSERT_EQ(dict.erase("layer1.0.bn1.running_mean"), 1u);
   dict.insert("extra.weight", at::zeros({1}));
   pth::save(dict, dir.file("sd.pth"));
   try {
-    build("{name: resnet20, pretrained: " + dir.file("sd.pth") + "}", ModelShape{3, 100, 32});
+    testing::build_model("{name: resnet20, pretrained: " + dir.file("sd.pth") + "}",
+                         ModelShape{3, 100, 32});
     FAIL() << "loaded a mismatching state_dict";
   } catch (const DataError& e) {
     const std::string what = e.what();
@@ -254,7 +247,7 @@ TEST(ModelsTest, PretrainedMismatchesAreReportedLikePyTorch) {
   ASSERT_EQ(dict.erase("extra.weight"), 1u);
   dict.insert("layer1.0.bn1.running_mean", at::full({16}, 0.5));
   pth::save(dict, dir.file("sd2.pth"));
-  auto tuned = build(
+  auto tuned = testing::build_model(
       "{name: resnet20, pretrained: " + dir.file("sd2.pth") + ", pretrained_ignore_head: true}",
       ModelShape{3, 100, 32});
   EXPECT_EQ(tuned->num_classes(), 100);

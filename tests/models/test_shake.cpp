@@ -6,34 +6,22 @@
 #include "augcore/config/yaml_io.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/shake.h"
+#include "support/fixtures.h"
 
 namespace augcore::models {
 namespace {
 
-std::shared_ptr<ClassifierImpl> build(const std::string& yaml, ModelShape shape) {
-  config::Schema schema;
-  schema.add_component("model", "model", "shake_shake", "model");
-  static std::vector<config::Config> keep;
-  keep.push_back(
-      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
-  return make_model(keep.back().root().component("model"), shape);
-}
-
-std::int64_t count_parameters(const torch::nn::Module& model) {
-  std::int64_t n = 0;
-  for (const auto& p : model.parameters())
-    n += p.numel();
-  return n;
-}
+using testing::build_model;
+using testing::count_parameters;
 
 TEST(ShakeTest, ParameterCountsMatchThePublishedFigures) {
   // Gastaldi 2017, Table 1: Shake-Shake-26 2×96d has 26.2M parameters (CIFAR-10 head).
-  const auto shake_shake = build("{name: shake_shake}", ModelShape{3, 10, 32});
+  const auto shake_shake = build_model("{name: shake_shake}", ModelShape{3, 10, 32});
   EXPECT_NEAR(count_parameters(*shake_shake) / 1e6, 26.2, 0.05);
   // PyramidNet-272 (α 200, bottleneck): the sum over dyhan0920/PyramidNet-PyTorch's layer rules
   // (widths round(16 + k·200/90), k = 1…90; stem, four BNs and three convs a block, final BN,
   // fc), computed by hand in Python: 26,210,842. The papers print 26.0M (docs/recipes.md).
-  const auto pyramid = build("{name: pyramidnet_shakedrop}", ModelShape{3, 10, 32});
+  const auto pyramid = build_model("{name: pyramidnet_shakedrop}", ModelShape{3, 10, 32});
   EXPECT_EQ(count_parameters(*pyramid), 26210842);
 }
 

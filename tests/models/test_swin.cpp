@@ -14,21 +14,8 @@
 namespace augcore::models {
 namespace {
 
-std::shared_ptr<ClassifierImpl> build(const std::string& yaml, ModelShape shape) {
-  config::Schema schema;
-  schema.add_component("model", "model", "swin", "model");
-  static std::vector<config::Config> keep;
-  keep.push_back(
-      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
-  return make_model(keep.back().root().component("model"), shape);
-}
-
-std::int64_t count_parameters(const torch::nn::Module& model) {
-  std::int64_t n = 0;
-  for (const auto& p : model.parameters())
-    n += p.numel();
-  return n;
-}
+using testing::build_model;
+using testing::count_parameters;
 
 TEST(SwinTest, MatchesTimmsSwinOnTimmWeightsLoadedStrictly) {
   testing::TempDir dir;
@@ -40,7 +27,7 @@ TEST(SwinTest, MatchesTimmsSwinOnTimmWeightsLoadedStrictly) {
   const c10::IValue ref = pth::load(dir.file("swin.pth"));
   // 32 px, 2-px patches: a 16×16 grid with 4×4 windows (shifted by 2), then 8×8 (shifted),
   // then 4×4 where the window covers the grid and stops shifting.
-  auto model = build(
+  auto model = build_model(
       "{name: swin, patch_size: 2, embed_dim: 16, depths: [2, 2, 2], num_heads: [2, 2, 4], "
       "window_size: 4, pretrained: " +
           dir.file("swin.pth") + "}",
@@ -60,14 +47,14 @@ TEST(SwinTest, PresetsHaveTimmsParameterCountsAndStateDictKeys) {
       {"swin_small_patch4_window7_224", 49606258, 329},
       {"swin_base_patch4_window7_224", 87768224, 329}};
   for (const auto& [name, params, keys] : expected) {
-    auto model = build("{name: " + name + "}", ModelShape{3, 1000, 224});
+    auto model = build_model("{name: " + name + "}", ModelShape{3, 1000, 224});
     EXPECT_EQ(count_parameters(*model), params) << name;
     EXPECT_EQ(state_dict(*model).size(), keys) << name;
   }
 }
 
 TEST(SwinTest, LayerIdsFollowSimMimAndEveryParameterIsGrouped) {
-  auto model = build("{name: swin_tiny_patch4_window7_224}", ModelShape{3, 10, 224});
+  auto model = build_model("{name: swin_tiny_patch4_window7_224}", ModelShape{3, 10, 224});
   EXPECT_EQ(model->num_layer_ids(), 14);
   const std::vector<std::pair<std::string, std::int64_t>> ids{
       {"patch_embed.proj.weight", 0},
@@ -102,7 +89,7 @@ TEST(SwinTest, LayerIdsFollowSimMimAndEveryParameterIsGrouped) {
 TEST(SwinTest, MaskedUnitsSeeOnlyTheMaskToken) {
   torch::manual_seed(0);
   // 64 px, 4-px patches, 32-px units: a 2×2 grid of units, each 8×8 patch tokens.
-  auto model = build(
+  auto model = build_model(
       "{name: swin, patch_size: 4, embed_dim: 16, depths: [2, 2], num_heads: [2, 2], "
       "window_size: 4, mask_token: true}",
       ModelShape{3, 5, 64});
@@ -125,7 +112,7 @@ TEST(SwinTest, MaskedUnitsSeeOnlyTheMaskToken) {
   none.masked_units = at::zeros({1, 2, 2});
   EXPECT_TRUE(at::allclose(model->forward_with(x, none).logits, model->forward(x)));
   // Without the token (timm weights) masking is refused.
-  auto plain = build(
+  auto plain = build_model(
       "{name: swin, patch_size: 4, embed_dim: 16, depths: [2], num_heads: [2], "
       "window_size: 4}",
       ModelShape{3, 5, 64});

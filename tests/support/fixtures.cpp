@@ -1,6 +1,7 @@
 #include "support/fixtures.h"
 
 #include "augcore/config/yaml_io.h"
+#include "augcore/models/model_registry.h"
 
 #include <ATen/ATen.h>
 
@@ -105,6 +106,27 @@ std::unique_ptr<augment::BatchPolicy> policy_from_yaml(const std::string& yaml,
       config::Config::from_node(config::parse_yaml("policies: [" + yaml + "]\n", "t"), schema));
   return std::move(
       augment::make_policies(keep_alive.back().root().components("policies"), setup).front());
+}
+
+config::ComponentConfig component(const std::string& kind, const std::string& yaml) {
+  static std::vector<config::Config> keep;
+  config::Schema schema;
+  schema.add_component(kind, kind, "", kind);
+  keep.push_back(
+      config::Config::from_node(config::parse_yaml(kind + ": " + yaml + "\n", "t"), schema));
+  return keep.back().root().component(kind);
+}
+
+std::shared_ptr<models::ClassifierImpl> build_model(const std::string& yaml,
+                                                    const models::ModelShape& shape) {
+  return models::make_model(component("model", yaml), shape);
+}
+
+std::int64_t count_parameters(const torch::nn::Module& module) {
+  std::int64_t n = 0;
+  for (const auto& p : module.parameters())
+    n += p.numel();
+  return n;
 }
 
 }  // namespace augcore::testing

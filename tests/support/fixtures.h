@@ -87,4 +87,14 @@ std::unique_ptr<augment::BatchPolicy> policy_from_yaml(const std::string& yaml,
                                                        const augment::PolicySetup& setup,
                                                        std::vector<config::Config>& keep_alive);
 
+// A registered component of `kind` read from YAML ("{name: sgd, momentum: 0}") under the key
+// `kind` (errors name "optimizer.momentum"); its config lives as long as the process.
+config::ComponentConfig component(const std::string& kind, const std::string& yaml);
+
+// A registered model read from YAML ("{name: resnet18}"), built for `shape`.
+std::shared_ptr<models::ClassifierImpl> build_model(const std::string& yaml,
+                                                    const models::ModelShape& shape);
+
+std::int64_t count_parameters(const torch::nn::Module& module);
+
 }  // namespace augcore::testing

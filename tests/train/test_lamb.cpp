@@ -125,25 +125,6 @@ TEST(LambTest, ZeroNormParameterAndTrustClipByHand) {
   EXPECT_NEAR(big.item<double>(), 100 - 0.1 * 1.1, 1e-4);
 }
 
-std::shared_ptr<models::ClassifierImpl> build_model(const std::string& yaml,
-                                                    models::ModelShape shape) {
-  config::Schema schema;
-  schema.add_component("model", "model", "resnet18", "model");
-  static std::vector<config::Config> keep;
-  keep.push_back(
-      config::Config::from_node(config::parse_yaml("model: " + yaml + "\n", "t"), schema));
-  return models::make_model(keep.back().root().component("model"), shape);
-}
-
-config::ComponentConfig optimizer_component(const std::string& yaml) {
-  static std::vector<config::Config> keep;
-  config::Schema schema;
-  schema.add_component("optimizer", "optimizer", "", "optimizer");
-  keep.push_back(
-      config::Config::from_node(config::parse_yaml("optimizer: " + yaml + "\n", "t"), schema));
-  return keep.back().root().component("optimizer");
-}
-
 TEST(LayerDecayTest, EveryViTParameterGetsTimmsScaleAndDecayAndTheGroupsAddUp) {
   testing::TempDir dir;
   const auto py = testing::run_python("optim_reference.py", {"layer_decay", dir.file("ld.pth")});
@@ -151,14 +132,15 @@ TEST(LayerDecayTest, EveryViTParameterGetsTimmsScaleAndDecayAndTheGroupsAddUp) {
   EXPECT_TRUE(!AUGCORE_TEST_TIMM || py.output.find("reference: timm ") != std::string::npos)
       << py.output;
   const auto ref = pth::load(dir.file("ld.pth")).toGenericDict();
-  auto vit = build_model(
+  auto vit = testing::build_model(
       "{name: vit, patch_size: 8, embed_dim: 48, depth: 3, num_heads: 3, "
       "global_pool: avg}",
       {3, 7, 32});
   for (const char* optimizer : {"lamb", "adamw", "sgd"}) {
-    auto opt = make_optimizer(optimizer_component(std::string("{name: ") + optimizer +
-                                                  ", weight_decay: 0.05, layer_decay: 0.65}"),
-                              *vit, 1.0);
+    auto opt = make_optimizer(
+        testing::component("optimizer", std::string("{name: ") + optimizer +
+                                            ", weight_decay: 0.05, layer_decay: 0.65}"),
+        *vit, 1.0);
     set_lr(*opt, 2.0);
     std::size_t seen = 0;
     const auto named = vit->named_parameters();
@@ -185,8 +167,8 @@ TEST(LayerDecayTest, EveryViTParameterGetsTimmsScaleAndDecayAndTheGroupsAddUp) {
   }
   // A CLS-token ViT: the final norm is with the head (MAE's rule: id depth + 1, scale 1); timm
   // groups it with the last block instead (docs/recipes.md).
-  auto token =
-      build_model("{name: vit, patch_size: 8, embed_dim: 48, depth: 3, num_heads: 3}", {3, 7, 32});
+  auto token = testing::build_model(
+      "{name: vit, patch_size: 8, embed_dim: 48, depth: 3, num_heads: 3}", {3, 7, 32});
   for (const auto& g : param_groups(*token, true, 0.5)) {
     for (const auto& name : g.names) {
       const double expected = name.rfind("norm.", 0) == 0 || name.rfind("head.", 0) == 0 ? 1.0
@@ -197,9 +179,10 @@ TEST(LayerDecayTest, EveryViTParameterGetsTimmsScaleAndDecayAndTheGroupsAddUp) {
       EXPECT_DOUBLE_EQ(g.lr_scale, expected) << name;
     }
   }
-  auto resnet = build_model("{name: resnet18}", {3, 10, 32});
+  auto resnet = testing::build_model("{name: resnet18}", {3, 10, 32});
   EXPECT_NE(testing::error_message<ConfigError>([&] {
-              make_optimizer(optimizer_component("{name: lamb, layer_decay: 0.65}"), *resnet, 1);
+              make_optimizer(testing::component("optimizer", "{name: lamb, layer_decay: 0.65}"),
+                             *resnet, 1);
             }).find("optimizer.layer_decay"),
             std::string::npos);
 }

@@ -9,9 +9,12 @@
 #include "augcore/train/ema.h"
 #include "augcore/train/optimizer.h"
 #include "augcore/train/schedule.h"
+#include "support/fixtures.h"
 
 namespace augcore::train {
 namespace {
+
+using augcore::testing::component;
 
 // A module with one scalar weight w (as a 1×1 matrix, so weight decay applies) and a bias.
 struct Scalar : torch::nn::Module {
@@ -21,14 +24,6 @@ struct Scalar : torch::nn::Module {
   }
   at::Tensor w, b;
 };
-
-config::ComponentConfig component(const std::string& kind, const std::string& yaml) {
-  static std::vector<config::Config> keep;
-  config::Schema schema;
-  schema.add_component("c", kind, "", "component");
-  keep.push_back(config::Config::from_node(config::parse_yaml("c: " + yaml + "\n", "t"), schema));
-  return keep.back().root().component("c");
-}
 
 // Runs `steps` steps of loss 0.5·(w² + b²) (gradient = the weights) and returns w after each.
 std::vector<double> descend(const std::string& yaml, int steps, double lr) {
