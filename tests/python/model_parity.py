@@ -6,9 +6,12 @@
                                        timm is installed (the modern toolchain's venv), else
                                        the independent ViT written below from the DeiT/timm
                                        description (pre-norm blocks, CLS pooling); prints which
-  model_parity.py swin OUT             timm's own SwinTransformer (3 stages, shifted windows, a
-                                       stage whose window shrinks to its grid), random weights,
-                                       and its logits; exits 3 when timm is not installed
+  model_parity.py swin OUT             the same for a Swin (3 stages, shifted windows, a stage
+                                       whose window shrinks to its grid): timm's own
+                                       SwinTransformer where timm is installed, else the
+                                       independent RefSwin below; prints which
+  model_parity.py swin-agree           RefSwin with timm's Swin's weights gives timm's logits
+                                       (run with the venv: checks the independent reference)
   model_parity.py check NAME CKPT      loads augcore's checkpoint["model"] into torchvision's
                                        model with strict=True and compares logits
 """
@@ -157,28 +160,128 @@ def check(name, path):
     sys.exit(0 if diff <= bound else 1)
 
 
+class RefSwin(torch.nn.Module):
+    """A Swin Transformer from the paper's description (shifted windows with a region mask,
+    relative position bias, patch merging), with timm's parameter names; no timm code."""
+
+    def __init__(self, img=32, patch=2, dim=16, depths=(2, 2, 2), heads=(2, 2, 4), window=4,
+                 classes=7):
+        super().__init__()
+        lin = torch.nn.Linear
+        self.patch_embed = torch.nn.Module()
+        self.patch_embed.proj = torch.nn.Conv2d(3, dim, patch, patch)
+        self.patch_embed.norm = torch.nn.LayerNorm(dim)
+        self.layers, self.plan = torch.nn.ModuleList(), []
+        grid, width = img // patch, dim
+        for s, (depth, h) in enumerate(zip(depths, heads)):
+            stage = torch.nn.Module()
+            if s > 0:
+                stage.downsample = torch.nn.Module()
+                stage.downsample.norm = torch.nn.LayerNorm(4 * width)
+                stage.downsample.reduction = lin(4 * width, 2 * width, bias=False)
+                width, grid = 2 * width, (grid + 1) // 2
+            stage.blocks = torch.nn.ModuleList()
+            w = min(window, grid)
+            for b in range(depth):
+                blk = torch.nn.Module()
+                blk.norm1, blk.norm2 = torch.nn.LayerNorm(width), torch.nn.LayerNorm(width)
+                blk.attn = torch.nn.Module()
+                blk.attn.relative_position_bias_table = torch.nn.Parameter(
+                    torch.zeros((2 * w - 1) ** 2, h))
+                blk.attn.qkv, blk.attn.proj = lin(width, 3 * width), lin(width, width)
+                blk.mlp = torch.nn.Module()
+                blk.mlp.fc1, blk.mlp.fc2 = lin(width, 4 * width), lin(4 * width, width)
+                stage.blocks.append(blk)
+                shift = 0 if b % 2 == 0 or grid <= window else window // 2
+                self.plan.append((s, b, w, shift, h))
+            self.layers.append(stage)
+        self.norm = torch.nn.LayerNorm(width)
+        self.head = torch.nn.Module()
+        self.head.fc = lin(width, classes)
+
+    @staticmethod
+    def attention(blk, x, w, shift, heads):
+        n, hh, ww, c = x.shape
+        if shift:
+            x = torch.roll(x, (-shift, -shift), (1, 2))
+        # windows: (n * windows) x w*w x c, row-major over the grid
+        win = x.view(n, hh // w, w, ww // w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, w * w, c)
+        q, k, v = blk.attn.qkv(win).view(win.shape[0], w * w, 3, heads, -1).permute(2, 0, 3, 1, 4)
+        a = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+        # relative position (dy, dx) of every token pair -> row of the bias table
+        yx = torch.stack(torch.meshgrid(torch.arange(w), torch.arange(w), indexing="ij")).flatten(1)
+        rel = (yx[:, :, None] - yx[:, None, :]) + (w - 1)
+        index = rel[0] * (2 * w - 1) + rel[1]
+        a = a + blk.attn.relative_position_bias_table[index].permute(2, 0, 1)[None]
+        if shift:
+            # tokens that came from different regions of the rolled grid do not attend
+            region = torch.zeros(hh, ww)
+            cuts = (slice(0, -w), slice(-w, -shift), slice(-shift, None))
+            for r, (ys, xs) in enumerate((ys, xs) for ys in cuts for xs in cuts):
+                region[ys, xs] = r
+            rw = region.view(hh // w, w, ww // w, w).permute(0, 2, 1, 3).reshape(-1, w * w)
+            mask = (rw[:, None, :] != rw[:, :, None]).float() * -100.0
+            a = (a.view(n, -1, heads, w * w, w * w) + mask[None, :, None]).view(a.shape)
+        out = blk.attn.proj((a.softmax(-1) @ v).transpose(1, 2).reshape(win.shape[0], w * w, c))
+        out = out.view(n, hh // w, ww // w, w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(n, hh, ww, c)
+        return torch.roll(out, (shift, shift), (1, 2)) if shift else out
+
+    def forward(self, x):
+        x = self.patch_embed.norm(self.patch_embed.proj(x).permute(0, 2, 3, 1))
+        for s, b, w, shift, heads in self.plan:
+            stage = self.layers[s]
+            if b == 0 and s > 0:
+                n, hh, ww, c = x.shape
+                quad = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
+                x = stage.downsample.reduction(stage.downsample.norm(torch.cat(quad, -1)))
+            blk = stage.blocks[b]
+            x = x + self.attention(blk, blk.norm1(x), w, shift, heads)
+            x = x + blk.mlp.fc2(F.gelu(blk.mlp.fc1(blk.norm2(x))))
+        return self.head.fc(self.norm(x).mean((1, 2)))
+
+
+def randomize_swin(model, gen):
+    """Weights far from the initialisation (0.2 s.d. matrices, norms around 1), so that every
+    part of the forward moves the logits."""
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters()):
+            is_norm_weight = name.endswith(("norm.weight", "norm1.weight", "norm2.weight"))
+            p.copy_(torch.randn(p.shape, generator=gen) * (0.2 if p.dim() > 1 else 0.5)
+                    + (1.0 if is_norm_weight else 0.0))
+
+
+def swin_agree():
+    import timm
+    ref = timm.models.swin_transformer.SwinTransformer(
+        img_size=32, patch_size=2, num_classes=7, embed_dim=16, depths=(2, 2, 2),
+        num_heads=(2, 2, 4), window_size=4).eval()
+    randomize_swin(ref, torch.Generator().manual_seed(5))
+    ours = RefSwin().eval()
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        diff = (ours(x) - ref(x)).abs().max().item()
+    print(f"RefSwin vs timm: max abs diff {diff:.3g}")
+    sys.exit(0 if diff < 1e-5 else 1)
+
+
 def swin(out):
     try:
         import timm
+        model = timm.models.swin_transformer.SwinTransformer(
+            img_size=32, patch_size=2, num_classes=7, embed_dim=16, depths=(2, 2, 2),
+            num_heads=(2, 2, 4), window_size=4)
+        print("reference: timm", timm.__version__)
     except ImportError:
-        print("timm is not installed")
-        sys.exit(3)
-    torch.manual_seed(0)
+        model = RefSwin()
+        print(f"reference: hand-written Swin (no timm), torch {torch.__version__}")
     gen = torch.Generator().manual_seed(2)
-    model = timm.models.swin_transformer.SwinTransformer(
-        img_size=32, patch_size=2, num_classes=7, embed_dim=16, depths=(2, 2, 2),
-        num_heads=(2, 2, 4), window_size=4)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.2 if p.dim() > 1 else 0.5)
-                    + (1.0 if name.endswith("norm.weight") or "norm1.weight" in name
-                       or "norm2.weight" in name else 0.0))
+    randomize_swin(model, gen)
     model.eval()
     x = torch.randn(2, 3, 32, 32, generator=gen)
     with torch.no_grad():
         logits = model(x)
     torch.save({"model": model.state_dict(), "input": x, "logits": logits}, out)
-    print("reference: timm", timm.__version__)
 
 
 if __name__ == "__main__":
@@ -189,5 +292,7 @@ if __name__ == "__main__":
         vit(sys.argv[2])
     elif cmd == "swin":
         swin(sys.argv[2])
+    elif cmd == "swin-agree":
+        swin_agree()
     else:
         check(sys.argv[2], sys.argv[3])
