@@ -53,7 +53,8 @@ std::vector<Override> overrides(const Node* map, const std::string& what) {
   if (!map) return out;
   if (!map->is_map()) fail(*map, what + ": must be a map of key.path: value");
   for (const auto& [key, value] : map->entries()) {
-    const std::string text = value.is_scalar() ? value.text() : config::to_yaml(value);
+    const std::string text =
+        value.is_scalar() && !value.text().empty() ? value.text() : config::to_yaml(value);
     out.push_back(Override{key, text, value.origin().str()});
   }
   return out;
