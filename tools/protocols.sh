@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the figures of docs/results.md section 4 (the papers' other protocols) on this
 # machine: the occlusion test's checkpoints and curve, Fashion-MNIST-LT under three samplers,
-# few-shot with and without MRA, and FixMatch with RandAugment or MRA as the strong view (its
-# 8-epoch augmentor, then two sweeps). Finished runs are kept (--resume auto); safe to re-run.
+# few-shot with and without MRA, FixMatch with RandAugment or MRA as the strong view (its
+# 8-epoch augmentor, then two sweeps), and MAE fine-tuning from that augmentor. Finished runs
+# are kept (--resume auto); safe to re-run.
 # Needs the mid-data sweep's baseline and MRA runs (tools/results.sh sweeps/fmnist_mid_data.yaml)
 # and the MRA augmentor runs/mae_small (tools/results.sh pretrains it). About two hours on 2 cores.
 set -euo pipefail
@@ -49,3 +50,7 @@ done
   --set train.epochs=8 --set threads=1 --set data.loader.workers=1 --resume auto
 "$bin/augcore_sweep" --grid sweeps/fmnist_fixmatch.yaml --update-doc docs/results.md
 "$bin/augcore_sweep" --grid sweeps/fmnist_fixmatch_250.yaml --update-doc docs/results.md
+
+# MAE fine-tuning (the recipe's components) from the same augmentor against training from
+# scratch, and with MaskSub (docs/results.md section 3).
+"$bin/augcore_sweep" --grid sweeps/fmnist_mae_finetune.yaml --update-doc docs/results.md
