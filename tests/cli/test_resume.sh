@@ -76,8 +76,10 @@ grep -q "second signal: exiting now without a checkpoint" "$tmp/twice.out" ||
 resume "$tmp/twice" "two SIGTERMs"
 
 # Dropout and drop-path draw from LibTorch's default generator: a ViT with drop-path and a
-# drop-path MaskSub sub-model, stopped by SIGTERM and resumed, also ends bitwise equal.
+# drop-path MaskSub sub-model, stopped by SIGTERM and resumed, also ends bitwise equal. It
+# trains with LAMB (per-group step counts) under layer-wise lr decay and 3-Augment.
 recipe=(-c "$configs/vit_mini_masksub.yaml" --set model.drop_path=0.2
+  --set optimizer.name=lamb --set optimizer.layer_decay=0.8 --set 'policies=[three_augment]'
   --set objective.variant=droppath --set data.train.limit=256 --set data.val.limit=32
   --set data.loader.batch_size=32 --set train.epochs=1 --set train.step_log=true --set threads=2)
 "$bin/mra_train" -o "$tmp/vit_ref" "${recipe[@]}" >/dev/null 2>&1 || fail "ViT reference run"
