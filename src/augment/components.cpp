@@ -337,8 +337,13 @@ const bool registered =
         "three_augment", "DeiT-III's 3-Augment: grayscale, solarize or blur per image, then jitter",
         three_augment_schema(),
         [](const config::Options& o, const PolicySetup&) {
+          const auto sigma = pair_of(o, "blur_sigma");
+          if (sigma.first > sigma.second) {
+            throw ConfigError(o.path() + ".blur_sigma: [" + config::format_number(sigma.first) +
+                              ", " + config::format_number(sigma.second) +
+                              "] is not a range (min > max)");
+          }
           return at_path(o, [&] {
-            const auto sigma = pair_of(o, "blur_sigma");
             return adapt(ThreeAugment(ThreeAugmentOptions()
                                           .color_jitter(o.real("color_jitter"))
                                           .blur_sigma_min(sigma.first)

@@ -94,6 +94,10 @@ expect 2 "config error: optimizer.layer_decay: the model has no layer ids" -- \
   "$bin/mra_train" -o "$tmp/r7" "${small[@]}" --set optimizer.layer_decay=0.75
 expect 2 "config error: loss.binary_targets: needs kind: bce" -- \
   "$bin/mra_train" -o "$tmp/r8" "${small[@]}" --set loss.binary_targets=true
+expect 2 "config error: policies[0].blur_sigma: [2, 1] is not a range (min > max)" -- \
+  "$bin/mra_train" -o "$tmp/r9" "${small[@]}" --set 'policies=[{name: three_augment, blur_sigma: [2, 1]}]'
+expect 2 "config error: data.loader.repeats: repeated augmentation needs sampler: random" -- \
+  "$bin/mra_train" -o "$tmp/r10" "${small[@]}" --set data.loader.repeats=3 --set data.loader.sampler=sequential
 
 # Impossible combinations of policies, models and objectives are config errors.
 configs="$(dirname "$0")/../../configs/fashion_mnist"
@@ -212,5 +216,5 @@ expect 2 "--shots: 30 shots + 15 queries need 45 images of every novel class; cl
   "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt" "${novel[@]}" --shots 30
 expect 2 "data.novel: no dataset configured" -- "$bin/augcore_fewshot" --checkpoint "$tmp/run/last.pt"
 
-echo "$((70 - fails)) passed, $fails failed"
+echo "$((72 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]
