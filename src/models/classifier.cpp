@@ -77,7 +77,7 @@ c10::impl::GenericDict fit_pos_embed(const c10::impl::GenericDict& dict, Classif
   auto* vit = dynamic_cast<ViTImpl*>(&model);
   if (!vit || !dict.contains("pos_embed") || !dict.at("pos_embed").isTensor()) return dict;
   const at::Tensor saved = dict.at("pos_embed").toTensor();
-  const at::Tensor& own = *model.named_parameters().find("pos_embed");
+  const at::Tensor own = *model.named_parameters().find("pos_embed");
   if (saved.dim() != 3 || saved.sizes() == own.sizes() || saved.size(2) != own.size(2)) return dict;
   const auto side = [](std::int64_t tokens) {
     const auto s = static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(tokens))));
@@ -111,7 +111,7 @@ void load_mae_encoder(ClassifierImpl& model, const std::string& path, const std:
   if (!report.ok()) {
     throw DataError(path + ": not an MAE encoder for this ViT: " + report.describe());
   }
-  auto& head = *model.named_parameters().find("head.weight");
+  at::Tensor head = *model.named_parameters().find("head.weight");  // a handle: in place
   trunc_normal_(head, 2e-5);
   torch::NoGradGuard no_grad;
   model.named_parameters().find("head.bias")->zero_();

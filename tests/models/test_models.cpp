@@ -97,7 +97,7 @@ TEST(ModelsTest, AViTStartsFromWeightsOfAnotherResolutionWithItsGridResized) {
                            ModelShape{3, 5, 16});  // 4×4 patches
   {
     at::NoGradGuard no_grad;
-    auto& pos = *small->named_parameters().find("pos_embed");
+    at::Tensor pos = *small->named_parameters().find("pos_embed");
     pos.slice(1, 1).copy_(at::arange(8, at::kFloat).view({1, 1, 8}).expand({1, 16, 8}));
     pos.slice(1, 0, 1).fill_(-3);
   }
