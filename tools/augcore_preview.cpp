@@ -1,4 +1,5 @@
-// augcore_preview: a PNG grid showing what a recipe's batch policies do to a few images.
+// augcore_preview: a PNG grid showing what a recipe's batch policies do to a few images, or
+// (--strength) a table of how strongly each changes them.
 #include <ATen/ATen.h>
 #include <fmt/core.h>
 #include <opencv2/imgcodecs.hpp>
@@ -8,6 +9,7 @@
 
 #include "augcore/augment/mra.h"
 #include "augcore/augment/policy.h"
+#include "augcore/augment/strength.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
@@ -16,6 +18,7 @@
 #include "augcore/models/state_dict.h"
 #include "augcore/train/recipe.h"
 #include "common/cli.h"
+#include "common/doc_section.h"
 
 namespace {
 
@@ -61,41 +64,75 @@ std::shared_ptr<models::ClassifierImpl> classifier(const config::Options& root,
   return model;
 }
 
-int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
-            const std::string& out_path, const std::string& weights) {
+// A recipe's data, classifier and batch policies, built as mra_train builds them.
+struct RecipePolicies {
+  config::Config cfg;
+  std::unique_ptr<data::Loader> loader;
+  augment::PolicySetup setup;
+  std::shared_ptr<models::ClassifierImpl> model;
+  std::vector<std::unique_ptr<augment::BatchPolicy>> policies;
+  std::vector<config::ComponentConfig> components;
+  std::uint64_t seed = 0;
+};
+
+// `std::nullopt` from handle_info_flags: --list/--help-component printed.
+std::unique_ptr<RecipePolicies> load_recipe_policies(const cli::RecipeArgs& args,
+                                                     const std::string& weights) {
   const config::Schema schema = train::recipe_schema();
-  if (cli::handle_info_flags(args, schema)) return 0;
-  const config::Config cfg = cli::load_recipe(args, schema);
-  const config::Options root = cfg.root();
+  if (cli::handle_info_flags(args, schema)) return nullptr;
+  auto r = std::make_unique<RecipePolicies>();
+  r->cfg = cli::load_recipe(args, schema);
+  const config::Options root = r->cfg.root();
   configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
   const config::Options data = root.section("data");
-  auto loader =
-      data::make_loader(data, data.is_null("val") ? data::Split::kTrain : data::Split::kVal,
-                        static_cast<std::uint64_t>(root.integer("seed")));
-  loader->start_epoch(0);
-  auto batch = loader->next();
+  r->seed = static_cast<std::uint64_t>(root.integer("seed"));
+  r->loader = data::make_loader(data, data.is_null("val") ? data::Split::kTrain : data::Split::kVal,
+                                r->seed);
+  r->loader->start_epoch(0);
+  const auto shape = r->loader->sample_shape();
+  r->setup.channels = shape[0];
+  r->setup.height = shape[1];
+  r->setup.width = shape[2];
+  r->setup.num_classes = r->loader->dataset().num_classes();
+  r->setup.mean = data.reals("mean");
+  r->setup.std = data.reals("std");
+  r->model = classifier(root, *r->loader, weights);
+  r->setup.model = r->model.get();
+  r->components = root.components("policies");
+  r->policies = augment::make_policies(r->components, r->setup);
+  return r;
+}
+
+// The policy's `label`, else its component name.
+std::string label_of(const config::ComponentConfig& c) {
+  const std::string label = c.options().string("label");
+  return label.empty() ? c.name : label;
+}
+
+augment::MraAugmentor* mra_of(augment::BatchPolicy& policy) {
+  auto* adapted = dynamic_cast<augment::LibraryPolicy<augment::MraAugmentor>*>(&policy);
+  return adapted ? &adapted->policy() : nullptr;
+}
+
+int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
+            const std::string& out_path, const std::string& weights) {
+  const auto recipe = load_recipe_policies(args, weights);
+  if (!recipe) return 0;
+  auto& setup = recipe->setup;
+  auto& policies = recipe->policies;
+  const auto& names = recipe->components;
+  const auto& model = recipe->model;
+  auto batch = recipe->loader->next();
   const auto n = std::min<std::int64_t>(count, batch->images.size(0));
   const at::Tensor images = batch->images.slice(0, 0, n).to(at::kFloat).div(255.0);
   const auto h = images.size(2), w = images.size(3);
-  augment::PolicySetup setup;
-  setup.channels = images.size(1);
-  setup.height = h;
-  setup.width = w;
-  setup.num_classes = loader->dataset().num_classes();
-  setup.mean = data.reals("mean");
-  setup.std = data.reals("std");
-  const auto model = classifier(root, *loader, weights);
-  setup.model = model.get();
-  auto policies = augment::make_policies(root.components("policies"), setup);
-  const auto names = root.components("policies");
   const at::Tensor labels = batch->labels.slice(0, 0, n);
   std::set<std::string> shown_saliency;  // one saliency column per method
   std::vector<at::Tensor> columns{rgb(images)};
   std::vector<std::string> titles{"original"};
   for (std::size_t i = 0; i < policies.size(); ++i) {
-    if (auto* adapted =
-            dynamic_cast<augment::LibraryPolicy<augment::MraAugmentor>*>(policies[i].get())) {
-      auto& mra = adapted->policy();
+    if (auto* found = mra_of(*policies[i])) {
+      auto& mra = *found;
       const auto p = mra->patch_size();
       const at::Tensor noise = at::rand({n, (h / p) * (w / p)});
       const auto [attention, mask] = mra->attention_and_mask(images, noise);
@@ -107,7 +144,7 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
                         mask_img * at::tensor({0.2f, 0.4f, 0.9f}).reshape({1, 3, 1, 1}));
       titles.push_back("masked (blue)");
       columns.push_back(rgb(mra->augment(images, noise)));
-      titles.push_back(names[i].name);
+      titles.push_back(label_of(names[i]));
       continue;
     }
     if (names[i].name.rfind("keep_", 0) == 0 &&
@@ -121,7 +158,7 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
     augment::StepContext ctx{augment::step_generator(0, 0, 0), 0, 0, model.get()};
     policies[i]->apply(pb, ctx);
     columns.push_back(rgb(pb.images));
-    titles.push_back(names[i].name);
+    titles.push_back(label_of(names[i]));
   }
   // Rows of images, columns of views, each cell enlarged `scale` times.
   const at::Tensor grid = at::stack(columns, 1)          // N×V×3×H×W
@@ -146,18 +183,105 @@ int preview(const cli::RecipeArgs& args, std::int64_t count, std::int64_t scale,
   return 0;
 }
 
+// How strongly each of the recipe's policies changes `count` images of its evaluation split
+// (each policy alone, on the clean images, with its own `p`), as a Markdown table.
+int strength(const cli::RecipeArgs& args, std::int64_t count, const std::string& weights,
+             double threshold, const std::string& doc, const std::string& section) {
+  const auto recipe = load_recipe_policies(args, weights);
+  if (!recipe) return 0;
+  auto& r = *recipe;
+  if (r.policies.empty()) throw ConfigError(args.config + ": policies: the recipe has none");
+  std::vector<augment::StrengthMeter> meters(
+      r.policies.size(),
+      augment::StrengthMeter(augment::StrengthOptions().threshold(threshold).fill(r.setup.mean)));
+  std::int64_t seen = 0;
+  for (std::int64_t step = 0; seen < count; ++step) {
+    auto batch = r.loader->next();
+    if (!batch) break;
+    const auto take = std::min<std::int64_t>(count - seen, batch->images.size(0));
+    const at::Tensor images = batch->images.slice(0, 0, take).to(at::kFloat).div(255.0);
+    const at::Tensor labels = batch->labels.slice(0, 0, take);
+    for (std::size_t i = 0; i < r.policies.size(); ++i) {
+      at::Generator gen = augment::step_generator(r.seed, static_cast<std::int64_t>(i), step);
+      if (auto* mra = mra_of(*r.policies[i])) {
+        const augment::MraDraw draw = (*mra)->sample(images, gen);
+        meters[i].add(images, (*mra)->apply(images, draw));
+        if (draw.rows.numel() > 0) {
+          const at::Tensor chosen = images.index_select(0, draw.rows);
+          meters[i].add_mask(chosen, (*mra)->attention_and_mask(chosen, draw.noise).second,
+                             (*mra)->patch_size());
+        }
+        continue;
+      }
+      augment::PolicyBatch pb{images.clone(), labels, r.setup.num_classes};
+      augment::StepContext ctx{gen, 0, step, r.model.get()};
+      r.policies[i]->apply(pb, ctx);
+      meters[i].add(images, pb.images);
+    }
+    seen += take;
+  }
+  const auto pct = [](double v) {
+    return v < 0 ? std::string("—") : fmt::format("{:.1f}", 100 * v);
+  };
+  std::string md = fmt::format(
+      "| policy | images changed % | pixels changed % | mean abs. change | object altered % | "
+      "ink removed % | filled px/image | object share of masked / kept patches % | "
+      "object in masked patches % |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (std::size_t i = 0; i < meters.size(); ++i) {
+    const augment::Strength s = meters[i].result();
+    md += fmt::format(
+        "| {} | {} | {} | {:.4f} | {} | {} | {:.1f} | {} | {} |\n", label_of(r.components[i]),
+        pct(s.images_changed), pct(s.pixels_changed), s.mean_abs_delta, pct(s.object_altered),
+        pct(s.ink_removed), s.filled_per_image,
+        s.masked_patch_object < 0 ? std::string("—")
+                                  : pct(s.masked_patch_object) + " / " + pct(s.kept_patch_object),
+        pct(s.object_masked));
+  }
+  md += fmt::format(
+      "\n{} images of {}; a pixel is changed when some channel moves by more than {:g} (pixels "
+      "in [0, 1]); the object is the pixels above 0 (Fashion-MNIST's background is exactly 0); "
+      "ink removed is Σ max(original − augmented, 0) over the object / Σ original; filled pixels "
+      "become exactly the dataset mean (a cut's area inside the image).\n",
+      seen, r.loader->dataset().description(), threshold);
+  fmt::print("{}", md);
+  if (!doc.empty()) {
+    cli::replace_doc_section(doc, "strength:" + section, md);
+    fmt::print("wrote the table into {} (section strength:{})\n", doc, section);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"augcore_preview: what a recipe's batch policies do, as a PNG grid"};
   cli::RecipeArgs args;
   std::int64_t count = 8, scale = 4;
-  std::string out = "preview.png", weights;
+  std::string out = "preview.png", weights, doc, section;
+  bool measure = false;
+  double threshold = 0.1;
   cli::add_recipe_options(app, args);
+  app.add_flag("--strength", measure,
+               "print how strongly each policy changes the images (-n of them) instead of a PNG");
+  app.add_option("--threshold", threshold, "--strength: a pixel is changed above this |change|")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--update-doc", doc, "--strength: write the table into this Markdown file");
+  app.add_option("--section", section, "--strength: the doc section's name (strength:NAME)");
   app.add_option("--weights", weights,
                  "classifier checkpoint (mra_train's last.pt) for KeepAugment's saliency");
-  app.add_option("--images,-n", count, "images (rows)")->check(CLI::Range(1, 256));
+  app.add_option("--images,-n", count, "images (rows of the PNG; up to 256) or images measured")
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--scale", scale, "enlarge each pixel this many times")->check(CLI::Range(1, 16));
   app.add_option("--png", out, "output file");
-  return cli::run_main(app, argc, argv, [&] { return preview(args, count, scale, out, weights); });
+  return cli::run_main(app, argc, argv, [&] {
+    if (measure) {
+      if (!doc.empty() && section.empty()) {
+        throw UsageError("usage error",
+                         "--update-doc needs --section (the table's name in the document)");
+      }
+      return strength(args, count, weights, threshold, doc, section);
+    }
+    if (count > 256) throw UsageError("usage error", "--images: at most 256 rows in a PNG");
+    return preview(args, count, scale, out, weights);
+  });
 }

@@ -26,6 +26,7 @@
 #include "augcore/augment/mra.h"
 #include "augcore/augment/random_erasing.h"
 #include "augcore/augment/saliency.h"
+#include "augcore/augment/strength.h"
 #include "augcore/augment/three_augment.h"
 #include "augcore/core/error.h"
 #include "augcore/models/mae.h"

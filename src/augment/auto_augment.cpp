@@ -415,6 +415,71 @@ OpDraw TrivialAugment::draw(std::int64_t n, std::int64_t, std::int64_t,
   return {{at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)}};
 }
 
+FixMatchRandAugment::FixMatchRandAugment(FixMatchRandAugmentOptions options)
+    : OpPolicy(std::move(options)) {
+  if (options_.num_ops() < 1 || options_.num_ops() > 16) {
+    throw OptionError("FixMatchRandAugmentOptions", "num_ops",
+                      fmt::format("{} is outside [1, 16]", options_.num_ops()));
+  }
+}
+
+OpDraw FixMatchRandAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,
+                                 at::Generator& generator) const {
+  static const Op set[] = {Op::kIdentity,   Op::kAutoContrast, Op::kBrightness, Op::kColor,
+                           Op::kContrast,   Op::kEqualize,     Op::kPosterize,  Op::kRotate,
+                           Op::kSharpness,  Op::kShearX,       Op::kShearY,     Op::kSolarize,
+                           Op::kTranslateX, Op::kTranslateY};
+  const std::int64_t k = static_cast<std::int64_t>(std::size(set));
+  OpDraw layers;
+  for (std::int64_t l = 0; l < options_.num_ops(); ++l) {
+    const at::Tensor which_t = at::randint(k, {n}, generator, at::kLong);
+    const at::Tensor u_t = at::rand({n}, generator, at::kDouble);
+    const auto which = which_t.accessor<std::int64_t, 1>();
+    const auto u = u_t.accessor<double, 1>();
+    std::vector<std::int64_t> ops(n);
+    std::vector<double> mags(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const Op op = set[which[i]];
+      // min + (max − min) · u over each op's range, as semilearn's augment_list gives it.
+      const auto within = [&](double lo, double hi) { return lo + (hi - lo) * u[i]; };
+      double v = 0;
+      switch (op) {
+        case Op::kBrightness:
+        case Op::kColor:
+        case Op::kContrast:
+        case Op::kSharpness:
+          v = within(0.05, 0.95);
+          break;
+        case Op::kPosterize:
+          v = std::trunc(within(4, 8));
+          break;
+        case Op::kRotate:
+          v = within(-30, 30);
+          break;
+        case Op::kShearX:
+        case Op::kShearY:
+          v = within(-0.3, 0.3);
+          break;
+        case Op::kSolarize:
+          v = within(0, 256) / 255.0;
+          break;
+        case Op::kTranslateX:
+          v = within(-0.3, 0.3) * static_cast<double>(w);
+          break;
+        case Op::kTranslateY:
+          v = within(-0.3, 0.3) * static_cast<double>(h);
+          break;
+        default:
+          break;
+      }
+      ops[i] = static_cast<std::int64_t>(op);
+      mags[i] = v;
+    }
+    layers.push_back({at::tensor(ops, at::kLong), at::tensor(mags, at::kDouble)});
+  }
+  return layers;
+}
+
 template <typename Derived, typename OptionsT>
 OpDraw OpPolicy<Derived, OptionsT>::sample(const at::Tensor& images,
                                            at::Generator generator) const {
@@ -431,6 +496,7 @@ at::Tensor OpPolicy<Derived, OptionsT>::apply(const at::Tensor& images, const Op
 template class OpPolicy<AutoAugment, AutoAugmentOptions>;
 template class OpPolicy<RandAugment, RandAugmentOptions>;
 template class OpPolicy<TrivialAugment, TrivialAugmentOptions>;
+template class OpPolicy<FixMatchRandAugment, FixMatchRandAugmentOptions>;
 
 template <typename Policy>
 KeepPaste<Policy>::KeepPaste(Options options, std::int64_t paste_length, SaliencyFn saliency,

@@ -68,11 +68,18 @@ config::Schema cutout_schema() {
   s.add_int("length", 16, "side of the square in pixels (16 on 32 px, 112 on 224 px)")
       .range(1, 1 << 16);
   s.add_float("p", 1.0, "probability of cutting each image").range(0, 1);
+  s.add_float("max_fraction", 0.0,
+              "draw each side uniformly in [0, max_fraction x image side) instead of `length` "
+              "(FixMatch/USB's strong view: 0.5); 0 = fixed length")
+      .range(0, 1);
   return s;
 }
 
 CutoutOptions cutout_options(const config::Options& o, const PolicySetup& setup) {
-  return CutoutOptions(o.integer("length")).p(o.real("p")).fill(setup.mean);
+  return CutoutOptions(o.integer("length"))
+      .p(o.real("p"))
+      .max_fraction(o.real("max_fraction"))
+      .fill(setup.mean);
 }
 
 config::Schema random_erasing_schema() {
@@ -199,6 +206,13 @@ RandAugmentOptions randaugment_options(const config::Options& o, const PolicySet
       .fill(fill_of(o, setup));
 }
 
+config::Schema fixmatch_randaugment_schema() {
+  config::Schema s;
+  s.add_int("num_ops", 3, "ops per image, each always applied (TorchSSL/USB: 3)").range(1, 16);
+  add_op_settings(s, "bilinear");
+  return s;
+}
+
 config::Schema trivialaugment_schema() {
   config::Schema s;
   add_op_settings(s, "nearest");
@@ -211,6 +225,9 @@ config::Schema with_keep_options(config::Schema s) {
   s.add_choice("saliency", "full", {"full", "low_res", "early_head"},
                "saliency map: full resolution, ×0.5 resolution, or the model's early head");
   s.add_float("quantile", 0.6, "τ = this quantile of an image's region scores").range(0, 1);
+  s.add_choice("region_score", "sum", {"sum", "mean"},
+               "a region's score: its saliency sum (the paper; favours boxes clipped at the "
+               "border) or its mean over the pixels inside the image");
   return s;
 }
 
@@ -225,7 +242,7 @@ SaliencyFn saliency_of(const config::Options& o, const PolicySetup& setup) {
 }
 
 KeepOptions keep_options(const config::Options& o) {
-  return KeepOptions().quantile(o.real("quantile"));
+  return KeepOptions().quantile(o.real("quantile")).mean_score(o.string("region_score") == "mean");
 }
 
 // ---- MRA
@@ -294,6 +311,9 @@ std::unique_ptr<BatchPolicy> make_mra(const config::Options& o, const PolicySetu
 bool register_policy(
     const std::string& name, const std::string& doc, config::Schema schema,
     std::function<std::unique_ptr<BatchPolicy>(const config::Options&, const PolicySetup&)> make) {
+  schema.add_string("label", "",
+                    "what tables and previews call this policy (augcore_preview); empty = its "
+                    "component name");
   return config::register_component(
       "policy", name, doc, std::move(schema),
       PolicyFactory([make = std::move(make)](const config::Options& o, const PolicySetup& s) {
@@ -397,6 +417,16 @@ const bool registered =
           return adapt(TrivialAugment(
               TrivialAugmentOptions().interpolation(interpolation_of(o)).fill(fill_of(o, s))));
         }) &&
+    register_policy("fixmatch_randaugment",
+                    "FixMatch's strong RandAugment as TorchSSL/USB draw it: N ops, always "
+                    "applied, magnitudes uniform in each op's range",
+                    fixmatch_randaugment_schema(),
+                    [](const config::Options& o, const PolicySetup& s) {
+                      return adapt(FixMatchRandAugment(FixMatchRandAugmentOptions()
+                                                           .num_ops(o.integer("num_ops"))
+                                                           .interpolation(interpolation_of(o))
+                                                           .fill(fill_of(o, s))));
+                    }) &&
     register_policy("keep_cutout", "Cutout placed where the image is unimportant (KeepCutout)",
                     with_keep_options(cutout_schema()), keep_cut<KeepCutout>(cutout_options)) &&
     register_policy("keep_random_erasing", "random erasing placed where the image is unimportant",

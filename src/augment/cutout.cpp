@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "augcore/core/error.h"
 
 namespace augcore::augment {
@@ -27,7 +29,17 @@ Boxes Cutout::draw(const at::Tensor& images, const Keep* keep, const at::Tensor&
   }
   const at::Tensor chosen =
       at::empty({n}, at::kDouble).bernoulli_(options_.p(), generator).to(at::kBool);
-  const at::Tensor sizes = at::full({n}, options_.length(), at::kLong);
+  if (!(options_.max_fraction() >= 0 && options_.max_fraction() <= 1)) {
+    throw OptionError("CutoutOptions", "max_fraction",
+                      fmt::format("{} is outside [0, 1]", options_.max_fraction()));
+  }
+  const at::Tensor sizes =
+      options_.max_fraction() > 0
+          ? at::rand({n}, generator, at::kDouble)
+                .mul(options_.max_fraction() * static_cast<double>(std::min(h, w)))
+                .trunc()
+                .to(at::kLong)
+          : at::full({n}, options_.length(), at::kLong);
   const at::Tensor pos =
       cut_positions(keep, saliency, images, sizes, sizes, Placement::kCentered, generator);
   const at::Tensor dev_sizes = sizes.to(pos.device());

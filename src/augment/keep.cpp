@@ -95,7 +95,10 @@ at::Tensor Keep::positions(const at::Tensor& saliency, const at::Tensor& heights
                            at::Generator& generator) const {
   const auto h = saliency.size(1), w = saliency.size(2);
   const at::Tensor hs = heights.to(saliency.device()), ws = widths.to(saliency.device());
-  const at::Tensor scores = box_scores(saliency, hs, ws, placement);
+  at::Tensor scores = box_scores(saliency, hs, ws, placement);
+  if (options_.mean_score()) {
+    scores = scores / box_scores(at::ones_like(saliency), hs, ws, placement).clamp_min(1);
+  }
   const at::Tensor valid = valid_positions(hs, ws, placement, h, w);
   const at::Tensor tau = score_threshold(scores, valid, options_.quantile());
   return choose_positions(scores, valid, tau, important, generator);

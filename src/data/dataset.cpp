@@ -69,6 +69,24 @@ std::shared_ptr<Dataset> make_dataset(const config::ComponentConfig& component) 
         dataset->description() + ": class " + std::to_string(empty - class_sizes.begin()) + " of " +
         std::to_string(class_sizes.size()) + " has no samples (every class needs at least one)");
   }
+  const std::int64_t holdout = o.integer("holdout_per_class");
+  const bool holdout_only = o.boolean("holdout_only");
+  if (holdout_only && holdout == 0) {
+    throw ConfigError(o.path() + ".holdout_only: needs holdout_per_class (the images to hold out)");
+  }
+  if (holdout > 0) {
+    // The validation split comes out first, so that no labelled or long-tailed subset drawn
+    // from the rest can overlap it.
+    const auto held =
+        balanced_subset(*dataset, holdout, static_cast<std::uint64_t>(o.integer("holdout_seed")));
+    auto indices = holdout_only ? held : complement(held, dataset->size());
+    dataset = std::make_shared<IndexSubset>(
+        std::move(dataset), std::move(indices),
+        fmt::format(
+            "images {} ({} per class{}, holdout_seed {})",
+            holdout_only ? "of the held-out validation split" : "without the validation split",
+            holdout, holdout_only ? "" : " held out", o.integer("holdout_seed")));
+  }
   const auto limit = static_cast<std::size_t>(o.integer("limit"));
   const std::int64_t per_class = o.integer("labelled_per_class");
   if (per_class > 0 && limit > 0) {
@@ -132,6 +150,14 @@ void add_common_dataset_options(config::Schema& schema) {
       .range(0, 1LL << 40);
   schema.add_int("limit", 0, "use only this many samples, evenly spaced; 0 = all")
       .range(0, 1LL << 40);
+  schema
+      .add_int("holdout_per_class", 0,
+               "hold this many samples of every class out as a validation split (drawn with "
+               "holdout_seed before any other subset); 0 = none")
+      .range(0, 1LL << 40);
+  schema.add_bool("holdout_only", false,
+                  "keep only the held-out validation samples (for data.val) instead of the rest");
+  schema.add_int("holdout_seed", 0, "seed of the holdout_per_class draw").range(0, 9.0e15);
   schema
       .add_int("labelled_per_class", 0,
                "use only this many samples of every class, drawn with subset_seed; 0 = all")

@@ -106,7 +106,10 @@ ViTImpl::ViTImpl(const ViTConfig& c) : config_(c) {
   pos_embed = register_parameter("pos_embed", at::zeros({1, num_patches() + 1, c.embed_dim}));
   torch::nn::ModuleList list;
   for (std::int64_t i = 0; i < c.depth; ++i) {
-    const double rate = c.depth > 1 ? c.drop_path * i / (c.depth - 1) : c.drop_path;
+    const double rate =
+        c.depth > 1 && !c.drop_path_constant
+            ? c.drop_path * static_cast<double>(i) / static_cast<double>(c.depth - 1)
+            : c.drop_path;
     blocks_.push_back(Block(c, rate));
     list->push_back(blocks_.back());
   }
@@ -193,6 +196,9 @@ config::Schema vit_options(const ViTConfig& d) {
   s.add_bool("qkv_bias", true, "bias on the qkv projection");
   s.add_float("drop_path", 0.0, "stochastic depth rate of the last block (linear ramp)")
       .range(0, 1);
+  s.add_choice("drop_path_schedule", "linear", {"linear", "constant"},
+               "linear: block i drops at drop_path x i/(depth-1) (timm); constant: every block "
+               "at drop_path (DeiT-III)");
   s.add_float("layer_scale", 0.0, "LayerScale init (DeiT-III uses 1e-4); 0 = off").range(0, 10);
   s.add_choice("global_pool", "token", {"token", "avg"},
                "head input: token (normalised CLS) or avg (fc_norm of the mean patch token, "
@@ -212,6 +218,7 @@ bool register_vit(const std::string& name, const std::string& doc, const ViTConf
         c.mlp_ratio = o.real("mlp_ratio");
         c.qkv_bias = o.boolean("qkv_bias");
         c.drop_path = o.real("drop_path");
+        c.drop_path_constant = o.string("drop_path_schedule") == "constant";
         c.layer_scale = o.real("layer_scale");
         c.global_pool = o.string("global_pool") == "avg";
         c.in_chans = shape.in_chans;

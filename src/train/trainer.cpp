@@ -408,6 +408,7 @@ void TrainingRun::open_outputs() {
       "model {} ({:.2f}M parameters) on {}, {} threads; data {}; {} steps/epoch; {} ({})",
       root_.component("model").name, params / 1e6, device_.str(), at::get_num_threads(),
       train_loader_->dataset().description(), steps_per_epoch_, options_.run_dir, free_space_));
+  if (val_loader_) log_->line("evaluated on " + val_loader_->dataset().description());
   if (group_->distributed()) {
     log_->line(fmt::format(
         "data parallel: {} processes via {} ({} backend, {} gradient engine), {} images per "

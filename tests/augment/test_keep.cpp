@@ -135,6 +135,32 @@ TEST(KeepTest, DrawsAreUniformOverTheAllowedPositions) {
     EXPECT_NEAR(counts[c].item<double>(), 1000.0, 100.0) << c;
 }
 
+TEST(KeepTest, MeanScoresDoNotFavourBoxesClippedAtTheBorder) {
+  // A uniform saliency map: every pixel equally important. Summed scores make boxes clipped at
+  // the border look unimportant, so every cut lands there and cuts fewer pixels; mean scores
+  // are equal everywhere, so cuts land anywhere.
+  const at::Tensor saliency = at::ones({2000, 10, 10});
+  const at::Tensor sizes = at::full({2000}, 6, at::kLong);
+  const SaliencyFn unused = [](const at::Tensor&, const at::Tensor&) { return at::Tensor(); };
+  auto area = [&](const at::Tensor& pos) {
+    const Boxes b =
+        boxes_at(pos.select(1, 0), pos.select(1, 1), sizes, sizes, Placement::kCentered, 10, 10);
+    return b.area().to(at::kDouble).mean().item<double>();
+  };
+  at::Generator gen = step_generator(3, 0, 0);
+  const at::Tensor by_sum =
+      Keep(unused, KeepOptions(), "KeepCutout")
+          .positions(saliency, sizes, sizes, Placement::kCentered, false, gen);
+  const at::Tensor by_mean =
+      Keep(unused, KeepOptions().mean_score(true), "KeepCutout")
+          .positions(saliency, sizes, sizes, Placement::kCentered, false, gen);
+  // Uniform centres over 10 rows: the clipped side is min(r+3,10) - max(r-3,0), mean 5.1 per
+  // axis (3 4 5 6 6 6 6 6 5 4), so 26.01 px in the image on average; by summed scores only the
+  // clipped boxes below the 0.6-quantile qualify (at most 25 px each).
+  EXPECT_NEAR(area(by_mean), 5.1 * 5.1, 0.8);
+  EXPECT_LE(area(by_sum), 25.0);
+}
+
 TEST(SaliencyTest, EqualsTheAnalyticGradientOfALinearModel) {
   at::manual_seed(2);
   const at::Tensor w = at::randn({4, 2 * 5 * 6});

@@ -70,6 +70,15 @@ expect 0 "columns: original | attention | masked (blue) | mra" -- "$bin/augcore_
   -c "$(dirname "$0")/../../configs/fashion_mnist/resnet20_mra.yaml" \
   --set "policies.0.checkpoint=$tmp/mae/last.pt" -n 3 --png "$tmp/preview.png"
 [[ -s "$tmp/preview.png" ]] || { echo "FAIL: no preview.png"; fails=$((fails + 1)); }
+# The strength meter on the same recipe: one table row per policy, MRA with its patch shares;
+# written into a document section when asked, a usage error without the section's name.
+expect 0 "| mra | " -- "$bin/augcore_preview" --strength -n 40 \
+  -c "$(dirname "$0")/../../configs/fashion_mnist/resnet20_mra.yaml" \
+  --set "policies.0.checkpoint=$tmp/mae/last.pt" --update-doc "$tmp/strength.md" --section t
+grep -q 'strength:t begin' "$tmp/strength.md" && grep -q '40 images of' "$tmp/strength.md" ||
+  { echo "FAIL: --update-doc wrote no strength:t section"; fails=$((fails + 1)); }
+expect 2 "usage error: --update-doc needs --section" -- "$bin/augcore_preview" --strength \
+  --update-doc "$tmp/strength.md"
 
 # The papers' recipe components train for an epoch: DeiT-III's (LAMB, layer decay, 3-Augment,
 # binarised BCE), MAE fine-tuning from the augmentor above with MaskSub, a Swin with MaskSub's
@@ -118,6 +127,9 @@ expect 2 "config error: objective: semi.method uda trains with the standard obje
   "$bin/mra_train" -o "$tmp/c7" -c "$configs/uda_resnet20.yaml" --set objective.name=masksub
 expect 0 "semi-supervised (fixmatch): unlabelled data" -- "$bin/mra_train" -o "$tmp/c8" \
   -c "$configs/fixmatch_resnet20.yaml" --set semi.steps_per_epoch=2 --set train.epochs=1 \
+  --set data.val.limit=16 --set data.loader.workers=0
+expect 0 "semi-supervised (fixmatch): unlabelled data" -- "$bin/mra_train" -o "$tmp/c10" \
+  -c "$configs/fixmatch_resnet20_usb.yaml" --set semi.steps_per_epoch=2 --set train.epochs=1 \
   --set data.val.limit=16 --set data.loader.workers=0
 expect 0 "semi-supervised (uda): unlabelled data" -- "$bin/mra_train" -o "$tmp/c9" \
   -c "$configs/uda_resnet20_keep.yaml" --set semi.steps_per_epoch=2 --set train.epochs=1 \

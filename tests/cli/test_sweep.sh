@@ -36,19 +36,25 @@ bad_grid "$good
     set: {train.epoch: 3}" "unknown key" "unknown override key"
 bad_grid "$good
 compare: [[base, nope]]" "bad.yaml:7: grid.compare: no configuration named 'nope'" "compare names"
+bad_grid "$good
+split: train" "bad.yaml:7: grid.split: 'train' is not test or validation" "split value"
+bad_grid "$good
+holdout_per_class: 5" "bad.yaml:7: grid.holdout_per_class: needs split: validation" "holdout without split"
 out=$("$bin/augcore_sweep" --grid "$tmp/none.yaml" 2>&1)
 [[ $? -eq 2 && $out == *none.yaml* ]] || fail "missing grid file: $out"
 
-# 2 configurations x 2 seeds; cutout evaluates every 2nd epoch (and after the last).
+# 2 configurations x 2 seeds, evaluated on 20 images per class held out of the training set;
+# cutout evaluates every 2nd epoch (and after the last).
 cat >"$tmp/grid.yaml" <<EOT
 name: smoke
 output: $tmp/sweep
 seeds: [0, 1]
 parallel: 2
 threads: 1
+split: validation
+holdout_per_class: 20
 set:
   data.train.labelled_per_class: 20
-  data.val.limit: 200
   data.loader.batch_size: 50
   train.epochs: 3
 configs:
@@ -60,15 +66,30 @@ compare: [[cutout, baseline]]
 EOT
 "$bin/augcore_sweep" --grid "$tmp/grid.yaml" --update-doc "$tmp/doc.md" >"$tmp/sweep.out" 2>&1 ||
   fail "sweep: $(tail -3 "$tmp/sweep.out")"
-[[ $(grep -c '^| baseline | [0-9.]* ± [0-9.]* (2) | — |' "$tmp/sweep/results.md") -eq 1 ]] ||
+[[ $(grep -c '^| baseline | [0-9.]* ± [0-9.]* (2) | — | — | — |' "$tmp/sweep/results.md") -eq 1 ]] ||
   fail "results.md lacks the baseline row with n = 2: $(cat "$tmp/sweep/results.md")"
-grep -q '^| cutout | [0-9.]* ± [0-9.]* (2) | [-+][0-9.]* ± [0-9.]* (' "$tmp/sweep/results.md" ||
-  fail "results.md lacks the cutout row with its difference"
-grep -q '^| cutout − baseline | [-+][0-9.]* ± [0-9.]* (' "$tmp/sweep/results.md" ||
-  fail "results.md lacks the comparison row"
-# The footnote's p of a t-test at 2 s.e.: 1 degree of freedom, 1 - 2 atan(2) / pi = 0.295.
-grep -q 'With 2 seeds that is weak evidence (a t-test with 1 degree of freedom gives p ≈ 0.30' \
-  "$tmp/sweep/results.md" || fail "results.md: the 2-seed footnote is wrong"
+grep -q 'Top-1 on the \*\*validation split\*\*: 20 images of every class' "$tmp/sweep/results.md" ||
+  fail "results.md does not name the validation split"
+for s in 0 1; do
+  grep -q 'held-out validation split (20 per class' "$tmp/sweep/baseline/seed$s/train.log" ||
+    fail "seed $s did not evaluate on the held-out split: $(grep -i 'val' "$tmp/sweep/baseline/seed$s/train.log" | head -3)"
+  grep -q 'without the validation split (20 per class' "$tmp/sweep/baseline/seed$s/train.log" ||
+    fail "seed $s trained on images of the validation split"
+done
+# The paired test recomputed from the runs' last epochs: 2 seeds, 1 degree of freedom, so
+# p = 1 - 2 atan(|t|) / pi with t = mean / (std / sqrt(2)); the interval is mean ± 12.706 s.e.
+final() { tail -1 "$tmp/sweep/$1/seed$2/metrics.jsonl" | sed 's/.*"val_top1":\([0-9.]*\).*/\1/'; }
+want=$(awk -v a0="$(final cutout 0)" -v b0="$(final baseline 0)" -v a1="$(final cutout 1)" \
+         -v b1="$(final baseline 1)" 'BEGIN {
+  d0 = a0 - b0; d1 = a1 - b1; m = (d0 + d1) / 2; sd = sqrt((d0 - m)^2 + (d1 - m)^2)
+  se = sd / sqrt(2); h = 12.706204736 * se
+  p = se > 0 ? 1 - 2 * atan2(m < 0 ? -m / se : m / se, 1) / 3.14159265358979 : (m == 0 ? 1 : 0)
+  printf "%+.2f [%+.2f, %+.2f] | %s |", m, m - h, m + h, p < 0.001 ? "< 0.001" : sprintf("%.3f", p)
+}')
+grep -qF "| cutout | " "$tmp/sweep/results.md" && grep -F "| cutout | " "$tmp/sweep/results.md" | grep -qF -- "$want" ||
+  fail "results.md's cutout row lacks the paired test '$want': $(grep -F '| cutout |' "$tmp/sweep/results.md")"
+grep -qF -- "| cutout − baseline | $want" "$tmp/sweep/results.md" ||
+  fail "results.md lacks the comparison row '$want'"
 [[ $(wc -l <"$tmp/sweep/runs.csv") -eq 5 ]] || fail "runs.csv does not have 4 runs"
 # The table's figures are the runs' final epochs: recompute the baseline mean from metrics.jsonl.
 mean=$(for s in 0 1; do tail -1 "$tmp/sweep/baseline/seed$s/metrics.jsonl"; done |
@@ -121,9 +142,6 @@ grep -q '(1 finished)' "$tmp/resume.out" || fail "the resumed sweep did not coun
 [[ $(stat -c %Y "$tmp/ksweep/base/seed0/summary.json") == "$before" ]] || fail "the finished run was rewritten"
 grep -q 'resumed from' "$tmp/ksweep/base/seed1/train.log" || fail "the interrupted run started over instead of resuming"
 grep -q '^| base | [0-9.]* ± [0-9.]* (3) |' "$tmp/ksweep/results.md" || fail "resumed sweep: table lacks n = 3"
-# 2 degrees of freedom: 1 - 2 / sqrt(6) = 0.184.
-grep -q 'a t-test with 2 degrees of freedom gives p ≈ 0.18 at' "$tmp/ksweep/results.md" ||
-  fail "results.md: the 3-seed footnote is wrong"
 
 # augcore_plot: two runs overlaid; a directory without metrics is exit 2.
 "$bin/augcore_plot" "$tmp/sweep/baseline/seed0" "$tmp/ksweep/base/seed1" -o "$tmp/plot.png" >"$tmp/plot.out" 2>&1 ||

@@ -4,9 +4,13 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
+#include <tuple>
 
 #include "augcore/core/error.h"
 #include "augcore/data/cifar.h"
+#include "augcore/data/dataset.h"
 #include "augcore/data/idx.h"
 #include "augcore/data/image_files.h"
 #include "augcore/data/stl10.h"
@@ -370,6 +374,72 @@ TEST(Stl10Test, TruncatedFilesAndBadLabelsAreRefused) {
   write_text(dir.file("folds.txt"), "1 2\n3 x\n");
   EXPECT_EQ(data_error([&] { read_stl10_folds(dir.file("folds.txt")); }),
             dir.file("folds.txt") + ":2: 'x' is not an image index");
+}
+
+// 90 one-pixel images whose pixel is their index, labelled index % 3, as train-* IDX files; and
+// 30 more as t10k-* (pixels 90..119): every sample names itself.
+std::string indexed_idx_root(const TempDir& dir) {
+  for (const auto& [prefix, first, count] :
+       {std::tuple<std::string, int, int>{"train", 0, 90}, {"t10k", 90, 30}}) {
+    std::vector<std::uint8_t> px, labels;
+    for (int i = first; i < first + count; ++i) {
+      px.push_back(static_cast<std::uint8_t>(i));
+      labels.push_back(static_cast<std::uint8_t>(i % 3));
+    }
+    write_bytes(dir.file(prefix + "-images-idx3-ubyte"),
+                idx_bytes({static_cast<std::uint32_t>(count), 1, 1}, px));
+    write_bytes(dir.file(prefix + "-labels-idx1-ubyte"),
+                idx_bytes({static_cast<std::uint32_t>(count)}, labels));
+  }
+  return dir.path().string();
+}
+
+std::set<int> pixels_of(const std::string& yaml) {
+  const auto ds = make_dataset(testing::component("dataset", yaml));
+  std::set<int> out;
+  for (std::size_t i = 0; i < ds->size(); ++i)
+    out.insert(ds->get(i).image.pixels.at(0));
+  EXPECT_EQ(out.size(), ds->size()) << yaml;
+  return out;
+}
+
+TEST(HoldoutTest, ValidationSplitIsBalancedAndDisjointFromLabelledSubsetsAndTest) {
+  TempDir dir;
+  const std::string root = indexed_idx_root(dir);
+  const std::string idx = "{name: idx, root: " + root + ", ";
+  const std::set<int> val =
+      pixels_of(idx + "split: train, holdout_per_class: 5, holdout_only: true}");
+  ASSERT_EQ(val.size(), 15u);
+  std::map<int, int> per_class;
+  for (const int p : val)
+    ++per_class[p % 3];
+  EXPECT_EQ(per_class, (std::map<int, int>{{0, 5}, {1, 5}, {2, 5}}));
+  const std::set<int> rest = pixels_of(idx + "split: train, holdout_per_class: 5}");
+  EXPECT_EQ(rest.size(), 75u);
+  const std::set<int> test = pixels_of(idx + "split: test}");
+  for (const std::uint64_t seed : {0u, 1u, 2u}) {
+    const std::string s = std::to_string(seed);
+    const std::set<int> labelled = pixels_of(idx + "split: train, holdout_per_class: 5, " +
+                                             "labelled_per_class: 20, subset_seed: " + s + "}");
+    const std::set<int> unlabelled =
+        pixels_of(idx + "split: train, holdout_per_class: 5, labelled_per_class: 20, " +
+                  "labelled_rest: true, subset_seed: " + s + "}");
+    EXPECT_EQ(labelled.size(), 60u);
+    EXPECT_EQ(labelled.size() + unlabelled.size(), 75u);
+    for (const int p : val) {
+      EXPECT_EQ(labelled.count(p) + unlabelled.count(p) + rest.count(p) + test.count(p), 0u)
+          << "validation image " << p << " also appears elsewhere (subset_seed " << s << ")";
+    }
+  }
+  // A labelled subset larger than what the holdout leaves is an error naming the class.
+  EXPECT_NE(data_error([&] {
+              make_dataset(testing::component(
+                  "dataset", idx + "split: train, holdout_per_class: 5, labelled_per_class: 26}"));
+            }).find("class"),
+            std::string::npos);
+  EXPECT_EQ(testing::error_message<ConfigError>(
+                [&] { make_dataset(testing::component("dataset", idx + "holdout_only: true}")); }),
+            "dataset.holdout_only: needs holdout_per_class (the images to hold out)");
 }
 
 }  // namespace

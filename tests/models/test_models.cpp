@@ -199,6 +199,27 @@ TEST(ModelsTest, SmallImageBackbonesHaveTheirShapes) {
   EXPECT_EQ(vit->forward(at::randn({2, 1, 28, 28})).sizes(), (std::vector<std::int64_t>{2, 10}));
 }
 
+// timm's ViT ramps stochastic depth linearly over the blocks; DeiT-III's models_v2.py keeps
+// it constant (dpr = [drop_path_rate for i in range(depth)]).
+TEST(ModelsTest, VitDropPathScheduleIsLinearOrConstant) {
+  const ModelShape shape{1, 10, 28};
+  auto rates = [&](const std::string& yaml) {
+    auto model = testing::build_model(yaml, shape);
+    std::vector<double> out;
+    for (auto& b : dynamic_cast<ViTImpl&>(*model).blocks())
+      out.push_back(b->drop_path);
+    return out;
+  };
+  const auto linear = rates("{name: vit_mini_patch4_28, depth: 5, drop_path: 0.2}");
+  EXPECT_EQ(linear.size(), 5u);
+  for (std::size_t i = 0; i < linear.size(); ++i)
+    EXPECT_NEAR(linear[i], 0.2 * static_cast<double>(i) / 4, 1e-12) << "block " << i;
+  for (const double r : rates("{name: vit_mini_patch4_28, depth: 5, drop_path: 0.2, "
+                              "drop_path_schedule: constant}")) {
+    EXPECT_EQ(r, 0.2);
+  }
+}
+
 // features() is what the head reads: the head's own weights applied to it by hand give the
 // model's logits, and its width is the head's input width.
 TEST(ModelsTest, FeaturesAreTheHeadsInput) {

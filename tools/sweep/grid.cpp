@@ -85,6 +85,39 @@ void check_run(const SweepRun& run, const std::string& where) {
   }
 }
 
+// The overrides that evaluate `run` on a validation split held out of its training data:
+// data.val becomes data.train's dataset restricted to the held-out images, and data.train
+// (and data.unlabelled, when it is the training set's unlabelled rest) leave them out.
+std::vector<Override> validation_overrides(const Grid& grid, const SweepRun& run) {
+  Node root = config::load_file(run.recipe);
+  for (const auto& o : run.sets)
+    config::apply_override(root, o.key + "=" + o.value);
+  const Node* data = root.find("data");
+  const Node* train = data ? data->find("train") : nullptr;
+  if (!train || !train->is_map()) {
+    throw ConfigError(grid.path + ": split: validation: config '" + run.config +
+                      "' has no data.train map to hold a validation split out of");
+  }
+  const std::string where = grid.path + " (split: validation)";
+  const std::string per_class = std::to_string(grid.holdout_per_class);
+  Node val = *train;
+  for (const char* key : {"labelled_per_class", "labelled_rest", "subset_seed",
+                          "long_tail_imbalance", "long_tail_max", "limit"}) {
+    val.erase(key);
+  }
+  val.set("holdout_per_class", Node::scalar(per_class));
+  val.set("holdout_only", Node::scalar("true"));
+  std::vector<Override> out{{"data.train.holdout_per_class", per_class, where},
+                            {"data.val", config::to_yaml(val), where}};
+  const Node* unlabelled = data->find("unlabelled");
+  const Node* rest =
+      unlabelled && unlabelled->is_map() ? unlabelled->find("labelled_rest") : nullptr;
+  if (rest && rest->text() == "true") {
+    out.push_back({"data.unlabelled.holdout_per_class", per_class, where});
+  }
+  return out;
+}
+
 }  // namespace
 
 Grid load_grid(const std::string& path) {
@@ -92,7 +125,7 @@ Grid load_grid(const std::string& path) {
   if (!root.is_map()) fail(root, "a sweep grid must be a map");
   only_keys(root,
             {"name", "description", "output", "seeds", "seed_keys", "parallel", "threads", "metric",
-             "set", "configs", "compare"},
+             "split", "holdout_per_class", "set", "configs", "compare"},
             "grid");
   Grid g;
   g.path = path;
@@ -129,6 +162,16 @@ Grid load_grid(const std::string& path) {
     if (g.metric != "val_top1" && g.metric != "ema_val_top1") {
       fail(*m, "grid.metric: '" + g.metric + "' is not val_top1 or ema_val_top1");
     }
+  }
+  if (const Node* s = root.find("split")) {
+    g.split = s->text();
+    if (g.split != "test" && g.split != "validation") {
+      fail(*s, "grid.split: '" + g.split + "' is not test or validation");
+    }
+  }
+  if (const Node* h = root.find("holdout_per_class")) {
+    if (g.split != "validation") fail(*h, "grid.holdout_per_class: needs split: validation");
+    g.holdout_per_class = integer(*h, "grid.holdout_per_class", 1, 1LL << 40);
   }
   g.sets = overrides(root.find("set"), "grid.set");
   const Node* configs = root.find("configs");
@@ -189,6 +232,10 @@ std::vector<SweepRun> expand(const Grid& grid) {
       for (const auto& key : grid.seed_keys)
         r.sets.push_back(Override{key, std::to_string(seed), grid.path + " (seed_keys)"});
       r.sets.push_back(Override{"threads", std::to_string(grid.threads), grid.path + " (threads)"});
+      if (grid.split == "validation") {
+        const auto v = validation_overrides(grid, r);
+        r.sets.insert(r.sets.end(), v.begin(), v.end());
+      }
       r.dir = (fs::path(grid.output) / c.name / ("seed" + std::to_string(seed))).string();
       runs.push_back(std::move(r));
     }

@@ -35,6 +35,11 @@ struct Grid {
   std::vector<GridConfig> configs;
   std::string description;          // free text printed above the table
   std::string metric = "val_top1";  // the figure tabulated: val_top1 or ema_val_top1 (EMA weights)
+  // Where top-1 is measured: "test" (the recipe's data.val) or "validation": then every run
+  // holds `holdout_per_class` images of every class out of data.train (and data.unlabelled) and
+  // evaluates on them, the test split left untouched for the settings chosen.
+  std::string split = "test";
+  std::int64_t holdout_per_class = 500;
   // Pairs of configuration names (A, B) whose paired difference A - B gets its own row.
   std::vector<std::pair<std::string, std::string>> compare;
 };

@@ -8,8 +8,10 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "augcore/core/runtime.h"
+#include "augcore/eval/statistics.h"
 #include "common/doc_section.h"
 #include "common/plot.h"
 #include "common/run_files.h"
@@ -17,24 +19,6 @@
 
 namespace augcore::sweep {
 namespace fs = std::filesystem;
-
-namespace {
-
-// Two-sided p of Student's t-test at |t| = 2 with `df` degrees of freedom: 1 − the density's
-// integral over [−2, 2] (Simpson's rule, 2,000 intervals).
-double p_at_two(int df) {
-  const double v = df;
-  const double c = std::exp(std::lgamma((v + 1) / 2) - std::lgamma(v / 2)) / std::sqrt(v * M_PI);
-  const auto f = [&](double t) { return c * std::pow(1 + t * t / v, -(v + 1) / 2); };
-  constexpr int kIntervals = 2000;
-  const double h = 4.0 / kIntervals;
-  double sum = f(-2) + f(2);
-  for (int i = 1; i < kIntervals; ++i)
-    sum += (i % 2 ? 4 : 2) * f(-2 + i * h);
-  return 1 - sum * h / 3;
-}
-
-}  // namespace
 
 Spread spread(const std::vector<double>& values) {
   Spread s;
@@ -61,18 +45,19 @@ std::string mean_std(const Spread& s, int digits = 2) {
 
 }  // namespace
 
-std::string paired_difference(const ConfigResult& r, const ConfigResult& base) {
+PairedCells paired_difference(const ConfigResult& r, const ConfigResult& base) {
   std::vector<double> d;
   for (const auto& [seed, top1] : r.final_by_seed) {
     const auto b = base.final_by_seed.find(seed);
     if (b != base.final_by_seed.end()) d.push_back(top1 - b->second);
   }
-  if (d.size() < 2) return "—";
-  const Spread s = spread(d);
-  const bool beyond = std::abs(s.mean) > 2 * s.std / std::sqrt(static_cast<double>(s.n));
-  return fmt::format(
-      "{:+.2f} ± {:.2f} ({}{})", s.mean, s.std, beyond ? "> 2 s.e." : "within 2 s.e.",
-      s.n < static_cast<int>(base.final_by_seed.size()) ? fmt::format(", n = {}", s.n) : "");
+  if (d.size() < 2) return {"—", "—", "—"};
+  const eval::PairedTest t = eval::paired_t_test(d);
+  const std::string n =
+      t.n < static_cast<int>(base.final_by_seed.size()) ? fmt::format(" (n = {})", t.n) : "";
+  return {fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]{}", t.mean, t.ci_low, t.ci_high, n),
+          t.p < 0.001 ? "< 0.001" : fmt::format("{:.3f}", t.p),
+          t.p < 0.05 ? (t.mean > 0 ? "higher" : "lower") : "no evidence either way"};
 }
 
 Results collect(const Grid& grid, const std::vector<SweepRun>& runs) {
@@ -136,41 +121,51 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
       "each; grid `{}`).\n\n",
       command, runs, grid.configs.size(), grid.seeds.size(), grid.seeds.size() == 1 ? "" : "s",
       grid.parallel, grid.threads, grid.threads == 1 ? "" : "s", grid.path);
+  double run_minutes = 0;
+  for (const auto& r : results.configs)
+    run_minutes += r.train_minutes.mean * r.train_minutes.n;
+  md << fmt::format(
+      "Training time: {:.0f} min summed over the finished runs (≈ {:.0f} min of wall time at {} at "
+      "a time), on {} cores.\n\n",
+      run_minutes, run_minutes / grid.parallel, grid.parallel, std::thread::hardware_concurrency());
   const ConfigResult& base = results.configs.front();
   const std::string weights = grid.metric == "ema_val_top1" ? " of the EMA weights" : "";
-  md << "| configuration | final top-1 %" << weights << " (mean ± std (n)) | vs " << base.name
-     << ", paired by seed"
-     << " | best-epoch top-1 % † | training min/run |\n|---|---|---|---|---|\n";
+  md << (grid.split == "validation"
+             ? fmt::format(
+                   "Top-1 on the **validation split**: {} images of every class held out "
+                   "of the training set (never trained on; the test split is not used).\n\n",
+                   grid.holdout_per_class)
+             : std::string("Top-1 on the **test split**.\n\n"));
+  md << "| configuration | final top-1 %" << weights << " (mean ± std (n)) | − " << base.name
+     << ", paired by seed: mean [95 % CI] | p | verdict"
+     << " | best-epoch top-1 % † | training min/run |\n|---|---|---|---|---|---|---|\n";
   for (const auto& r : results.configs) {
-    md << "| " << r.name << " | " << mean_std(r.final_top1) << " | "
-       << (&r == &base ? "—" : paired_difference(r, base)) << " | " << mean_std(r.best_top1)
-       << " | " << (r.train_minutes.n ? fmt::format("{:.1f}", r.train_minutes.mean) : "—")
-       << " |\n";
+    const PairedCells c = &r == &base ? PairedCells{"—", "—", "—"} : paired_difference(r, base);
+    md << "| " << r.name << " | " << mean_std(r.final_top1) << " | " << c.difference << " | " << c.p
+       << " | " << c.verdict << " | " << mean_std(r.best_top1) << " | "
+       << (r.train_minutes.n ? fmt::format("{:.1f}", r.train_minutes.mean) : "—") << " |\n";
   }
   if (!grid.compare.empty()) {
-    md << "\n| comparison (paired by seed) | difference of final top-1 % |\n|---|---|\n";
+    md << "\n| comparison (paired by seed) | difference of final top-1 %: mean [95 % CI] | p | "
+          "verdict |\n|---|---|---|---|\n";
     const auto find = [&](const std::string& name) -> const ConfigResult& {
       for (const auto& r : results.configs) {
         if (r.name == name) return r;
       }
       throw std::logic_error("no configuration " + name);
     };
-    for (const auto& [a, b] : grid.compare)
-      md << "| " << a << " − " << b << " | " << paired_difference(find(a), find(b)) << " |\n";
+    for (const auto& [a, b] : grid.compare) {
+      const PairedCells c = paired_difference(find(a), find(b));
+      md << "| " << a << " − " << b << " | " << c.difference << " | " << c.p << " | " << c.verdict
+         << " |\n";
+    }
   }
-  md << "\n† The best epoch is picked on the validation split, which for Fashion-MNIST is its "
-        "test split: optimistic, shown only beside the final-epoch headline. The "
-        "difference is paired: the mean ± std of the per-seed differences (same seed: same "
-        "initialisation, data order and labelled subset); \"> 2 s.e.\" when its mean exceeds "
-        "twice its standard error.";
-  const int seeds = static_cast<int>(grid.seeds.size());
-  if (seeds > 1) {
-    md << fmt::format(
-        " With {} seeds that is weak evidence (a t-test with {} degree{} of freedom gives p ≈ "
-        "{:.2f} at 2 s.e.); \"within 2 s.e.\" means no evidence either way.",
-        seeds, seeds - 1, seeds == 2 ? "" : "s", p_at_two(seeds - 1));
-  }
-  md << "\n";
+  md << "\n† The best epoch is picked on the split the table reports: optimistic, shown only "
+        "beside the final-epoch headline. Differences are paired by seed (same seed: same "
+        "initialisation, data order and labelled subset): the mean of the per-seed differences "
+        "with its 95 % confidence interval (Student's t) and the two-sided paired t-test's p. "
+        "\"higher\" or \"lower\" only at p < 0.05; otherwise there is no evidence either way, "
+        "and the interval says how large an effect the runs cannot rule out.\n";
   int missing = 0;
   for (const auto& r : results.configs)
     missing += r.missing;

@@ -38,9 +38,13 @@ struct Results {
 Results collect(const Grid& grid, const std::vector<SweepRun>& runs);
 
 // The difference to `base` paired by seed (the same seed means the same initialisation, data
-// order and labelled subset): mean ± std of the per-seed differences, and "> 2 s.e." when the
-// mean exceeds twice its standard error. Empty when fewer than two seeds pair up.
-std::string paired_difference(const ConfigResult& r, const ConfigResult& base);
+// order and labelled subset), as table cells: "mean [95 % interval]", the two-sided paired
+// t-test's p, and the verdict ("higher"/"lower" only at p < 0.05, else "no evidence either
+// way"). Dashes when fewer than two seeds pair up.
+struct PairedCells {
+  std::string difference, p, verdict;
+};
+PairedCells paired_difference(const ConfigResult& r, const ConfigResult& base);
 
 // The Markdown section: heading, command, table (mean ± std (n), paired difference to the
 // first configuration with a noise verdict, best-epoch figures labelled as such), the curves.

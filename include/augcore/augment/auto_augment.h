@@ -102,6 +102,17 @@ struct TrivialAugmentOptions {
   TORCH_ARG(std::vector<double>, fill) = {0.5};
 };
 
+// The strong view of FixMatch as TorchSSL/USB implement it (semilearn's RandAugment(3, 5)):
+// `num_ops` ops per image drawn with replacement from 14 (Identity, AutoContrast, Brightness,
+// Color, Contrast, Equalize, Posterize, Rotate, Sharpness, ShearX/Y, Solarize, TranslateX/Y),
+// each always applied at a magnitude drawn uniformly from its range. Their Cutout of random
+// size follows as a separate policy (CutoutOptions::max_fraction 0.5).
+struct FixMatchRandAugmentOptions {
+  TORCH_ARG(std::int64_t, num_ops) = 3;
+  TORCH_ARG(ops::Interpolation, interpolation) = ops::Interpolation::kBilinear;
+  TORCH_ARG(std::vector<double>, fill) = {0.5};
+};
+
 // What every member of the family offers on top of its own draw(): the ops drawn for a batch
 // (sample), their application (apply) and both at once (the call operators). `Derived` names
 // itself in errors through kName and draws through draw(n, h, w, generator).
@@ -150,6 +161,16 @@ class TrivialAugment : public OpPolicy<TrivialAugment, TrivialAugmentOptions> {
  public:
   static constexpr const char* kName = "TrivialAugment";
   explicit TrivialAugment(Options options = {});
+  OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
+};
+
+// FixMatch's RandAugment as TorchSSL/USB draw it: enhancers at factors in [0.05, 0.95],
+// Posterize at 4–8 bits, Rotate ±30°, Shear ±0.3, Solarize at a threshold in [0, 256]/255,
+// Translate ±0.3 of the side, every op applied.
+class FixMatchRandAugment : public OpPolicy<FixMatchRandAugment, FixMatchRandAugmentOptions> {
+ public:
+  static constexpr const char* kName = "FixMatchRandAugment";
+  explicit FixMatchRandAugment(Options options = {});
   OpDraw draw(std::int64_t n, std::int64_t h, std::int64_t w, at::Generator& generator) const;
 };
 

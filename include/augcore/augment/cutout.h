@@ -23,6 +23,9 @@ struct CutoutOptions {
   TORCH_ARG(std::int64_t, length);
   // Probability of cutting each image.
   TORCH_ARG(double, p) = 1.0;
+  // When above 0, each square's side is drawn per image as trunc(u · max_fraction · min(H, W)),
+  // u uniform in [0, 1), instead of `length` (FixMatch's strong view in TorchSSL/USB: 0.5).
+  TORCH_ARG(double, max_fraction) = 0.0;
   // Pixel value(s) of the square: the dataset mean (zero after normalisation).
   TORCH_ARG(std::vector<double>, fill) = {0.5};
 };

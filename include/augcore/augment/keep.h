@@ -30,6 +30,10 @@ at::Tensor choose_positions(const at::Tensor& scores, const at::Tensor& valid,
 struct KeepOptions {
   // τ = this quantile (in [0,1]) of an image's region scores; cuts land below it, pastes above.
   TORCH_ARG(double, quantile) = 0.6;
+  // Score a region by its saliency per pixel inside the image rather than its sum (the paper's).
+  // Summed scores favour boxes clipped at the border, whose smaller in-image part holds less
+  // saliency: a selective cut there removes fewer pixels than an unclipped one.
+  TORCH_ARG(bool, mean_score) = false;
 };
 
 // What a Keep* policy adds to its base policy: a saliency source and region placement by it.

@@ -21,7 +21,10 @@ struct ViTConfig {
   std::int64_t num_heads = 12;
   double mlp_ratio = 4.0;
   bool qkv_bias = true;
-  double drop_path = 0.0;    // stochastic depth, rising linearly to this over the blocks
+  double drop_path = 0.0;  // stochastic depth, rising linearly to this over the blocks
+  // Every block drops its residual branches at `drop_path` (DeiT-III's models_v2.py), instead
+  // of timm's linear ramp from 0.
+  bool drop_path_constant = false;
   double layer_scale = 0.0;  // initial LayerScale value; 0 = no LayerScale
   // The head reads the mean of the patch tokens through `fc_norm` (MAE's fine-tuning ViT,
   // timm's global_pool='avg'), not the CLS token through `norm`.

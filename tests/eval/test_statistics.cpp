@@ -1,0 +1,80 @@
+// Student's t and the paired t-test against closed forms (df = 1, 2, 3, 4) and hand-computed cases.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "augcore/eval/statistics.h"
+
+namespace {
+
+using augcore::eval::paired_t_test;
+using augcore::eval::student_t_critical;
+using augcore::eval::student_t_two_sided_p;
+
+// Two-sided p in closed form: df = 1 (Cauchy), 2, 3 and 4.
+double closed_form_p(double t, int df) {
+  t = std::abs(t);
+  switch (df) {
+    case 1:
+      return 1 - 2 / M_PI * std::atan(t);
+    case 2:
+      return 1 - t / std::sqrt(2 + t * t);
+    case 3: {
+      const double x = t / std::sqrt(3.0);
+      return 1 - 2 / M_PI * (x / (1 + x * x) + std::atan(x));
+    }
+    default: {
+      const double u = 1 + t * t / 4;
+      return 1 - 0.75 * (t / std::sqrt(u)) * (1 - t * t / (12 * u));
+    }
+  }
+}
+
+TEST(StatisticsTest, TwoSidedPMatchesClosedForms) {
+  for (int df = 1; df <= 4; ++df) {
+    for (const double t : {0.0, 0.1, 0.5, 1.0, 2.0, -2.0, 3.7, 10.0, 50.0}) {
+      EXPECT_NEAR(student_t_two_sided_p(t, df), closed_form_p(t, df), 1e-12)
+          << "t = " << t << ", df = " << df;
+    }
+  }
+  // Large df approaches the normal: P(|Z| ≥ 1.959964) = 0.05.
+  EXPECT_NEAR(student_t_two_sided_p(1.959963985, 1e7), 0.05, 1e-6);
+}
+
+TEST(StatisticsTest, CriticalValuesMatchClosedForms) {
+  // df = 1: tan(π (1 − α/2) − π/2); df = 2: (2u − 1) / sqrt(2u(1 − u)) with u = 1 − α/2.
+  for (const double alpha : {0.05, 0.01, 0.2}) {
+    const double u = 1 - alpha / 2;
+    EXPECT_NEAR(student_t_critical(alpha, 1), std::tan(M_PI * u - M_PI / 2), 1e-9);
+    EXPECT_NEAR(student_t_critical(alpha, 2), (2 * u - 1) / std::sqrt(2 * u * (1 - u)), 1e-9);
+  }
+  EXPECT_NEAR(student_t_critical(0.05, 7), 2.364624251592785, 1e-9);  // printed tables: 2.365
+  EXPECT_THROW(student_t_critical(0, 3), std::invalid_argument);
+  EXPECT_THROW(student_t_two_sided_p(1, 0), std::invalid_argument);
+}
+
+TEST(StatisticsTest, PairedTestByHand) {
+  // Differences 1, 2, 3, 4: mean 2.5, std sqrt(5/3), s.e. sqrt(5/12), t = 2.5 / sqrt(5/12).
+  const auto r = paired_t_test({1, 2, 3, 4});
+  const double se = std::sqrt(5.0 / 12.0);
+  EXPECT_EQ(r.n, 4);
+  EXPECT_NEAR(r.mean, 2.5, 1e-12);
+  EXPECT_NEAR(r.std, std::sqrt(5.0 / 3.0), 1e-12);
+  EXPECT_NEAR(r.t, 2.5 / se, 1e-12);
+  EXPECT_NEAR(r.p, closed_form_p(2.5 / se, 3), 1e-12);
+  // t(0.975, 3) = 3.182446305284263.
+  EXPECT_NEAR(r.ci_low, 2.5 - 3.182446305284263 * se, 1e-9);
+  EXPECT_NEAR(r.ci_high, 2.5 + 3.182446305284263 * se, 1e-9);
+  // A difference straddling zero: the interval holds 0 and p > 0.05.
+  const auto noisy = paired_t_test({1, -1, 0.5, -0.2});
+  EXPECT_LT(noisy.ci_low, 0);
+  EXPECT_GT(noisy.ci_high, 0);
+  EXPECT_GT(noisy.p, 0.05);
+  // Identical differences: no spread.
+  EXPECT_EQ(paired_t_test({0.3, 0.3, 0.3}).p, 0);
+  EXPECT_EQ(paired_t_test({0, 0}).p, 1);
+  EXPECT_THROW(paired_t_test({1.0}), std::invalid_argument);
+}
+
+}  // namespace
