@@ -39,7 +39,7 @@ finished "$classifier" 3 ||
   timed "$bin/mra_train" -c configs/fashion_mnist/validation.yaml --output "$classifier" \
     --resume auto --set train.epochs=3
 timed "$bin/augcore_preview" -c configs/fashion_mnist/strength.yaml --strength -n 2000 \
-  --weights "$classifier/last.pt" --update-doc docs/results.md --section policies
+  --weights "$classifier/last.pt" --update-doc docs/augment.md --section policies
 timed "$bin/augcore_preview" -c configs/fashion_mnist/strength_mra.yaml --strength -n 2000 \
   --update-doc docs/results.md --section mra
 for split in train test; do
