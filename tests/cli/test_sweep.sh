@@ -66,6 +66,9 @@ compare: [[cutout, baseline]]
 EOT
 "$bin/augcore_sweep" --grid "$tmp/grid.yaml" --update-doc "$tmp/doc.md" >"$tmp/sweep.out" 2>&1 ||
   fail "sweep: $(tail -3 "$tmp/sweep.out")"
+# Runs start seed by seed, so a sweep stopped part-way leaves paired seeds.
+order=$(sed -n 's/^sweep: \[[0-9]*\/[0-9]*\] \([a-z]*\) seed \([0-9]*\) started.*/\1:\2/p' "$tmp/sweep.out" | tr '\n' ' ')
+[[ $order == "baseline:0 cutout:0 baseline:1 cutout:1 " ]] || fail "runs did not start seed by seed: $order"
 [[ $(grep -c '^| baseline | [0-9.]* ± [0-9.]* (2) | — | — | — |' "$tmp/sweep/results.md") -eq 1 ]] ||
   fail "results.md lacks the baseline row with n = 2: $(cat "$tmp/sweep/results.md")"
 grep -q 'Top-1 on the \*\*validation split\*\*: 20 images of every class' "$tmp/sweep/results.md" ||

@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 
 namespace augcore::sweep {
 namespace fs = std::filesystem;
@@ -78,6 +80,16 @@ std::vector<RunOutcome> run_all(const std::vector<SweepRun>& runs, const std::st
   ::sigaction(SIGTERM, &sa, nullptr);
   std::map<pid_t, std::size_t> running;
   std::map<pid_t, std::chrono::steady_clock::time_point> started;
+  // Seed by seed (every configuration of the first seed, then of the next): a sweep stopped
+  // part-way leaves complete pairs, which is what its comparisons need.
+  std::map<std::int64_t, std::size_t> seed_rank;
+  for (const auto& r : runs)
+    seed_rank.emplace(r.seed, seed_rank.size());
+  std::vector<std::size_t> order(runs.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return seed_rank.at(runs[a].seed) < seed_rank.at(runs[b].seed);
+  });
   std::size_t next = 0, todo = 0;
   for (const auto& r : runs)
     todo += !finished(r);
@@ -91,7 +103,7 @@ std::vector<RunOutcome> run_all(const std::vector<SweepRun>& runs, const std::st
         ::kill(pid, SIGTERM);
     }
     while (!stopping && next < runs.size() && static_cast<int>(running.size()) < parallel) {
-      const std::size_t i = next++;
+      const std::size_t i = order[next++];
       if (finished(runs[i])) {
         outcomes[i].state = RunOutcome::State::kSkipped;
         continue;
@@ -105,8 +117,9 @@ std::vector<RunOutcome> run_all(const std::vector<SweepRun>& runs, const std::st
     }
     if (stopping && next < runs.size()) {
       for (; next < runs.size(); ++next) {
-        outcomes[next].state =
-            finished(runs[next]) ? RunOutcome::State::kSkipped : RunOutcome::State::kInterrupted;
+        const std::size_t i = order[next];
+        outcomes[i].state =
+            finished(runs[i]) ? RunOutcome::State::kSkipped : RunOutcome::State::kInterrupted;
       }
     }
     if (running.empty()) continue;
