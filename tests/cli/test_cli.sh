@@ -38,7 +38,7 @@ expect 2 "mae.preset: expected one of" -- "$bin/mae_pretrain" --set mae.preset=m
 expect 0 "policies:" -- "$bin/mra_train" --list
 # Recipes by name, from the checkout's configs/ (the installed ones: tools/test.sh).
 expect 0 "imagenet/imagenet_r50" -- "$bin/mra_train" --list-recipes
-expect 0 "ResNet-20 on Fashion-MNIST with MRA: half" -- "$bin/mra_train" --list-recipes
+expect 0 "ResNet-20 on Fashion-MNIST with MRA: every training image" -- "$bin/mra_train" --list-recipes
 expect 2 "config: 'base' names several recipes: cifar10/base, cifar100/base, fashion_mnist/base, imagenet/base" -- \
   "$bin/mra_train" --config base
 expect 2 "config: no recipe file or name 'resnet20_mrx' (did you mean 'resnet20_mra'?)" -- \
