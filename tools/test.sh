@@ -58,9 +58,12 @@ cmake --build "$build" -j "$jobs"
 if [[ $mode == torch2 ]]; then
   grep -q 'augcore: Torch 2\..*CUDA support: ON' "$build/configure.log" ||
     { echo "test.sh: the modern build does not have CUDA support" >&2; exit 1; }
-  ldd "$build/lib/libaugcore.so" | grep -q 'libtorch_cuda\.so' ||
+  # ldd's whole output first: `ldd | grep -q` under pipefail fails when grep stops reading early
+  # and ldd dies of SIGPIPE.
+  libs="$(ldd "$build/lib/libaugcore.so")"
+  grep -q 'libtorch_cuda\.so' <<<"$libs" ||
     { echo "test.sh: $build/lib/libaugcore.so does not link libtorch_cuda.so" >&2; exit 1; }
-  echo "== libaugcore.so links $(ldd "$build/lib/libaugcore.so" | grep -o 'libtorch_cuda\.so => [^ ]*')"
+  echo "== libaugcore.so links $(grep -o 'libtorch_cuda\.so => [^ ]*' <<<"$libs")"
 fi
 
 echo "== unit, CLI, resume and fuzz-corpus tests ($mode)"
