@@ -5,8 +5,10 @@
 # Fashion-MNIST and prints the SHA-256 of each run's last.pt and steps.jsonl; the MAE's
 # checkpoint also entry by entry without its "config" text, which grows when the pretraining
 # recipe gains keys (at their defaults they keep today's behaviour).
-#   tools/loop_identity.sh BIN_DIR OUT_DIR > hashes.txt
-# Compare two builds' lists with diff; the hashes hold for one toolchain on one machine.
+#   tools/loop_identity.sh BIN_DIR OUT_DIR [MAE_CHECKPOINT] > hashes.txt
+# Compare two builds' lists with diff; the hashes hold for one toolchain on one machine. The
+# MRA runs read MAE_CHECKPOINT when given (its fingerprint is in their checkpoints), otherwise
+# the MAE this script pretrains.
 set -euo pipefail
 bin="$(cd "$1" && pwd)"
 out="$2"
@@ -18,7 +20,8 @@ limit=(--set data.train.limit=256)
 
 "$bin/mae_pretrain" -o "$out/mae" "${small[@]}" "${limit[@]}" --set train.epochs=2 --set data.val.limit=8 \
   >"$out/mae.out" 2>&1
-mae="{name: mra, checkpoint: $out/mae/last.pt, preset: mae_tiny_patch4_28, in_chans: 1"
+augmentor="${3:-$out/mae/last.pt}"
+mae="{name: mra, checkpoint: $augmentor, preset: mae_tiny_patch4_28, in_chans: 1"
 
 run() {
   local name="$1"

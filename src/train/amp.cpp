@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include "augcore/core/pth.h"
 #include "augcore/core/torch_compat.h"
+#include "augcore/train/checkpoint.h"
 
 namespace augcore::train {
 
@@ -37,6 +39,18 @@ void LossScaler::update(bool finite) {
     scale_ *= 2.0;
     clean_steps_ = 0;
   }
+}
+
+c10::impl::GenericDict LossScaler::state_dict() const {
+  auto state = pth::new_dict();
+  state.insert("scale", scale_);
+  state.insert("clean_steps", clean_steps_);
+  return state;
+}
+
+void LossScaler::load_state_dict(const c10::impl::GenericDict& state, const std::string& path) {
+  scale_ = real_entry(state, "scale", path);
+  clean_steps_ = int_entry(state, "clean_steps", path);
 }
 
 }  // namespace augcore::train

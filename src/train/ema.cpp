@@ -2,12 +2,13 @@
 
 #include <ATen/ATen.h>
 
+#include "augcore/core/error.h"
 #include "augcore/models/state_dict.h"
 
 namespace augcore::train {
 
-ModelEma::ModelEma(std::shared_ptr<models::ClassifierImpl> shadow,
-                   const models::ClassifierImpl& source, double decay)
+ModelEma::ModelEma(std::shared_ptr<torch::nn::Module> shadow, const torch::nn::Module& source,
+                   double decay)
     : shadow_(std::move(shadow)), decay_(decay) {
   at::NoGradGuard no_grad;
   const auto from = models::state_dict(source);
@@ -17,7 +18,7 @@ ModelEma::ModelEma(std::shared_ptr<models::ClassifierImpl> shadow,
   shadow_->eval();
 }
 
-void ModelEma::update(const models::ClassifierImpl& model) {
+void ModelEma::update(const torch::nn::Module& model) {
   at::NoGradGuard no_grad;
   const auto from = models::state_dict(model);
   const auto to = models::state_dict(*shadow_);
@@ -30,6 +31,15 @@ void ModelEma::update(const models::ClassifierImpl& model) {
       t.copy_(s);
     }
   }
+}
+
+c10::impl::GenericDict ModelEma::state_dict() const {
+  return models::state_dict_ivalue(*shadow_);
+}
+
+void ModelEma::load_state_dict(const c10::impl::GenericDict& state, const std::string& path) {
+  const auto r = models::load_state_dict(*shadow_, state, true);
+  if (!r.ok()) throw DataError(path + ": EMA weights do not fit: " + r.describe());
 }
 
 }  // namespace augcore::train

@@ -3,34 +3,17 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/core.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <thread>
 
 #include "augcore/augment/policy.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
-#include "augcore/core/pth.h"
-#include "augcore/core/runtime.h"
-#include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/dist/launch.h"
-#include "augcore/models/mae.h"
-#include "augcore/models/state_dict.h"
-#include "augcore/train/checkpoint.h"
 #include "augcore/train/data_parallel.h"
-#include "augcore/train/device_totals.h"
-#include "augcore/train/metrics_log.h"
-#include "augcore/train/optimizer.h"
-#include "augcore/train/run_dir.h"
-#include "augcore/train/run_log.h"
-#include "augcore/train/schedule.h"
-#include "augcore/train/stop_signal.h"
+#include "augcore/train/recipe.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;
@@ -49,6 +32,12 @@ config::Schema mae_recipe_schema() {
   train.add_float("lr", 1.5e-4, "base learning rate (scaled by batch/256)").range(0, 100);
   train.add_bool("scale_lr", true, "use lr x batch_size / 256");
   train.add_float("grad_clip", 0.0, "clip the global gradient norm; 0 = off").range(0, 1e9);
+  train.add_int("accum_steps", 1, "batches per optimizer step (gradient accumulation)")
+      .range(1, 4096);
+  train.add_section("ema", ema_schema(), "weight EMA (last.pt keeps it as \"ema\")");
+  train.add_choice("amp", "none", {"none", "bf16", "fp16"},
+                   "mixed precision on CUDA (fp16 with dynamic loss scaling)");
+  train.add_bool("channels_last", false, "channels-last memory format on CUDA");
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
   train.add_bool("tensorboard", true, "mirror metrics.jsonl into TensorBoard event files");
@@ -57,6 +46,9 @@ config::Schema mae_recipe_schema() {
       .add_int("checkpoint_every_steps", 0,
                "also write last.pt every N steps (0: at epoch ends only)")
       .range(0, 1 << 30);
+  train.add_bool("step_log", false, "write every step's loss and lr to steps.jsonl");
+  train.add_bool("deterministic", false,
+                 "deterministic kernels only: CUDA runs then resume bitwise, more slowly");
 
   config::Schema data = data::data_schema();
   data.at("train_transforms").default_value = config::parse_yaml_value(
@@ -122,249 +114,118 @@ void write_recon_png(models::MaskedAutoencoderImpl& mae, const at::Tensor& x, do
 
 }  // namespace
 
-MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& options) {
-  const config::Options root = config.root();
-  const config::Options data_cfg = root.section("data");
-  const config::Options train_cfg = root.section("train");
-  at::Device device = select_device(root.string("device"));
-  const dist::LaunchInfo launch = dist::detect_launch();
-  const auto group = join_job(launch, root, device);
-  DataParallel parallel(*group, data_parallel_options(root.section("dist")));
-  const std::uint64_t seed = static_cast<std::uint64_t>(root.integer("seed"));
-  at::manual_seed(seed);
-  const std::int64_t threads = root.integer("threads");
-  configure_threads(threads == 0 && launch.local_world_size > 1
-                        ? std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
-                                          launch.local_world_size)
-                        : threads,
-                    root.boolean("flush_denormal"));
-  const bool resume_here = resumes_run_in(options.resume, options.run_dir);
-  const std::string free_space = check_run_dir(options.run_dir, resume_here, options.overwrite);
+MaePretrainTask::MaePretrainTask(const config::Config& config)
+    : root_(config.root()), data_cfg_(root_.section("data")) {}
 
-  const data::Shard shard{group->rank(), group->world_size()};
-  auto loader = data::make_loader(data_cfg, data::Split::kTrain, seed, shard);
-  const auto shape = loader->sample_shape();
-  models::MaeConfig mc = models::mae_preset(root.section("mae").string("preset"));
-  mc.in_chans = root.section("mae").integer("in_chans") > 0
-                    ? root.section("mae").integer("in_chans")
-                    : shape[0];
-  mc.norm_pix_loss = root.section("mae").boolean("norm_pix_loss");
-  if (mc.in_chans != shape[0]) {
-    throw ConfigError("mae.in_chans: " + std::to_string(mc.in_chans) + " but the images have " +
-                      std::to_string(shape[0]) + " channels");
+config::Schema MaePretrainTask::schema() const {
+  return mae_recipe_schema();
+}
+
+void MaePretrainTask::build(const TaskSetup& setup) {
+  setup_ = setup;
+  loader_ = data::make_loader(data_cfg_, data::Split::kTrain, setup.seed, setup.shard);
+  const auto shape = loader_->sample_shape();
+  const config::Options mae = root_.section("mae");
+  preset_ = mae.string("preset");
+  config_ = models::mae_preset(preset_);
+  config_.in_chans = mae.integer("in_chans") > 0 ? mae.integer("in_chans") : shape[0];
+  config_.norm_pix_loss = mae.boolean("norm_pix_loss");
+  if (config_.in_chans != shape[0]) {
+    throw ConfigError("mae.in_chans: " + std::to_string(config_.in_chans) +
+                      " but the images have " + std::to_string(shape[0]) + " channels");
   }
-  models::MaskedAutoencoder mae(mc);
-  const auto patches = mae->grid(shape[1], shape[2]);  // ConfigError when p does not divide
-  mae->to(device);
-  const auto [mean, std] = data::normalisation(data_cfg, shape[0], device);
-  const double ratio = root.real("mask_ratio");
-  const auto keep = models::pretrain_keep_count(patches, ratio);
-  if (keep < 1)
-    throw ConfigError("mask_ratio: leaves no visible patch of " + std::to_string(patches));
-
+  mae_ = models::MaskedAutoencoder(config_);
+  patches_ = mae_->grid(shape[1], shape[2]);  // ConfigError when p does not divide
+  mae_->to(setup.device);
+  std::tie(mean_, std_) = data::normalisation(data_cfg_, shape[0], setup.device);
+  ratio_ = root_.real("mask_ratio");
+  keep_ = models::pretrain_keep_count(patches_, ratio_);
+  if (keep_ < 1)
+    throw ConfigError("mask_ratio: leaves no visible patch of " + std::to_string(patches_));
   // Fixed images for the reconstruction figures: the first of the validation (or training) set.
-  at::Tensor figure;
-  {
-    auto source = data_cfg.is_null("val") ? data::make_loader(data_cfg, data::Split::kTrain, seed)
-                                          : data::make_loader(data_cfg, data::Split::kVal, seed);
-    source->start_epoch(0);
-    const auto first = source->next();
-    const auto k = std::min<std::int64_t>(train_cfg.integer("recon_images"), first->images.size(0));
-    figure = ((first->images.slice(0, 0, k).to(device).to(at::kFloat) / 255.0) - mean) / std;
-  }
+  auto source = data_cfg_.is_null("val")
+                    ? data::make_loader(data_cfg_, data::Split::kTrain, setup.seed)
+                    : data::make_loader(data_cfg_, data::Split::kVal, setup.seed);
+  source->start_epoch(0);
+  const auto first = source->next();
+  const auto k =
+      std::min<std::int64_t>(root_.section("train").integer("recon_images"), first->images.size(0));
+  figure_ = ((first->images.slice(0, 0, k).to(setup.device).to(at::kFloat) / 255.0) - mean_) / std_;
+}
 
-  const std::int64_t batch = data_cfg.section("loader").integer("batch_size");
-  const std::int64_t steps_per_epoch = static_cast<std::int64_t>(loader->batches_per_epoch());
-  const std::int64_t epochs = train_cfg.integer("epochs");
-  double base_lr = train_cfg.real("lr");
-  if (train_cfg.boolean("scale_lr")) base_lr *= static_cast<double>(batch) / 256.0;
-  auto optimizer = make_optimizer(root.component("optimizer"), *mae, base_lr);
-  auto schedule = make_schedule(root.component("schedule"), {base_lr, steps_per_epoch, epochs});
+std::shared_ptr<torch::nn::Module> MaePretrainTask::make_shadow() {
+  models::MaskedAutoencoder shadow(config_);
+  shadow->to(setup_.device);
+  return shadow.ptr();
+}
 
-  const std::string preset = root.section("mae").string("preset");
-  const fs::path dir(options.run_dir);
-  const std::string last_path = (dir / "last.pt").string();
-  auto save = [&](const Progress& progress) {
-    auto ckpt = pth::new_dict();
-    ckpt.insert("model", models::state_dict_ivalue(*mae));
-    ckpt.insert("optimizer", optimizer_state(*optimizer));
-    put_progress(ckpt, progress);
-    ckpt.insert("preset", preset);
-    ckpt.insert("norm_pix_loss", mc.norm_pix_loss);
-    c10::impl::GenericList mean_list(c10::AnyType::get()), std_list(c10::AnyType::get());
-    for (double v : data_cfg.reals("mean"))
-      mean_list.push_back(v);
-    for (double v : data_cfg.reals("std"))
-      std_list.push_back(v);
-    ckpt.insert("mean", mean_list);
-    ckpt.insert("std", std_list);
-    ckpt.insert("config", config.to_yaml());
-    ckpt.insert("format", std::string("augcore-mae-2"));
-    if (parallel.writer()) pth::save(ckpt, last_path);
-    parallel.barrier("barrier(checkpoint written)");
-  };
-
-  Progress progress;
-  std::string resume = options.resume;
-  std::vector<std::string> skipped;
-  if (resume == "auto") resume = newest_checkpoint(options.run_dir, skipped);
-  if (!resume.empty()) {
-    try {
-      const auto d = load_checkpoint(resume);
-      if (!d.contains("optimizer") || !d.contains("epoch") || !d.contains("step")) {
-        throw DataError(resume + ": not an mae_pretrain checkpoint (no optimizer/epoch/step)");
-      }
-      if (d.contains("config"))
-        check_resumable(string_entry(d, "config", resume), config, resume, mae_recipe_schema());
-      const auto report =
-          models::load_state_dict(*mae, models::find_state_dict(c10::IValue(d), resume), true);
-      if (!report.ok()) throw DataError(resume + ": does not fit the MAE: " + report.describe());
-      try {
-        load_optimizer_state(*optimizer, d.at("optimizer"));
-      } catch (const DataError& e) {
-        throw DataError(resume + ": " + e.what());
-      }
-      progress = read_progress(d, resume);
-      if (progress.batch > steps_per_epoch) {
-        throw DataError(resume + ": checkpoint is at batch " + std::to_string(progress.batch) +
-                        " of an epoch that has " + std::to_string(steps_per_epoch));
-      }
-    } catch (const c10::Error& e) {
-      throw DataError(resume + ": damaged checkpoint (" + e.what_without_backtrace() + ")");
-    }
-  }
-
-  parallel.start(*mae);
-  // Every input is valid: from here on the run directory is written (by rank 0).
-  std::vector<std::string> start_lines;
-  if (parallel.writer()) {
-    start_lines = open_run_dir(options.run_dir,
-                               RunStart{options.overwrite, resume, resume_here, progress.epoch,
-                                        progress.batch, progress.step},
-                               config.to_yaml());
-  }
-  parallel.barrier("barrier(run directory opened)");
-  RunLog log((dir / "train.log").string(), !parallel.writer());
-  for (const auto& note : skipped)
-    log.line("note: skipped an unreadable checkpoint: " + note);
-  for (const auto& line : start_lines)
-    log.line(line);
+std::string MaePretrainTask::describe() const {
   std::int64_t params = 0;
-  for (const auto& p : mae->parameters())
+  for (const auto& p : mae_->parameters())
     params += p.requires_grad() ? p.numel() : 0;
-  log.line(fmt::format(
-      "mae {} ({:.2f}M trainable parameters, {} patches, keep {}) on {}; data {}; {} ({})", preset,
-      params / 1e6, patches, keep, device.str(), loader->dataset().description(), options.run_dir,
-      free_space));
+  return fmt::format("mae {} ({:.2f}M trainable parameters, {} patches, keep {})", preset_,
+                     params / 1e6, patches_, keep_);
+}
 
-  if (group->distributed()) {
-    log.line(fmt::format(
-        "data parallel: {} processes via {} ({} backend), {} images per process "
-        "per batch",
-        group->world_size(), launch.launcher, group->backend(), batch / group->world_size()));
+StepInputs MaePretrainTask::inputs(const data::Batch& b, StepContext& context) {
+  const at::Tensor x = ((b.images.to(setup_.device, true).to(at::kFloat) / 255.0) - mean_) / std_;
+  // The masks of the whole global batch, drawn alike on every rank; this rank takes the rows of
+  // its samples, so the masks do not depend on the number of processes.
+  const std::int64_t begin = b.index * setup_.batch_size;
+  const std::int64_t end = std::min<std::int64_t>(
+      begin + setup_.batch_size, static_cast<std::int64_t>(loader_->samples_per_epoch()));
+  auto gen = augment::step_generator(setup_.seed, context.epoch, b.index);
+  std::vector<std::int64_t> rows;
+  for (const std::int64_t p : data::shard_positions(begin, end, setup_.shard, true))
+    rows.push_back(p - begin);
+  const at::Tensor noise =
+      at::rand({end - begin, patches_}, gen).index_select(0, at::tensor(rows)).to(setup_.device);
+  return {x, noise};
+}
+
+StepOutput MaePretrainTask::compute(StepInputs& in, StepContext&) {
+  auto [encoded, m] = mae_->forward_encoder(in.images, in.targets, keep_);
+  const at::Tensor pred =
+      mae_->forward_decoder(encoded, m.ids_restore, in.images.size(2), in.images.size(3));
+  StepOutput out;
+  out.loss = mae_->loss(in.images, pred, m.mask);
+  return out;
+}
+
+void MaePretrainTask::end_epoch(EpochReport& report) {
+  const std::string png =
+      (fs::path(setup_.run_dir) / fmt::format("recon_epoch{:03d}.png", report.epoch + 1)).string();
+  if (setup_.parallel->writer()) write_recon_png(*mae_, figure_, ratio_, mean_, std_, png);
+  report.trailer = " | " + png;
+}
+
+Record MaePretrainTask::summary_figures(const RunSummary& summary) const {
+  return {{"train_loss", summary.train_loss}};
+}
+
+void MaePretrainTask::save_tail(c10::impl::GenericDict& ckpt) const {
+  ckpt.insert("preset", preset_);
+  ckpt.insert("norm_pix_loss", config_.norm_pix_loss);
+  c10::impl::GenericList mean_list(c10::AnyType::get()), std_list(c10::AnyType::get());
+  for (double v : data_cfg_.reals("mean"))
+    mean_list.push_back(v);
+  for (double v : data_cfg_.reals("std"))
+    std_list.push_back(v);
+  ckpt.insert("mean", mean_list);
+  ckpt.insert("std", std_list);
+}
+
+void MaePretrainTask::check_checkpoint(const c10::impl::GenericDict& ckpt,
+                                       const std::string& path) const {
+  if (!ckpt.contains("optimizer") || !ckpt.contains("epoch") || !ckpt.contains("step")) {
+    throw DataError(path + ": not an mae_pretrain checkpoint (no optimizer/epoch/step)");
   }
-  MetricsLog metrics(options.run_dir,
-                     MetricsLogOptions{parallel.writer(), false, train_cfg.boolean("tensorboard"),
-                                       resume_here && !resume.empty()});
-  const auto global = [&](const std::map<std::string, double>& local) {
-    return parallel.sum(local, "all_reduce(training totals)");
-  };
-  const double clip = train_cfg.real("grad_clip");
-  const std::int64_t checkpoint_every = train_cfg.integer("checkpoint_every_steps");
-  MaeSummary summary;
-  summary.epochs_done = progress.epoch;
-  double total_images = 0, total_seconds = 0;
-  std::int64_t step = progress.step;
-  StopSignal stop;
-  for (std::int64_t epoch = progress.epoch; epoch < epochs; ++epoch) {
-    mae->train();
-    const bool continuing = epoch == progress.epoch && progress.batch > 0;
-    std::int64_t epoch_step = continuing ? progress.batch : 0;
-    loader->start_epoch(epoch, epoch_step);
-    const auto t0 = std::chrono::steady_clock::now();
-    // The loss stays on the device until printed or saved (see DeviceTotals).
-    DeviceTotals totals(
-        continuing ? parallel.share(progress.sums) : std::map<std::string, double>{}, device, step);
-    std::map<std::string, double> sums;
-    double seen_here = 0;
-    while (auto b = loader->next()) {
-      set_lr(*optimizer, schedule->lr(step));
-      const at::Tensor x = ((b->images.to(device, true).to(at::kFloat) / 255.0) - mean) / std;
-      // The masks of the whole global batch, drawn alike on every rank; this rank takes the
-      // rows of its samples, so the masks do not depend on the number of processes.
-      const std::int64_t begin = b->index * batch;
-      const std::int64_t end = std::min<std::int64_t>(
-          begin + batch, static_cast<std::int64_t>(loader->samples_per_epoch()));
-      auto gen = augment::step_generator(seed, epoch, b->index);
-      std::vector<std::int64_t> rows;
-      for (const std::int64_t p : data::shard_positions(begin, end, shard, true))
-        rows.push_back(p - begin);
-      const at::Tensor noise =
-          at::rand({end - begin, patches}, gen).index_select(0, at::tensor(rows)).to(device);
-      parallel.begin_micro_step(true);
-      auto [encoded, m] = mae->forward_encoder(x, noise, keep);
-      const at::Tensor pred = mae->forward_decoder(encoded, m.ids_restore, x.size(2), x.size(3));
-      const at::Tensor loss = mae->loss(x, pred, m.mask);
-      optimizer->zero_grad();
-      loss.backward();
-      parallel.finish_gradients();
-      if (clip > 0) torch::nn::utils::clip_grad_norm_(mae->parameters(), clip);
-      optimizer->step();
-      ++step;
-      ++epoch_step;
-      group->set_step(step);
-      totals.add("loss", loss, static_cast<double>(x.size(0)));
-      totals.add("seen", static_cast<double>(x.size(0)));
-      seen_here += x.size(0);
-      const bool due = epoch_step % train_cfg.integer("log_every") == 0;
-      if (due) sums = totals.read_checked(step, epoch, last_path, global);
-      log.progress(epoch_step, train_cfg.integer("log_every"), [&] {
-        if (!due && !group->distributed()) sums = totals.read_checked(step, epoch, last_path);
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        return fmt::format("epoch {}/{} step {}/{} loss {:.4f} lr {:.4g} {:.0f} img/s", epoch + 1,
-                           epochs, epoch_step, steps_per_epoch, sums["loss"] / sums["seen"],
-                           schedule->lr(step - 1), seen_here * group->world_size() / elapsed);
-      });
-      end_of_step(
-          parallel.agreed_signal(stop.requested()),
-          checkpoint_every > 0 && step % checkpoint_every == 0 && epoch_step < steps_per_epoch,
-          [&] {
-            sums = totals.read_checked(step, epoch, last_path, global);
-            save(Progress{epoch, epoch_step, step, -1, sums});
-          },
-          fmt::format("epoch {} step {}/{} (global step {})", epoch + 1, epoch_step,
-                      steps_per_epoch, step),
-          last_path, [&](const std::string& m) { log.line(m); });
-    }
-    sums = totals.read_checked(step, epoch, last_path, global);
-    seen_here *= group->world_size();
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    total_images += seen_here;
-    total_seconds += seconds;
-    summary.last_loss = sums["loss"] / sums["seen"];
-    metrics.epoch(epoch + 1, {{"lr", schedule->lr(step - 1)},
-                              {"train_loss", summary.last_loss},
-                              {"images_per_s", seen_here / seconds},
-                              {"epoch_seconds", seconds},
-                              {"rss_mb", resident_mb()}});
-    const std::string png = (dir / fmt::format("recon_epoch{:03d}.png", epoch + 1)).string();
-    if (parallel.writer()) write_recon_png(*mae, figure, ratio, mean, std, png);
-    log.line(fmt::format("epoch {}/{}: loss {:.4f} | {:.0f} img/s, {:.1f}s | {}", epoch + 1, epochs,
-                         summary.last_loss, seen_here / seconds, seconds, png));
-    save(Progress{epoch + 1, 0, step, -1, {}});
-    summary.epochs_done = epoch + 1;
-    if (const int signal = parallel.agreed_signal(stop.requested())) {
-      const Interrupted stopped =
-          interruption(signal, fmt::format("the end of epoch {}", epoch + 1), last_path);
-      log.line(stopped.what());
-      throw stopped;
-    }
-  }
-  summary.steps = step;
-  summary.images_per_s = total_seconds > 0 ? total_images / total_seconds : 0;
-  return summary;
+}
+
+MaeSummary run_mae_pretraining(const config::Config& config, const RunOptions& options) {
+  MaePretrainTask task(config);
+  const RunSummary run = run_task(task, config, options);
+  return {run.epochs_done, run.steps, run.train_loss, run.images_per_s};
 }
 
 }  // namespace augcore::train

@@ -7,11 +7,14 @@
 
 namespace augcore::train {
 
-config::Schema recipe_schema() {
+config::Schema ema_schema() {
   config::Schema ema;
   ema.add_bool("enabled", false, "keep an exponential moving average of the weights");
   ema.add_float("decay", 0.9998, "EMA decay per optimizer step").range(0, 1);
+  return ema;
+}
 
+config::Schema recipe_schema() {
   config::Schema train;
   train.add_int("epochs", 5, "passes over the training set").range(1, 1000000);
   train.add_float("lr", 0.1, "base learning rate").range(0, 100);
@@ -19,7 +22,7 @@ config::Schema recipe_schema() {
   train.add_float("grad_clip", 0.0, "clip the global gradient norm to this; 0 = off").range(0, 1e9);
   train.add_int("accum_steps", 1, "batches per optimizer step (gradient accumulation)")
       .range(1, 4096);
-  train.add_section("ema", ema, "weight EMA");
+  train.add_section("ema", ema_schema(), "weight EMA");
   train.add_choice("amp", "none", {"none", "bf16", "fp16"},
                    "mixed precision on CUDA (fp16 with dynamic loss scaling)");
   train.add_bool("channels_last", false, "channels-last memory format on CUDA");

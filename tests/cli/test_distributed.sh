@@ -70,10 +70,12 @@ d=$(weight_diff "$tmp/r1/last.pt" "$tmp/r3/last.pt")
 $py -c "import sys; sys.exit(0 if $d > 1e-4 else 1)" || fail "local BN: 1 vs 2 processes differ by only $d"
 
 # mae_pretrain: 2 processes x 16 pretrain the MAE that 1 x 32 does (the masks of the global
-# batch are drawn alike everywhere and each rank takes its rows).
+# batch are drawn alike everywhere and each rank takes its rows), with gradient accumulation,
+# clipping and EMA from the training loop.
 mae=(--set data.train.limit=128 --set data.val.limit=8 --set data.loader.batch_size=32
   --set data.loader.workers=1 --set train.epochs=1 --set threads=1 --set train.lr=0.05
-  --set "optimizer={name: sgd, momentum: 0.9}")
+  --set "optimizer={name: sgd, momentum: 0.9}" --set train.accum_steps=2
+  --set train.grad_clip=1.0 --set train.ema.enabled=true --set train.ema.decay=0.5)
 "$bin/mae_pretrain" -o "$tmp/mae1" "${mae[@]}" >"$tmp/mae1.out" 2>&1 || fail "mae_pretrain, 1 process: $(tail -2 "$tmp/mae1.out")"
 "$bin/mae_pretrain" -o "$tmp/mae2" --nproc 2 "${mae[@]}" >"$tmp/mae2.out" 2>&1 || fail "mae_pretrain, 2 processes: $(tail -2 "$tmp/mae2.out")"
 d=$(weight_diff "$tmp/mae1/last.pt" "$tmp/mae2/last.pt")

@@ -116,9 +116,12 @@ a, b = ([{k: json.loads(l).get(k) for k in keys} for l in open(p)] for p in sys.
 sys.exit(0 if a == b and a[-1]["mask_rate"] is not None else 1)
 PY
 
-# mae_pretrain: SIGTERM inside its second epoch, then --resume auto, ends bitwise equal.
+# mae_pretrain, with what the training loop gives every task (gradient accumulation, clipping,
+# EMA, the step log): SIGTERM inside its second epoch, then --resume auto, ends bitwise equal.
 mae=(--set data.train.limit=512 --set data.val.limit=8 --set train.epochs=2
-  --set data.loader.batch_size=32 --set threads=2)
+  --set data.loader.batch_size=32 --set threads=2 --set train.accum_steps=2
+  --set train.grad_clip=0.5 --set train.ema.enabled=true --set train.ema.decay=0.9
+  --set train.step_log=true)
 "$bin/mae_pretrain" -o "$tmp/mae_ref" "${mae[@]}" >/dev/null 2>&1 || fail "mae reference run"
 "$bin/mae_pretrain" -o "$tmp/mae_stop" "${mae[@]}" >"$tmp/mae_stop.out" 2>&1 &
 pid=$!
@@ -132,6 +135,13 @@ rc=$?
 [[ $rc -eq 143 ]] || fail "mae_pretrain SIGTERM exit code $rc: $(tail -1 "$tmp/mae_stop.out")"
 "$bin/mae_pretrain" -o "$tmp/mae_stop" "${mae[@]}" --resume auto >/dev/null 2>&1 || fail "mae resume"
 cmp -s "$tmp/mae_ref/last.pt" "$tmp/mae_stop/last.pt" || fail "mae_pretrain: resumed checkpoint differs"
+cmp -s "$tmp/mae_ref/steps.jsonl" "$tmp/mae_stop/steps.jsonl" || fail "mae_pretrain: resumed step losses differ"
+[[ $(wc -l <"$tmp/mae_ref/steps.jsonl") -eq 16 ]] || fail "mae_pretrain logged $(wc -l <"$tmp/mae_ref/steps.jsonl") steps, not 2 x 512 / 64"
+/usr/bin/python3 - "$tmp/mae_ref/last.pt" <<'PY' || fail "mae_pretrain: last.pt holds no EMA that differs from the weights"
+import sys, torch
+c = torch.load(sys.argv[1], map_location="cpu")
+sys.exit(0 if any(not torch.equal(c["ema"][k], c["model"][k]) for k in c["model"]) else 1)
+PY
 
 # No silent overwrite: a run directory that holds a run needs --resume or --overwrite.
 out=$("$bin/mra_train" -o "$tmp/ref" "${recipe[@]}" 2>&1)

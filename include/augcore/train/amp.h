@@ -1,8 +1,10 @@
 // Mixed precision on CUDA: an autocast scope (bf16/fp16) and fp16's dynamic loss scaling.
 #pragma once
 
+#include <ATen/core/Dict.h>
 #include <ATen/core/Tensor.h>
 
+#include <string>
 #include <vector>
 
 namespace augcore::train {
@@ -32,11 +34,9 @@ class LossScaler {
   void update(bool finite);
   double value() const { return scale_; }
   std::int64_t clean_steps() const { return clean_steps_; }
-  // Continues from a checkpointed state.
-  void restore(double scale, std::int64_t clean_steps) {
-    scale_ = scale;
-    clean_steps_ = clean_steps;
-  }
+  // {"scale", "clean_steps"}, and back (DataError naming `path` when an entry is missing).
+  c10::impl::GenericDict state_dict() const;
+  void load_state_dict(const c10::impl::GenericDict& state, const std::string& path);
 
  private:
   double scale_;

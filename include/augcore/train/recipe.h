@@ -9,4 +9,7 @@ namespace augcore::train {
 // (Fashion-MNIST from /usr/share/datasets/fashion-mnist).
 config::Schema recipe_schema();
 
+// train.ema: enabled, decay (the training loop keeps the average).
+config::Schema ema_schema();
+
 }  // namespace augcore::train

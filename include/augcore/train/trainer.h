@@ -23,6 +23,7 @@ struct RunSummary {
   std::optional<EvalResult> last_ema;
   double best_top1 = 0;
   double images_per_s = 0;
+  double train_loss = 0;  // the last epoch's mean training loss
 };
 
 // The training run failed for a reason other than bad input (e.g. a non-finite loss).
