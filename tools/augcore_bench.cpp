@@ -128,9 +128,8 @@ int bench_data_parallel(const cli::RecipeArgs& args, std::int64_t steps) {
   train::DataParallel parallel(*group, train::data_parallel_options(root.section("dist")));
   const auto batches =
       bench::preload_batches(root, 4, data::Shard{group->rank(), group->world_size()});
-  bench::StepBench bench(cfg, batches);
+  bench::StepBench bench(cfg, batches, &parallel);
   parallel.start(bench.model());
-  if (group->distributed()) bench.set_data_parallel(&parallel);
   bench.run(2);
   parallel.barrier("barrier(benchmark start)");
   const double before = bench.sync_seconds();

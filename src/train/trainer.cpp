@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <fmt/core.h>
-#include <torch/nn/utils/clip_grad.h>
 
 #include <chrono>
 #include <cmath>
@@ -10,7 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "augcore/augment/policy.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
@@ -30,6 +28,7 @@
 #include "augcore/train/schedule.h"
 #include "augcore/train/stop_signal.h"
 #include "augcore/train/task.h"
+#include "augcore/train/train_step.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;
@@ -96,6 +95,7 @@ class TrainingRun {
   std::unique_ptr<LrSchedule> schedule_;
   std::unique_ptr<ModelEma> ema_;
   std::unique_ptr<LossScaler> scaler_;
+  std::unique_ptr<TrainStep> train_step_;
 
   Progress progress_;
   std::string resume_path_;
@@ -103,7 +103,6 @@ class TrainingRun {
   std::unique_ptr<RunLog> log_;
   std::unique_ptr<MetricsLog> metrics_;
   std::string last_path_, best_path_;
-  double clip_ = 0;
   std::int64_t log_every_ = 1, checkpoint_every_ = 0;
   double total_images_ = 0, total_seconds_ = 0;
   std::int64_t step_ = 0;
@@ -153,12 +152,7 @@ void TrainingRun::build() {
   setup.run_dir = options_.run_dir;
   task_.build(setup);
   torch::nn::Module& model = task_.model();
-  if (channels_last_) {
-    at::NoGradGuard no_grad;
-    for (auto& p : model.parameters()) {
-      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-    }
-  }
+  if (channels_last_) use_channels_last(model);
   data::Loader& loader = task_.train_loader();
   batches_ = task_.batches_per_epoch();
   if (batches_ == 0) {
@@ -180,6 +174,9 @@ void TrainingRun::build() {
                                       train_cfg_.section("ema").real("decay"));
   }
   if (amp_ == "fp16") scaler_ = std::make_unique<LossScaler>();
+  train_step_ = std::make_unique<TrainStep>(
+      task_, *optimizer_, *schedule_, *parallel_, ema_.get(), scaler_.get(),
+      TrainStepOptions{seed_, accum_, amp_, train_cfg_.real("grad_clip")});
 }
 
 void TrainingRun::resume() {
@@ -257,7 +254,6 @@ void TrainingRun::open_outputs() {
                         train_cfg_.boolean("tensorboard"), resume_here_ && !resume_path_.empty()});
   last_path_ = (dir / "last.pt").string();
   best_path_ = (dir / "best.pt").string();
-  clip_ = train_cfg_.real("grad_clip");
   log_every_ = train_cfg_.integer("log_every");
   checkpoint_every_ = train_cfg_.integer("checkpoint_every_steps");
   step_ = progress_.step;
@@ -323,31 +319,8 @@ void TrainingRun::train_epoch(std::int64_t epoch) {
 }
 
 void TrainingRun::micro_step(Epoch& e, const data::Batch& b) {
-  const int rank = group_->rank();
-  set_lr(*optimizer_, schedule_->lr(step_));
-  StepContext context;
-  context.epoch = e.index;
-  context.batch = b.index;
-  context.step = step_;
-  context.rank = rank;
-  context.generator = [&](data::Stream stream) {
-    return augment::step_generator(seed_, e.index, b.index, stream, rank);
-  };
-  context.backward = [&](const at::Tensor& part) {
-    const at::Tensor l = accum_ > 1 ? part / static_cast<double>(accum_) : part;
-    (scaler_ ? scaler_->scale(l) : l).backward();
-  };
-  at::manual_seed(context.generator(data::Stream::kModel).current_seed());
-  StepInputs in = task_.inputs(b, context);
-  // Tasks may run backward passes inside compute (MaskSub's split backward).
-  parallel_->begin_micro_step(e.micro + 1 == accum_);
-  StepOutput r;
-  {
-    AutocastGuard autocast(amp_ != "none", amp_ == "fp16" ? at::kHalf : at::kBFloat16);
-    r = task_.compute(in, context);
-  }
-  context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
-  const auto n = static_cast<double>(in.images.size(0));
+  const StepOutput r = train_step_->micro_step(b, e.index, step_, e.micro + 1 == accum_);
+  const auto n = static_cast<double>(r.images);
   e.totals->add("loss", r.loss, n);
   if (train_cfg_.boolean("step_log")) {
     if (!e.step_loss) e.step_loss = std::make_unique<DeviceTotals>(Sums{}, device_);
@@ -366,15 +339,7 @@ void TrainingRun::micro_step(Epoch& e, const data::Batch& b) {
 }
 
 void TrainingRun::optimizer_step(Epoch& e) {
-  torch::nn::Module& model = task_.model();
-  parallel_->finish_gradients();
-  const bool finite = !scaler_ || scaler_->unscale(model.parameters());
-  if (clip_ > 0 && finite) torch::nn::utils::clip_grad_norm_(model.parameters(), clip_);
-  if (finite) optimizer_->step();
-  if (scaler_) scaler_->update(finite);
-  optimizer_->zero_grad();
-  parallel_->after_step(model);
-  if (ema_) ema_->update(model);
+  train_step_->optimizer_step();
   ++step_;
   ++e.step;
   group_->set_step(step_);

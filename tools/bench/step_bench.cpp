@@ -6,9 +6,8 @@
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/models/model_registry.h"
-#include "augcore/train/amp.h"
 #include "augcore/train/optimizer.h"
+#include "augcore/train/task_registry.h"
 
 namespace augcore::bench {
 
@@ -41,93 +40,62 @@ std::vector<data::Batch> preload_batches(const config::Options& root, std::int64
   return batches;
 }
 
-StepBench::StepBench(const config::Config& config, const std::vector<data::Batch>& batches)
+StepBench::StepBench(const config::Config& config, const std::vector<data::Batch>& batches,
+                     train::DataParallel* parallel)
     : config_(config), batches_(batches), device_(at::kCPU) {
   const config::Options root = config_.root();
   const config::Options train = root.section("train");
   device_ = select_device(root.string("device"));
-  const std::string amp = train.string("amp");
-  if (device_.is_cuda()) {
-    channels_last_ = train.boolean("channels_last");
-    if (amp != "none") amp_ = amp == "fp16" ? at::kHalf : at::kBFloat16;
+  if (!parallel) {
+    group_ = train::join_job(dist::LaunchInfo{}, root, device_);
+    own_parallel_ = std::make_unique<train::DataParallel>(*group_, train::DataParallelOptions{});
+    parallel = own_parallel_.get();
   }
-  const at::Tensor& first = batches_.front().images;
-  const std::int64_t channels = first.size(1), height = first.size(2), width = first.size(3);
-  models::ModelShape shape{channels, 0, height};
-  std::int64_t classes = 0;
-  for (const auto& b : batches_)
-    classes = std::max(classes, b.labels.max().item<std::int64_t>() + 1);
-  shape.num_classes = std::max<std::int64_t>(classes, 2);
-  model_name_ = root.component("model").name;
-  model_ = models::make_model(root.component("model"), shape);
-  model_->to(device_);
-  if (channels_last_) {
-    at::NoGradGuard no_grad;
-    for (auto& p : model_->parameters()) {
-      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-    }
-  }
-  std::tie(mean_, std_) = data::normalisation(root.section("data"), channels, device_);
-  optimizer_ = train::make_optimizer(root.component("optimizer"), *model_, train.real("lr"));
-  objective_ = objective::make_objective(root.component("objective"),
-                                         objective::make_criterion(root.section("loss")));
-  objective_->check(*model_, height, width);
-  augment::PolicySetup setup;
+  batch_size_ = batches_.front().images.size(0);
+  train::TaskSetup setup;
   setup.device = device_;
-  setup.channels = channels;
-  setup.height = height;
-  setup.width = width;
-  setup.num_classes = shape.num_classes;
-  setup.mean = root.section("data").reals("mean");
-  setup.std = root.section("data").reals("std");
-  setup.label_smoothing = root.section("loss").real("label_smoothing");
-  setup.model = model_.get();
-  policies_ = augment::make_policies(root.components("policies"), setup);
-  batch_size_ = first.size(0);
+  setup.seed = static_cast<std::uint64_t>(root.integer("seed"));
+  setup.shard = {parallel->group().rank(), parallel->group().world_size()};
+  setup.batch_size = batch_size_ * parallel->group().world_size();
+  setup.epochs = 1;
+  setup.channels_last = device_.is_cuda() && train.boolean("channels_last");
+  setup.parallel = parallel;
+  task_ = train::make_task(config_);
+  task_->build(setup);
+  if (setup.channels_last) train::use_channels_last(task_->model());
+  model_name_ = root.component("model").name;
+  const double lr = train.real("lr");
+  optimizer_ = train::make_optimizer(root.component("optimizer"), task_->model(), lr);
+  schedule_ = train::make_schedule(root.component("schedule"),
+                                   {lr, static_cast<std::int64_t>(batches_.size()), 1});
+  const std::string amp = device_.is_cuda() ? train.string("amp") : "none";
+  if (amp == "fp16") scaler_ = std::make_unique<train::LossScaler>();
+  if (train.section("ema").boolean("enabled")) {
+    ema_ = std::make_unique<train::ModelEma>(task_->make_shadow(), task_->model(),
+                                             train.section("ema").real("decay"));
+  }
+  step_ = std::make_unique<train::TrainStep>(
+      *task_, *optimizer_, *schedule_, *parallel, ema_.get(), scaler_.get(),
+      train::TrainStepOptions{setup.seed, 1, amp, train.real("grad_clip")});
   label_ = label_of(root);
 }
 
+StepBench::~StepBench() = default;
+
 std::int64_t StepBench::parameters() const {
   std::int64_t n = 0;
-  for (const auto& p : model_->parameters())
+  for (const auto& p : task_->model().parameters())
     n += p.numel();
   return n;
 }
 
 double StepBench::run(std::int64_t steps) {
-  model_->train();
+  task_->model().train();
   const auto t0 = Clock::now();
   for (std::int64_t i = 0; i < steps; ++i) {
     const data::Batch& b = batches_[static_cast<std::size_t>(next_ % batches_.size())];
-    const std::int64_t step = next_++;
-    at::manual_seed(static_cast<std::uint64_t>(step));
-    augment::PolicyBatch pb{b.images.to(device_, true).to(at::kFloat).div_(255.0),
-                            b.labels.to(device_, true), model_->num_classes()};
-    augment::StepContext context{augment::step_generator(0, 0, step), 0, step, model_.get()};
-    for (auto& policy : policies_)
-      policy->apply(pb, context);
-    at::Tensor x = (pb.images - mean_).div_(std_);
-    if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-    objective::ObjectiveContext objective_context{
-        augment::step_generator(0, 0, step, data::Stream::kObjective),
-        [](const at::Tensor& part) { part.backward(); }};
-    if (parallel_) parallel_->begin_micro_step(true);
-    objective::ObjectiveResult r;
-    {
-      train::AutocastGuard autocast(amp_ != at::kFloat, amp_);
-      r = objective_->compute(*model_, x, pb.targets, objective_context);
-    }
-    r.loss.item<double>();
-    objective_context.backward(r.backward_loss.defined() ? r.backward_loss : r.loss);
-    const at::Tensor labels = pb.targets.dim() == 1 ? pb.targets : pb.targets.argmax(1);
-    r.logits.argmax(1).eq(labels).sum().item<double>();
-    if (parallel_) {
-      const auto s0 = Clock::now();
-      parallel_->finish_gradients();
-      sync_seconds_ += std::chrono::duration<double>(Clock::now() - s0).count();
-    }
-    optimizer_->step();
-    optimizer_->zero_grad();
+    step_->micro_step(b, 0, next_++, true);
+    step_->optimizer_step();
   }
   compat::synchronize(device_);
   return std::chrono::duration<double>(Clock::now() - t0).count();

@@ -1,5 +1,5 @@
-// Timing the trainer's training step (policies, objective, backward, optimizer) of a recipe on
-// fixed batches, alone or interleaved with other recipes.
+// Timing the trainer's own training step (train::TrainStep: policies, objective, backward,
+// optimizer) of a recipe on fixed batches, alone or interleaved with other recipes.
 #pragma once
 
 #include <memory>
@@ -9,12 +9,12 @@
 #include <ATen/ATen.h>
 #include <torch/optim/optimizer.h>
 
-#include "augcore/augment/policy.h"
 #include "augcore/config/config.h"
 #include "augcore/data/loader.h"
-#include "augcore/models/classifier.h"
-#include "augcore/objective/objective.h"
 #include "augcore/train/data_parallel.h"
+#include "augcore/train/schedule.h"
+#include "augcore/train/task.h"
+#include "augcore/train/train_step.h"
 
 namespace augcore::bench {
 
@@ -24,11 +24,16 @@ namespace augcore::bench {
 std::vector<data::Batch> preload_batches(const config::Options& root, std::int64_t count,
                                          data::Shard shard = {});
 
-// One recipe's training step, built as the trainer builds it: model, optimizer, objective,
-// batch policies, normalisation, device, AMP and channels_last.
+// One recipe's training step, built and taken as the trainer builds and takes it: the task
+// (model, policies, objective, normalisation), optimizer, schedule, clipping, EMA, AMP and
+// channels_last, and train::TrainStep itself (one micro-step per step).
 class StepBench {
  public:
-  StepBench(const config::Config& config, const std::vector<data::Batch>& batches);
+  // Data-parallel steps average the gradients through `parallel` (a rank's `batches` are its
+  // part of each batch); without it the bench trains as one process.
+  StepBench(const config::Config& config, const std::vector<data::Batch>& batches,
+            train::DataParallel* parallel = nullptr);
+  ~StepBench();
   // Runs `steps` steps over the batches (cycling) and returns their total seconds; the
   // device is synchronised before the clock stops.
   double run(std::int64_t steps);
@@ -37,27 +42,24 @@ class StepBench {
   std::int64_t parameters() const;
   // "+"-joined policy names and the objective ("no policy" when there are none).
   const std::string& label() const { return label_; }
-  models::ClassifierImpl& model() { return *model_; }
-  // Data-parallel steps: gradients averaged through `parallel` before the optimizer step.
-  void set_data_parallel(train::DataParallel* parallel) { parallel_ = parallel; }
+  torch::nn::Module& model() { return task_->model(); }
   // Seconds spent waiting for the gradient all-reduce (after backward) so far.
-  double sync_seconds() const { return sync_seconds_; }
+  double sync_seconds() const { return step_->sync_seconds(); }
 
  private:
   config::Config config_;
   const std::vector<data::Batch>& batches_;
   at::Device device_;
-  bool channels_last_ = false;
-  at::ScalarType amp_ = at::kFloat;
-  std::shared_ptr<models::ClassifierImpl> model_;
+  std::unique_ptr<dist::Group> group_;
+  std::unique_ptr<train::DataParallel> own_parallel_;
+  std::unique_ptr<train::Task> task_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  std::unique_ptr<objective::Objective> objective_;
-  std::vector<std::unique_ptr<augment::BatchPolicy>> policies_;
-  at::Tensor mean_, std_;
+  std::unique_ptr<train::LrSchedule> schedule_;
+  std::unique_ptr<train::LossScaler> scaler_;
+  std::unique_ptr<train::ModelEma> ema_;
+  std::unique_ptr<train::TrainStep> step_;
   std::int64_t batch_size_ = 0, next_ = 0;
   std::string model_name_, label_;
-  train::DataParallel* parallel_ = nullptr;
-  double sync_seconds_ = 0;
 };
 
 // The median of `values` (not empty).

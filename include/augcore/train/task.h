@@ -67,6 +67,7 @@ struct StepOutput {
   std::map<std::string, at::Tensor> metrics;
   // Logged as a ratio of epoch sums, name → (numerator, denominator).
   std::map<std::string, std::pair<at::Tensor, at::Tensor>> ratios;
+  std::int64_t images = 0;  // the micro-batch's size on this rank (set by the loop)
 };
 
 // What an epoch's end reports, filled in by the loop and the task in turn.
