@@ -31,13 +31,7 @@ config::Schema mae_recipe_schema() {
   train.add_int("epochs", 10, "passes over the training set").range(1, 1000000);
   train.add_float("lr", 1.5e-4, "base learning rate (scaled by batch/256)").range(0, 100);
   train.add_bool("scale_lr", true, "use lr x batch_size / 256");
-  train.add_float("grad_clip", 0.0, "clip the global gradient norm; 0 = off").range(0, 1e9);
-  train.add_int("accum_steps", 1, "batches per optimizer step (gradient accumulation)")
-      .range(1, 4096);
-  train.add_section("ema", ema_schema(), "weight EMA (last.pt keeps it as \"ema\")");
-  train.add_choice("amp", "none", {"none", "bf16", "fp16"},
-                   "mixed precision on CUDA (fp16 with dynamic loss scaling)");
-  train.add_bool("channels_last", false, "channels-last memory format on CUDA");
+  add_step_keys(train);
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
   train.add_bool("tensorboard", true, "mirror metrics.jsonl into TensorBoard event files");

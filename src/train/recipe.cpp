@@ -7,11 +7,17 @@
 
 namespace augcore::train {
 
-config::Schema ema_schema() {
+void add_step_keys(config::Schema& train) {
   config::Schema ema;
   ema.add_bool("enabled", false, "keep an exponential moving average of the weights");
   ema.add_float("decay", 0.9998, "EMA decay per optimizer step").range(0, 1);
-  return ema;
+  train.add_float("grad_clip", 0.0, "clip the global gradient norm to this; 0 = off").range(0, 1e9);
+  train.add_int("accum_steps", 1, "batches per optimizer step (gradient accumulation)")
+      .range(1, 4096);
+  train.add_section("ema", ema, "weight EMA");
+  train.add_choice("amp", "none", {"none", "bf16", "fp16"},
+                   "mixed precision on CUDA (fp16 with dynamic loss scaling)");
+  train.add_bool("channels_last", false, "channels-last memory format on CUDA");
 }
 
 config::Schema recipe_schema() {
@@ -19,13 +25,7 @@ config::Schema recipe_schema() {
   train.add_int("epochs", 5, "passes over the training set").range(1, 1000000);
   train.add_float("lr", 0.1, "base learning rate").range(0, 100);
   train.add_bool("scale_lr", false, "use lr x batch_size / 256 (batch per step, all processes)");
-  train.add_float("grad_clip", 0.0, "clip the global gradient norm to this; 0 = off").range(0, 1e9);
-  train.add_int("accum_steps", 1, "batches per optimizer step (gradient accumulation)")
-      .range(1, 4096);
-  train.add_section("ema", ema_schema(), "weight EMA");
-  train.add_choice("amp", "none", {"none", "bf16", "fp16"},
-                   "mixed precision on CUDA (fp16 with dynamic loss scaling)");
-  train.add_bool("channels_last", false, "channels-last memory format on CUDA");
+  add_step_keys(train);
   train.add_int("log_every", 50, "steps between progress lines when not on a terminal")
       .range(1, 1 << 30);
   train

@@ -9,7 +9,8 @@ namespace augcore::train {
 // (Fashion-MNIST from /usr/share/datasets/fashion-mnist).
 config::Schema recipe_schema();
 
-// train.ema: enabled, decay (the training loop keeps the average).
-config::Schema ema_schema();
+// The `train` keys of every task's optimizer step (train::TrainStep), in this order: grad_clip,
+// accum_steps, ema (enabled, decay), amp, channels_last.
+void add_step_keys(config::Schema& train);
 
 }  // namespace augcore::train
