@@ -10,10 +10,7 @@ int main(int argc, char** argv) {
   cli::RecipeArgs args;
   train::RunOptions run;
   cli::add_recipe_options(app, args);
-  app.add_option("--resume", run.resume,
-                 "continue from a checkpoint, or 'auto' (the run directory's newest)");
-  app.add_flag("--overwrite", run.overwrite,
-               "replace the run already in the run directory (refused otherwise)");
+  cli::add_run_options(app, run);
   return cli::run_main(app, argc, argv, [&] {
     return cli::run_recipe(args, train::mae_recipe_schema(),
                            [&](const config::Config& cfg, const std::string& run_dir) {

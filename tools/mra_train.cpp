@@ -11,10 +11,7 @@ int main(int argc, char** argv) {
   cli::RecipeArgs args;
   train::RunOptions run;
   cli::add_recipe_options(app, args);
-  app.add_option("--resume", run.resume,
-                 "continue from a checkpoint, or 'auto' (the run directory's newest)");
-  app.add_flag("--overwrite", run.overwrite,
-               "replace the run already in the run directory (refused otherwise)");
+  cli::add_run_options(app, run);
   app.add_flag("--eval-only", run.eval_only,
                "evaluate the --resume checkpoint (or model.pretrained) and stop");
   return cli::run_main(app, argc, argv, [&] {

@@ -52,6 +52,13 @@ bool primary() {
   return dist::detect_launch().rank == 0;
 }
 
+void add_run_options(CLI::App& app, train::RunOptions& run) {
+  app.add_option("--resume", run.resume,
+                 "continue from a checkpoint, or 'auto' (the run directory's newest)");
+  app.add_flag("--overwrite", run.overwrite,
+               "replace the run already in the run directory (refused otherwise)");
+}
+
 void add_recipe_options(CLI::App& app, RecipeArgs& args) {
   app.add_option("--config,-c", args.config,
                  "recipe YAML file, or a recipe's name (see --list-recipes; default: the built-in "

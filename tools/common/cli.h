@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "augcore/config/config.h"
+#include "augcore/train/trainer.h"
 
 namespace augcore::cli {
 
@@ -25,6 +26,9 @@ struct RecipeArgs {
 // Adds --config, --set, --output, --list, --list-recipes, --help-component, --nproc and
 // --tensorboard/--no-tensorboard to `app`.
 void add_recipe_options(CLI::App& app, RecipeArgs& args);
+
+// Adds --resume and --overwrite, which fill `run`, to a training program's `app`.
+void add_run_options(CLI::App& app, train::RunOptions& run);
 
 // Prints the registry (--list), the recipes (--list-recipes) or one component's options
 // (--help-component); returns true
