@@ -95,7 +95,7 @@ at::Tensor apply_ops(const at::Tensor& images, const at::Tensor& ops, const at::
   std::vector<std::int64_t> warp_rows, warp_ops;
   std::vector<double> warp_mags;
   for (std::int64_t i = 0; i < n; ++i) {
-    if (op[i] < 0 || op[i] >= kOpCount) throw std::invalid_argument("apply_ops: unknown op id");
+    if (op[i] < 0 || op[i] >= kOpCount) throw OptionError("apply_ops", "ops", "unknown op id");
     if (geometric(static_cast<Op>(op[i]))) {
       warp_rows.push_back(i);
       warp_ops.push_back(op[i]);
@@ -180,7 +180,8 @@ const std::vector<SubPolicy>& autoaugment_policy(const std::string& name) {
   };
   if (name == "imagenet") return imagenet;
   if (name == "cifar10") return cifar10;
-  throw std::invalid_argument("unknown AutoAugment policy '" + name + "'");
+  throw OptionError("AutoAugmentOptions", "policy",
+                    "'" + name + "' is not one of imagenet, cifar10");
 }
 
 double autoaugment_magnitude(Op op, int level, std::int64_t height, std::int64_t width) {
@@ -239,12 +240,7 @@ void check_unit(double v, const char* owner, const char* option) {
 }  // namespace
 
 AutoAugment::AutoAugment(AutoAugmentOptions options) : OpPolicy(std::move(options)) {
-  try {
-    policy_ = &autoaugment_policy(options_.policy());
-  } catch (const std::invalid_argument&) {
-    throw OptionError("AutoAugmentOptions", "policy",
-                      "'" + options_.policy() + "' is not one of imagenet, cifar10");
-  }
+  policy_ = &autoaugment_policy(options_.policy());
 }
 
 OpDraw AutoAugment::draw(std::int64_t n, std::int64_t h, std::int64_t w,

@@ -141,8 +141,13 @@ KeepCutMix::KeepCutMix(CutMixOptions options, SaliencyFn saliency, KeepOptions k
 
 Boxes KeepCutMix::sample(const at::Tensor& images, const at::Tensor& targets,
                          at::Generator generator, const at::Tensor& saliency) const {
-  check_images(images, "KeepCutMix");
   const auto& o = cutmix_.options();
+  // The targets are checked before the saliency function reads them.
+  if (targets.defined()) {
+    check_mix_batch(Batch{images, targets}, o.num_classes(), "KeepCutMix");
+  } else {
+    check_images(images, "KeepCutMix");
+  }
   const at::Tensor lambda = draw_lambda(o.alpha(), o.p(), o.mode(), images.size(0), generator);
   return cutmix_.draw(images, lambda, &keep_, keep_.saliency(images, targets, saliency), generator);
 }

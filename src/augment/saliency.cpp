@@ -42,7 +42,17 @@ at::Tensor gradient_map(const LogitsFn& logits_of, const at::Tensor& pixels,
   if (!targets.defined()) {
     labels = logits.detach().argmax(1);
   } else {
+    check_targets(targets, pixels.size(0), "saliency");
     labels = targets.dim() == 1 ? targets : targets.argmax(1);
+    const auto classes = logits.size(1);
+    const auto lo = labels.min().item<std::int64_t>(), hi = labels.max().item<std::int64_t>();
+    if (lo < 0 || hi >= classes || (targets.dim() == 2 && targets.size(1) != classes)) {
+      throw OptionError(
+          "saliency", "targets",
+          targets.dim() == 2
+              ? fmt::format("{} columns for the model's {} classes", targets.size(1), classes)
+              : fmt::format("labels span [{}, {}], outside the model's [0, {})", lo, hi, classes));
+    }
   }
   const at::Tensor picked = logits.gather(1, labels.to(logits.device()).view({-1, 1})).sum();
   // Gradient with respect to the input only: parameters' .grad are never touched.

@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 
-#include <stdexcept>
+#include "augcore/core/error.h"
 
 namespace augcore::augment {
 namespace {
@@ -18,9 +18,8 @@ StrengthMeter::StrengthMeter(StrengthOptions options) : options_(std::move(optio
 
 void StrengthMeter::add(const at::Tensor& original, const at::Tensor& augmented) {
   if (original.dim() != 4 || original.sizes() != augmented.sizes()) {
-    throw std::invalid_argument(
-        "StrengthMeter::add: original and augmented must be N×C×H×W "
-        "of the same shape");
+    throw OptionError("StrengthMeter", "augmented",
+                      "original and augmented must be N×C×H×W of the same shape");
   }
   const at::Tensor x = original.to(at::kCPU, at::kDouble);
   const at::Tensor y = augmented.to(at::kCPU, at::kDouble);
@@ -41,8 +40,9 @@ void StrengthMeter::add(const at::Tensor& original, const at::Tensor& augmented)
   if (!options_.fill().empty()) {
     const auto& f = options_.fill();
     if (f.size() != 1 && static_cast<std::int64_t>(f.size()) != x.size(1)) {
-      throw std::invalid_argument("StrengthMeter: fill has " + std::to_string(f.size()) +
-                                  " values for " + std::to_string(x.size(1)) + " channels");
+      throw OptionError(
+          "StrengthOptions", "fill",
+          std::to_string(f.size()) + " values for " + std::to_string(x.size(1)) + " channels");
     }
     const at::Tensor fill =
         at::tensor(f, at::kDouble).reshape({1, static_cast<std::int64_t>(f.size()), 1, 1});
@@ -59,9 +59,7 @@ void StrengthMeter::add_mask(const at::Tensor& original, const at::Tensor& mask,
   const auto n = original.size(0), h = original.size(2), w = original.size(3);
   if (patch <= 0 || h % patch != 0 || w % patch != 0 || mask.dim() != 2 || mask.size(0) != n ||
       mask.size(1) != (h / patch) * (w / patch)) {
-    throw std::invalid_argument(
-        "StrengthMeter::add_mask: the mask is not N×L over the images' "
-        "patch grid");
+    throw OptionError("StrengthMeter", "mask", "the mask is not N×L over the images' patch grid");
   }
   const at::Tensor object =
       object_pixels(original.to(at::kCPU, at::kDouble), options_.background()).to(at::kDouble);

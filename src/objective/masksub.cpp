@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "augcore/augment/batch.h"
 #include "augcore/core/error.h"
 
 namespace augcore::objective {
@@ -114,6 +115,7 @@ at::Tensor MaskSub::sub_logits(const MaskSubModel& model, const at::Tensor& imag
 MaskSubLoss MaskSub::after_main(const MaskSubModel& model, const at::Tensor& images,
                                 const at::Tensor& main_logits, const at::Tensor& main_loss,
                                 at::Generator generator, const Backward& backward) const {
+  augment::check_images(images, "MaskSub");
   // The sub-model learns the main model's predictions; no gradient flows into them.
   const at::Tensor soft = probabilities_(main_logits.detach());
   const at::Tensor main_part = options_.weight_main() * main_loss;
@@ -137,6 +139,7 @@ MaskSubLoss MaskSub::after_main(const MaskSubModel& model, const at::Tensor& ima
 MaskSubLoss MaskSub::operator()(const MaskSubModel& model, const at::Tensor& images,
                                 const at::Tensor& targets, at::Generator generator,
                                 const Backward& backward) const {
+  augment::check_images(images, "MaskSub");
   if (!model.forward) throw OptionError("MaskSubModel", "forward", "no forward given");
   const at::Tensor logits = model.forward(images);
   check_logits(logits, images.size(0), "forward");

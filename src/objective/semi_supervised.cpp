@@ -2,8 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <fmt/core.h>
+
 #include <cmath>
-#include <stdexcept>
+
+#include "augcore/core/error.h"
 
 namespace augcore::objective {
 namespace {
@@ -11,16 +14,13 @@ namespace {
 void check(const at::Tensor& weak, const at::Tensor& strong, double threshold, double weight,
            const char* owner) {
   if (weak.dim() != 2 || !weak.sizes().equals(strong.sizes())) {
-    throw std::invalid_argument(std::string(owner) +
-                                ": weak and strong logits must both be N×K of one shape");
+    throw OptionError(owner, "logits", "weak and strong logits must both be N×K of one shape");
   }
   if (!(threshold >= 0 && threshold <= 1)) {
-    throw std::invalid_argument(std::string(owner) + ".threshold: " + std::to_string(threshold) +
-                                " is outside [0, 1]");
+    throw OptionError(owner, "threshold", fmt::format("{} is outside [0, 1]", threshold));
   }
   if (!(weight >= 0)) {
-    throw std::invalid_argument(std::string(owner) + ".weight: " + std::to_string(weight) +
-                                " is negative");
+    throw OptionError(owner, "weight", fmt::format("{} is negative", weight));
   }
 }
 
@@ -44,8 +44,8 @@ UnlabelledLoss uda_loss(const at::Tensor& weak_logits, const at::Tensor& strong_
                         const UdaOptions& options) {
   check(weak_logits, strong_logits, options.threshold(), options.weight(), "UdaOptions");
   if (!(options.temperature() > 0)) {
-    throw std::invalid_argument("UdaOptions.temperature: " + std::to_string(options.temperature()) +
-                                " is not positive");
+    throw OptionError("UdaOptions", "temperature",
+                      fmt::format("{} is not positive", options.temperature()));
   }
   UnlabelledLoss out;
   const at::Tensor weak = weak_logits.detach().to(at::kFloat);
@@ -69,7 +69,7 @@ double tsa_threshold(const std::string& schedule, double progress, std::int64_t 
   } else if (schedule == "exp") {
     alpha = std::exp(5 * (t - 1));
   } else {
-    throw std::invalid_argument("tsa: unknown schedule '" + schedule + "' (linear, log or exp)");
+    throw OptionError("tsa", "schedule", "'" + schedule + "' is not one of linear, log, exp");
   }
   const double start = 1.0 / static_cast<double>(num_classes);
   return alpha * (1 - start) + start;

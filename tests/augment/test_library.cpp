@@ -388,6 +388,31 @@ TEST(LibraryTest, BadOptionsThrowOneLineNamingTheOption) {
                   m, at::rand({2, 1, 8, 8}), {});
             }),
             "MaskSubModel.forward: returned [2] for 2 images; expected N×K logits");
+  // Inputs are checked before any work: a label the classes do not have is the documented
+  // error, not LibTorch's gather failing inside the saliency pass (found by an outside user).
+  TinyNet net;
+  const SaliencyFn model_saliency =
+      gradient_saliency_of(net, SaliencyOptions().mean({0.5}).std({0.25}));
+  const at::Tensor x6 = at::rand({2, 1, 8, 8});
+  const at::Tensor beyond = at::tensor({0, 7}, at::kLong);
+  EXPECT_EQ(message([&] {
+              KeepCutMix(CutMixOptions(3), model_saliency)({x6, beyond});
+            }),
+            "KeepCutMix.targets: labels span [0, 7], outside [0, 3)");
+  EXPECT_EQ(message([&] {
+              KeepCutout(CutoutOptions(2), model_saliency)({x6, beyond});
+            }),
+            "saliency.targets: labels span [0, 7], outside the model's [0, 3)");
+  EXPECT_EQ(message([&] {
+              KeepCutout(CutoutOptions(2), model_saliency)({x6, at::zeros({3}, at::kLong)});
+            }),
+            "KeepCutout.targets: 3 targets for 2 images");
+  EXPECT_EQ(message([&] {
+              objective::MaskSub(objective::MaskSubOptions().cell(4),
+                                 [](const at::Tensor& z, const at::Tensor&) { return z.sum(); })(
+                  m, at::rand({1, 8, 8}), {});
+            }),
+            "MaskSub.images: expected N×C×H×W, got 3 dimensions");
   // A checkpoint of another kind: a classifier's weights.
   testing::TempDir dir;
   auto ckpt = pth::new_dict();

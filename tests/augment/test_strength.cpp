@@ -8,6 +8,7 @@
 #include "augcore/augment/mra.h"
 #include "augcore/augment/regions.h"
 #include "augcore/augment/strength.h"
+#include "augcore/core/error.h"
 #include "augcore/models/mae.h"
 
 namespace augcore::augment {
@@ -78,7 +79,7 @@ TEST(StrengthTest, KnownPatchMask) {
   EXPECT_DOUBLE_EQ(other.result().masked_patch_object, 0);
   EXPECT_DOUBLE_EQ(other.result().kept_patch_object, 20.0 / 32);
   EXPECT_DOUBLE_EQ(other.result().object_masked, 0);
-  EXPECT_THROW(other.add_mask(x, at::zeros({1, 3}), 4), std::invalid_argument);
+  EXPECT_THROW(other.add_mask(x, at::zeros({1, 3}), 4), OptionError);
 }
 
 TEST(StrengthTest, MraWithPasteVisibleChangesOnlyMaskedPatches) {

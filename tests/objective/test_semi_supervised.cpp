@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "augcore/core/error.h"
 #include "augcore/objective/semi_supervised.h"
 
 namespace augcore::objective {
@@ -39,9 +40,9 @@ TEST(FixMatchLossTest, MaskPseudoLabelsAndLossByHand) {
   // Lowering τ below 0.5 admits the second image too.
   EXPECT_EQ(fixmatch_loss(weak, strong, FixMatchOptions().threshold(0.45)).mask.sum().item<float>(),
             3.0f);
-  EXPECT_THROW(fixmatch_loss(weak, strong.slice(0, 0, 2)), std::invalid_argument);
+  EXPECT_THROW(fixmatch_loss(weak, strong.slice(0, 0, 2)), OptionError);
   EXPECT_THROW(fixmatch_loss(weak, strong, FixMatchOptions().threshold(1.5)),
-               std::invalid_argument);
+               OptionError);
 }
 
 // Weak row 0: (0.9, 0.05, 0.05), confident above 0.8; sharpened at T = 0.5 it is p² / Σp².
@@ -56,14 +57,14 @@ TEST(UdaLossTest, SharpenedTargetMaskAndKlByHand) {
   const auto r = uda_loss(weak, strong, UdaOptions().temperature(0.5).threshold(0.8));
   EXPECT_TRUE(at::equal(r.mask, at::tensor({1.0f, 0.0f})));
   EXPECT_NEAR(r.loss.item<double>(), kl / 2, 1e-6);
-  EXPECT_THROW(uda_loss(weak, strong, UdaOptions().temperature(0)), std::invalid_argument);
+  EXPECT_THROW(uda_loss(weak, strong, UdaOptions().temperature(0)), OptionError);
 }
 
 TEST(UdaLossTest, TrainingSignalAnnealingByHand) {
   EXPECT_DOUBLE_EQ(tsa_threshold("linear", 0.5, 10), 0.5 * 0.9 + 0.1);
   EXPECT_DOUBLE_EQ(tsa_threshold("log", 1.0, 10), (1 - std::exp(-5.0)) * 0.9 + 0.1);
   EXPECT_DOUBLE_EQ(tsa_threshold("exp", 0.0, 4), std::exp(-5.0) * 0.75 + 0.25);
-  EXPECT_THROW(tsa_threshold("cosine", 0.5, 10), std::invalid_argument);
+  EXPECT_THROW(tsa_threshold("cosine", 0.5, 10), OptionError);
   // Correct-class probabilities 0.9 and 0.3.
   const at::Tensor logits = logits_of({{0.9, 0.1}, {0.7, 0.3}});
   const at::Tensor labels = at::tensor({0, 1}, at::kLong);

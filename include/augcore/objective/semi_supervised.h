@@ -35,7 +35,7 @@ struct UnlabelledLoss {
 
 // FixMatch: pseudo-label = argmax softmax(weak), kept where its probability ≥ threshold;
 // loss = weight · mean_n(mask_n · CE(strong_n, pseudo_n)). No gradient flows through `weak`.
-// Throws std::invalid_argument for logits of different shapes or options outside (0, 1] / ≥ 0.
+// Throws OptionError for logits of different shapes or options outside [0, 1] / ≥ 0.
 UnlabelledLoss fixmatch_loss(const at::Tensor& weak_logits, const at::Tensor& strong_logits,
                              const FixMatchOptions& options = {});
 
@@ -46,7 +46,7 @@ UnlabelledLoss uda_loss(const at::Tensor& weak_logits, const at::Tensor& strong_
 
 // UDA's training-signal annealing threshold at `progress` (step / total, in [0, 1]) for
 // `num_classes`: η = α·(1 − 1/K) + 1/K with α = progress ("linear"), 1 − exp(−5·progress)
-// ("log") or exp(5·(progress − 1)) ("exp"). Throws std::invalid_argument for another schedule.
+// ("log") or exp(5·(progress − 1)) ("exp"). Throws OptionError for another schedule.
 double tsa_threshold(const std::string& schedule, double progress, std::int64_t num_classes);
 
 // The labelled cross-entropy under annealing: examples whose correct-class probability exceeds
