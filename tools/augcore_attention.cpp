@@ -5,11 +5,10 @@
 
 #include <filesystem>
 
+#include "augcore/augment/mra.h"
 #include "augcore/core/error.h"
-#include "augcore/core/pth.h"
 #include "augcore/data/idx.h"
 #include "augcore/models/mae.h"
-#include "augcore/models/state_dict.h"
 #include "common/cli.h"
 #include "common/doc_section.h"
 
@@ -62,6 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--mask-ratio", mask_ratio, "MRA's mask ratio (the kept share is 1 - it)")
       ->check(CLI::Range(0.0, 0.99));
   app.add_option("--threshold", threshold, "a patch is foreground when its mean pixel exceeds it");
+  std::vector<double> mean, std;
+  app.add_option("--mean", mean, "the augmentor's input normalisation (default: the checkpoint's)");
+  app.add_option("--std", std, "(default: the checkpoint's)");
   std::string doc;
   app.add_option("--update-doc", doc,
                  "also put the tables into this Markdown file (between attention-probe:SPLIT "
@@ -83,23 +85,23 @@ int main(int argc, char** argv) {
     std::string out;
     auto config = models::mae_preset(preset);
     config.in_chans = 1;
-    models::MaskedAutoencoder mae(config);
-    const c10::IValue payload = pth::load(checkpoint);
-    const auto loaded =
-        models::load_state_dict(*mae, models::find_state_dict(payload, checkpoint), true);
-    if (!loaded.ok()) throw DataError(checkpoint + ": " + loaded.describe());
-    double mean = 0.2860, std = 0.3530;
-    if (payload.isGenericDict()) {
-      const auto d = payload.toGenericDict();
-      if (d.contains("mean")) mean = d.at("mean").toListRef()[0].toDouble();
-      if (d.contains("std")) std = d.at("std").toListRef()[0].toDouble();
-    }
+    // As the mra policy loads it: the normalisation is the checkpoint's unless given.
+    const auto augmentor = augment::load_mra_augmentor(
+        checkpoint, config, augment::MraOptions().mask_ratio(mask_ratio).mean(mean).std(std));
+    models::MaskedAutoencoder mae = augmentor->mae();
+    const auto normalise = [&](const at::Tensor& x) {
+      const at::Tensor m =
+          at::tensor(augmentor->options().mean()).to(at::kFloat).view({1, -1, 1, 1});
+      const at::Tensor s =
+          at::tensor(augmentor->options().std()).to(at::kFloat).view({1, -1, 1, 1});
+      return (x - m) / s;
+    };
     mae->eval();
     at::NoGradGuard no_grad;
-    const auto maps = mae->attention_maps((pixels - mean) / std);
+    const auto maps = mae->attention_maps(normalise(pixels));
     const at::Tensor patches = mae->patchify(pixels);  // N×L×p²
     Probe probe{(patches.mean(2) > threshold).to(at::kFloat), (patches > 0).to(at::kFloat).mean(2),
-                patches.size(1) - static_cast<std::int64_t>(patches.size(1) * mask_ratio)};
+                augment::augment_keep_count(patches.size(1), mask_ratio)};
     out += fmt::format(
         "{} {} images of {}; patch foreground: mean pixel > {}; MRA keeps {} of {} "
         "patches\n\n",
@@ -118,7 +120,7 @@ int main(int argc, char** argv) {
     for (int b = 0; b < depth; ++b)
       report(out, fmt::format("received from patches, block {}", b + 1), received(maps[b]), probe);
     report(out, "received from patches, mean of all blocks (MRA's attention: patches)",
-           mae->patch_attention((pixels - mean) / std), probe);
+           mae->patch_attention(normalise(pixels)), probe);
     at::Tensor rollout = at::eye(maps[0].size(-1)).expand_as(maps[0].mean(1));
     for (const auto& m : maps) {
       const at::Tensor a = 0.5 * m.mean(1) + 0.5 * at::eye(m.size(-1));
@@ -142,7 +144,7 @@ int main(int argc, char** argv) {
     const at::Tensor noise =
         at::rand({n, patches.size(1)}, at::Generator(at::detail::createCPUGenerator(0)));
     const auto keep = models::pretrain_keep_count(patches.size(1), mask_ratio);
-    const at::Tensor x = (pixels - mean) / std;
+    const at::Tensor x = normalise(pixels);
     const auto encoder_out = mae->forward_encoder(x, noise, keep);
     const at::Tensor& encoded = encoder_out.first;
     const models::MaskedTokens& masking = encoder_out.second;

@@ -48,22 +48,6 @@ at::Tensor heat_map(const at::Tensor& values, std::int64_t h, std::int64_t w, st
   return at::stack(out).to(at::kFloat).div(255.0);
 }
 
-// The recipe's classifier (KeepAugment's saliency needs one), with trained weights if given.
-std::shared_ptr<models::ClassifierImpl> classifier(const config::Options& root,
-                                                   const data::Loader& loader,
-                                                   const std::string& weights) {
-  const auto shape = loader.sample_shape();
-  auto model = models::make_model(root.component("model"),
-                                  {shape[0], loader.dataset().num_classes(), shape[1]});
-  if (!weights.empty()) {
-    const auto report =
-        models::load_state_dict(*model, models::find_state_dict(pth::load(weights), weights), true);
-    if (!report.ok()) throw DataError(weights + ": does not fit the model: " + report.describe());
-  }
-  model->eval();
-  return model;
-}
-
 // A recipe's data, classifier and batch policies, built as mra_train builds them.
 struct RecipePolicies {
   config::Config cfg;
@@ -90,14 +74,13 @@ std::unique_ptr<RecipePolicies> load_recipe_policies(const cli::RecipeArgs& args
                                 r->seed);
   r->loader->start_epoch(0);
   const auto shape = r->loader->sample_shape();
-  r->setup.channels = shape[0];
-  r->setup.height = shape[1];
-  r->setup.width = shape[2];
-  r->setup.num_classes = r->loader->dataset().num_classes();
-  r->setup.mean = data.reals("mean");
-  r->setup.std = data.reals("std");
-  r->model = classifier(root, *r->loader, weights);
-  r->setup.model = r->model.get();
+  const std::int64_t classes = r->loader->dataset().num_classes();
+  // KeepAugment's saliency needs the classifier, with trained weights if given.
+  r->model = weights.empty()
+                 ? train::recipe_classifier(root, shape, classes)
+                 : train::recipe_classifier(root, shape, classes, pth::load(weights), weights);
+  r->model->eval();
+  r->setup = train::recipe_policy_setup(root, shape, classes, at::kCPU, r->model.get());
   r->components = root.components("policies");
   r->policies = augment::make_policies(r->components, r->setup);
   return r;

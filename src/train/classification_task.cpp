@@ -47,22 +47,14 @@ void ClassificationTask::build(const TaskSetup& setup) {
     notes_.push_back(
         fmt::format("note: training images are {}x{} (not square)", shape_[1], shape_[2]));
   }
-  model_shape_ = {shape_[0], train_loader_->dataset().num_classes(), shape_[1]};
-  model_ = models::make_model(root_.component("model"), model_shape_);
+  num_classes_ = train_loader_->dataset().num_classes();
+  model_ = recipe_classifier(root_, shape_, num_classes_);
   model_->to(setup.device);
   std::tie(mean_, std_) = data::normalisation(data_cfg_, shape_[0], setup.device);
   if (train_cfg_.boolean("shot_accuracy")) {
     train_counts_ = data::class_counts(train_loader_->dataset());
   }
-  policy_setup_.device = setup.device;
-  policy_setup_.channels = shape_[0];
-  policy_setup_.height = shape_[1];
-  policy_setup_.width = shape_[2];
-  policy_setup_.num_classes = model_shape_.num_classes;
-  policy_setup_.mean = data_cfg_.reals("mean");
-  policy_setup_.std = data_cfg_.reals("std");
-  policy_setup_.label_smoothing = root_.section("loss").real("label_smoothing");
-  policy_setup_.model = model_.get();
+  policy_setup_ = recipe_policy_setup(root_, shape_, num_classes_, setup.device, model_.get());
   policies_ = augment::make_policies(root_.components("policies"), policy_setup_);
   for (std::size_t i = 0; i < policies_.size(); ++i)
     named_policies_.emplace_back("policies[" + std::to_string(i) + "]", policies_[i].get());
@@ -76,7 +68,7 @@ std::unique_ptr<objective::Objective> ClassificationTask::make_objective(NamedPo
 }
 
 std::shared_ptr<torch::nn::Module> ClassificationTask::make_shadow() {
-  shadow_ = models::make_model(root_.component("model"), model_shape_);
+  shadow_ = recipe_classifier(root_, shape_, num_classes_);
   shadow_->to(setup_.device);
   return shadow_;
 }
@@ -94,7 +86,7 @@ void ClassificationTask::start_epoch(std::int64_t epoch, std::int64_t first_batc
 
 StepInputs ClassificationTask::inputs(const data::Batch& b, StepContext& context) {
   augment::PolicyBatch pb{b.images.to(setup_.device, true).to(at::kFloat).div_(255.0),
-                          b.labels.to(setup_.device, true), model_shape_.num_classes};
+                          b.labels.to(setup_.device, true), num_classes_};
   if (!policies_.empty()) {
     augment::StepContext policy_context{context.generator(data::Stream::kTrainStep), context.epoch,
                                         context.step, model_.get()};
@@ -134,7 +126,7 @@ EvalResult ClassificationTask::evaluate(models::ClassifierImpl& model) {
   setup.std = std_;
   setup.device = setup_.device;
   setup.channels_last = setup_.channels_last;
-  setup.num_classes = train_counts_.empty() ? 0 : model_shape_.num_classes;
+  setup.num_classes = train_counts_.empty() ? 0 : num_classes_;
   DataParallel* parallel = setup_.parallel;
   setup.combine = [parallel](const std::map<std::string, double>& local) {
     return parallel->sum(local, "all_reduce(evaluation totals)");

@@ -1,6 +1,9 @@
 #include "augcore/train/recipe.h"
 
+#include "augcore/core/error.h"
 #include "augcore/data/pipeline.h"
+#include "augcore/models/model_registry.h"
+#include "augcore/models/state_dict.h"
 #include "augcore/objective/criterion.h"
 #include "augcore/train/data_parallel.h"
 #include "augcore/train/semi_supervised.h"
@@ -67,6 +70,37 @@ config::Schema recipe_schema() {
   s.add_section("semi", semi_schema(), "semi-supervised training (FixMatch, UDA)");
   s.add_section("dist", dist_schema(), "data-parallel training over several processes");
   return s;
+}
+
+std::shared_ptr<models::ClassifierImpl> recipe_classifier(const config::Options& root,
+                                                          const std::array<std::int64_t, 3>& shape,
+                                                          std::int64_t num_classes,
+                                                          const c10::IValue& weights,
+                                                          const std::string& path) {
+  auto model = models::make_model(root.component("model"), {shape[0], num_classes, shape[1]});
+  if (!weights.isNone()) {
+    const auto report =
+        models::load_state_dict(*model, models::find_state_dict(weights, path), true);
+    if (!report.ok()) throw DataError(path + ": does not fit the model: " + report.describe());
+  }
+  return model;
+}
+
+augment::PolicySetup recipe_policy_setup(const config::Options& root,
+                                         const std::array<std::int64_t, 3>& shape,
+                                         std::int64_t num_classes, at::Device device,
+                                         models::ClassifierImpl* model) {
+  augment::PolicySetup setup;
+  setup.device = device;
+  setup.channels = shape[0];
+  setup.height = shape[1];
+  setup.width = shape[2];
+  setup.num_classes = num_classes;
+  setup.mean = root.section("data").reals("mean");
+  setup.std = root.section("data").reals("std");
+  setup.label_smoothing = root.section("loss").real("label_smoothing");
+  setup.model = model;
+  return setup;
 }
 
 }  // namespace augcore::train

@@ -582,12 +582,7 @@ class Suite {
     };
     for (const auto& c : cases) {
       const auto cfg = recipe(kCifar, {"policies=[" + c.policy + "]"});
-      augment::PolicySetup setup;
-      setup.channels = 3;
-      setup.height = setup.width = 32;
-      setup.num_classes = 10;
-      setup.mean = cfg.root().section("data").reals("mean");
-      setup.std = cfg.root().section("data").reals("std");
+      const auto setup = train::recipe_policy_setup(cfg.root(), {3, 32, 32}, 10, at::kCPU, nullptr);
       auto policies = augment::make_policies(cfg.root().components("policies"), setup);
       for (const int workers : {1, 2}) {
         configure_threads(workers);

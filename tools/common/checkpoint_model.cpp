@@ -56,13 +56,9 @@ CheckpointModel load_checkpoint_model(const std::string& path, const CheckpointA
   m.train = data::make_dataset(data.component("train"));
   m.loader = data::make_loader(data, split, static_cast<std::uint64_t>(cfg.integer("seed")));
   const auto shape = m.loader->sample_shape();
-  m.model =
-      models::make_model(cfg.component("model"), {shape[0], m.train->num_classes(), shape[1]});
   const c10::IValue payload =
       args.weights == "ema" ? train::entry(ckpt, "ema", path) : c10::IValue(ckpt);
-  const auto report =
-      models::load_state_dict(*m.model, models::find_state_dict(payload, path), true);
-  if (!report.ok()) throw DataError(path + ": does not fit the model: " + report.describe());
+  m.model = train::recipe_classifier(cfg, shape, m.train->num_classes(), payload, path);
   m.model->to(m.device);
   m.model->eval();
   std::tie(m.mean, m.std) = data::normalisation(data, shape[0], m.device);

@@ -66,6 +66,8 @@ class MraAugmentorImpl : public torch::nn::Module {
   std::pair<at::Tensor, at::Tensor> attention_and_mask(const at::Tensor& images,
                                                        const at::Tensor& noise);
   std::int64_t patch_size() const { return mae_->config().patch_size; }
+  // The frozen MAE (shared, not copied), for inspection.
+  models::MaskedAutoencoder mae() const { return mae_; }
   const MraOptions& options() const { return options_; }
 
  private:

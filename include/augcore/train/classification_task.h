@@ -11,7 +11,7 @@
 
 #include "augcore/augment/policy.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/models/model_registry.h"
+#include "augcore/models/classifier.h"
 #include "augcore/objective/objective.h"
 #include "augcore/train/task.h"
 
@@ -56,7 +56,7 @@ class ClassificationTask : public Task {
   TaskSetup setup_;
   std::vector<std::string> notes_;
   std::unique_ptr<data::Loader> train_loader_, val_loader_;
-  models::ModelShape model_shape_{};
+  std::int64_t num_classes_ = 0;
   std::array<std::int64_t, 3> shape_{};
   std::shared_ptr<models::ClassifierImpl> model_, shadow_;
   at::Tensor mean_, std_;
