@@ -52,9 +52,13 @@ SemiSupervisedObjective::SemiSupervisedObjective(const config::Options& semi,
                                                  const SemiSetup& setup,
                                                  std::int64_t batches_per_epoch)
     : method_(semi.string("method")),
-      threshold_(semi.real("threshold")),
-      weight_(semi.real("weight")),
-      temperature_(semi.real("temperature")),
+      fixmatch_(objective::FixMatchOptions()
+                    .threshold(semi.real("threshold"))
+                    .weight(semi.real("weight"))),
+      uda_(objective::UdaOptions()
+               .threshold(semi.real("threshold"))
+               .weight(semi.real("weight"))
+               .temperature(semi.real("temperature"))),
       tsa_(semi.string("tsa")),
       criterion_(std::move(criterion)),
       setup_(setup),
@@ -147,15 +151,8 @@ objective::ObjectiveResult SemiSupervisedObjective::compute(models::ClassifierIm
         r.logits, targets, objective::tsa_threshold(tsa_, progress, r.logits.size(1)));
   }
   const objective::UnlabelledLoss unlabelled =
-      method_ == "fixmatch"
-          ? objective::fixmatch_loss(
-                weak_logits, strong_logits,
-                objective::FixMatchOptions().threshold(threshold_).weight(weight_))
-          : objective::uda_loss(weak_logits, strong_logits,
-                                objective::UdaOptions()
-                                    .threshold(threshold_)
-                                    .weight(weight_)
-                                    .temperature(temperature_));
+      method_ == "fixmatch" ? objective::fixmatch_loss(weak_logits, strong_logits, fixmatch_)
+                            : objective::uda_loss(weak_logits, strong_logits, uda_);
   r.loss = labelled + unlabelled.loss;
   r.metrics["train_loss_labelled"] = labelled.detach();
   r.metrics["train_loss_unlabelled"] = unlabelled.loss.detach();

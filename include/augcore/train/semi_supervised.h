@@ -12,6 +12,7 @@
 #include "augcore/config/config.h"
 #include "augcore/data/loader.h"
 #include "augcore/objective/objective.h"
+#include "augcore/objective/semi_supervised.h"
 
 namespace augcore::train {
 
@@ -61,7 +62,9 @@ class SemiSupervisedObjective : public objective::Objective {
 
  private:
   std::string method_;
-  double threshold_, weight_, temperature_;
+  // The recipe's options, translated once.
+  objective::FixMatchOptions fixmatch_;
+  objective::UdaOptions uda_;
   std::string tsa_;
   objective::Criterion criterion_;
   SemiSetup setup_;
