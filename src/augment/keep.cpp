@@ -79,6 +79,8 @@ Keep::Keep(SaliencyFn saliency, KeepOptions options, std::string owner)
 
 at::Tensor Keep::saliency(const at::Tensor& images, const at::Tensor& targets,
                           const at::Tensor& given) const {
+  // The targets are checked before the saliency function reads them.
+  if (!given.defined() && targets.defined()) check_targets(targets, images.size(0), owner_);
   const at::Tensor map = given.defined() ? given : saliency_(images, targets);
   const auto n = images.size(0), h = images.size(2), w = images.size(3);
   if (!map.defined() || map.dim() != 3 || map.size(0) != n || map.size(1) != h ||

@@ -24,9 +24,7 @@ class KeepCut {
   // `saliency`, when given, is used instead of the saliency source (N×H×W).
   Draw sample(const at::Tensor& images, const at::Tensor& targets, at::Generator generator = {},
               const at::Tensor& saliency = {}) const {
-    const std::string owner = std::string("Keep") + Policy::kName;
-    check_images(images, owner);
-    if (targets.defined()) check_targets(targets, images.size(0), owner);
+    check_images(images, std::string("Keep") + Policy::kName);
     return policy_.draw(images, &keep_, keep_.saliency(images, targets, saliency), generator);
   }
   at::Tensor apply(const at::Tensor& images, const Draw& draw) const {
