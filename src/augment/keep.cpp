@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include "augcore/augment/batch.h"
 #include "augcore/core/error.h"
 
 namespace augcore::augment {
