@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # augcore_bench suite --quick: every section measured on both sides (augcore and the Python
-# reference), every policy overhead and target present, the Markdown page complete.
+# reference), every policy overhead and target present, the Markdown page complete; the step of
+# a semi-supervised recipe.
 set -u
 bin="$1"
 tmp=$(mktemp -d)
@@ -8,6 +9,12 @@ trap 'rm -rf "$tmp"' EXIT
 if ! "$bin/augcore_bench" suite --quick --markdown "$tmp/b.md" --json "$tmp/b.json" \
   --work "$tmp/data" >"$tmp/out" 2>&1; then
   echo "FAIL: suite exited $?: $(tail -3 "$tmp/out")"
+  exit 1
+fi
+# The step of a semi-supervised recipe: its objective draws its own unlabelled batches.
+fixmatch="$(dirname "$0")/../../configs/fashion_mnist/fixmatch_resnet20.yaml"
+if ! "$bin/augcore_bench" step -c "$fixmatch" --set threads=1 --steps 2 >"$tmp/semi" 2>&1; then
+  echo "FAIL: augcore_bench step on FixMatch: $(tail -2 "$tmp/semi")"
   exit 1
 fi
 /usr/bin/python3 - "$tmp/b.json" "$tmp/b.md" <<'PY'

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/core.h>
+
+#include "augcore/core/error.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
@@ -62,6 +65,16 @@ StepBench::StepBench(const config::Config& config, const std::vector<data::Batch
   setup.parallel = parallel;
   task_ = train::make_task(config_);
   task_->build(setup);
+  const auto shape = task_->train_loader().sample_shape();
+  const at::Tensor& first = batches_.front().images;
+  if (first.size(1) != shape[0] || first.size(2) != shape[1] || first.size(3) != shape[2]) {
+    throw ConfigError(fmt::format(
+        "data: the benchmark's batches hold {}×{}×{} images, this recipe trains on {}×{}×{} "
+        "(compared recipes need the same data)",
+        first.size(1), first.size(2), first.size(3), shape[0], shape[1], shape[2]));
+  }
+  // As the loop starts every epoch (semi-supervised training positions its unlabelled stream).
+  task_->start_epoch(0, 0);
   if (setup.channels_last) train::use_channels_last(task_->model());
   model_name_ = root.component("model").name;
   const double lr = train.real("lr");
