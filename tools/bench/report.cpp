@@ -106,9 +106,11 @@ std::string to_markdown(const Report& report) {
   }
 
   md << "\n## 2. Training step\n\nOne step (uint8 batch → pixels, normalise, forward, "
-        "cross-entropy, backward, optimizer step, loss and accuracy read back) of the same "
-        "model, batch and thread count; Python PyTorch eager with torchvision's ResNet-50 and "
-        "timm-style ResNet-20/ViT definitions written out in tools/bench/torch_reference.py.\n\n"
+        "cross-entropy, backward, optimizer step) of the same model, batch and thread count: "
+        "augcore's is the trainer's own step (train::TrainStep; loss and accuracy stay on the "
+        "device), Python PyTorch eager's reads them back each step (alike on a CPU), with "
+        "torchvision's ResNet-50 and timm-style ResNet-20/ViT definitions written out in "
+        "tools/bench/torch_reference.py.\n\n"
         "| model | input | batch | optimizer | parameters (augcore / Python) | augcore img/s | "
         "PyTorch img/s | ratio |\n|---|---|---|---|---|---|---|---|\n";
   for (const Row* r : section(report, "step")) {
