@@ -41,8 +41,7 @@ TEST(FixMatchLossTest, MaskPseudoLabelsAndLossByHand) {
   EXPECT_EQ(fixmatch_loss(weak, strong, FixMatchOptions().threshold(0.45)).mask.sum().item<float>(),
             3.0f);
   EXPECT_THROW(fixmatch_loss(weak, strong.slice(0, 0, 2)), OptionError);
-  EXPECT_THROW(fixmatch_loss(weak, strong, FixMatchOptions().threshold(1.5)),
-               OptionError);
+  EXPECT_THROW(fixmatch_loss(weak, strong, FixMatchOptions().threshold(1.5)), OptionError);
 }
 
 // Weak row 0: (0.9, 0.05, 0.05), confident above 0.8; sharpened at T = 0.5 it is p² / Σp².
