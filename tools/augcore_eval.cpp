@@ -13,7 +13,7 @@
 #include "augcore/data/subset.h"
 #include "augcore/eval/long_tail.h"
 #include "augcore/eval/occlusion.h"
-#include "augcore/train/evaluate.h"
+#include "augcore/train/tasks/evaluate.h"
 #include "common/checkpoint_model.h"
 #include "common/cli.h"
 #include "common/plot.h"

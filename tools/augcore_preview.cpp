@@ -8,7 +8,7 @@
 #include <set>
 
 #include "augcore/augment/mra.h"
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/augment/strength.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
@@ -16,7 +16,7 @@
 #include "augcore/data/pipeline.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/recipe.h"
 #include "common/cli.h"
 #include "common/doc_section.h"
 

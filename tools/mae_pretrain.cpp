@@ -1,7 +1,7 @@
 // mae_pretrain: pretrains a masked autoencoder (the MRA augmentor) from a YAML recipe.
 #include <fmt/core.h>
 
-#include "augcore/train/mae_pretrain.h"
+#include "augcore/train/tasks/mae_pretrain.h"
 #include "common/cli.h"
 
 int main(int argc, char** argv) {

@@ -1,8 +1,8 @@
 // mra_train: trains a classifier from a YAML recipe.
 #include <fmt/core.h>
 
-#include "augcore/train/recipe.h"
-#include "augcore/train/trainer.h"
+#include "augcore/train/loop/trainer.h"
+#include "augcore/train/tasks/recipe.h"
 #include "common/cli.h"
 
 int main(int argc, char** argv) {

@@ -8,36 +8,13 @@
 #include "augcore/augment/cutout.h"
 #include "augcore/augment/mix.h"
 #include "augcore/augment/mra.h"
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/augment/random_erasing.h"
 #include "augcore/augment/three_augment.h"
 #include "augcore/core/error.h"
 #include "augcore/core/fingerprint.h"
 
 namespace augcore::augment {
-
-SaliencyFn classifier_saliency(const std::string& method, const PolicySetup& setup,
-                               const std::string& path) {
-  models::ClassifierImpl* model = setup.model;
-  const bool early = method == "early_head";
-  if (early && (model == nullptr || !model->has_early_head())) {
-    throw ConfigError(path + ": early_head needs a model with `early_head: true` (ResNets)");
-  }
-  if (model == nullptr) {
-    return [](const at::Tensor&, const at::Tensor&) -> at::Tensor {
-      throw std::logic_error("KeepAugment needs the classifier");
-    };
-  }
-  LogitsFn logits = early
-                        ? LogitsFn([model](const at::Tensor& x) { return model->early_logits(x); })
-                        : LogitsFn([model](const at::Tensor& x) { return model->forward(x); });
-  return gradient_saliency(
-      in_eval_mode(*model, std::move(logits)),
-      SaliencyOptions()
-          .mean(setup.mean)
-          .std(setup.std)
-          .method(method == "low_res" ? SaliencyMethod::kLowRes : SaliencyMethod::kFull));
-}
 
 namespace {
 
@@ -84,7 +61,7 @@ CutoutOptions cutout_options(const config::Options& o, const PolicySetup& setup)
 
 config::Schema random_erasing_schema() {
   config::Schema s;
-  s.add_float("probability", 0.5, "probability of erasing each image").range(0, 1);
+  s.add_float("p", 0.5, "probability of erasing each image").range(0, 1);
   s.add_floats("area", {0.02, 1.0 / 3.0}, "min and max erased fraction of the image")
       .items(2, 2)
       .range(1e-6, 1);
@@ -95,6 +72,7 @@ config::Schema random_erasing_schema() {
                "fill: the mean (0 normalised), N(0,1) per channel, or N(0,1) per pixel "
                "(timm's modes, in normalised units)");
   s.add_ints("count", {1, 1}, "min and max boxes per image").items(2, 2).range(1, 100);
+  s.rename("probability", "p");
   return s;
 }
 
@@ -102,7 +80,7 @@ RandomErasingOptions random_erasing_options(const config::Options& o, const Poli
   const std::string mode = o.string("mode");
   const auto counts = o.integers("count");
   return RandomErasingOptions()
-      .probability(o.real("probability"))
+      .p(o.real("p"))
       .area(pair_of(o, "area"))
       .aspect(pair_of(o, "aspect"))
       .mode(mode == "rand"    ? ErasingMode::kRandom

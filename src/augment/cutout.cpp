@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "augcore/augment/gate.h"
 #include "augcore/core/error.h"
 
 namespace augcore::augment {
@@ -14,9 +15,7 @@ Cutout::Cutout(CutoutOptions options) : options_(std::move(options)) {
   if (options_.length() < 1) {
     throw OptionError("CutoutOptions", "length", fmt::format("{} is below 1", options_.length()));
   }
-  if (!(options_.p() >= 0 && options_.p() <= 1)) {
-    throw OptionError("CutoutOptions", "p", fmt::format("{} is outside [0, 1]", options_.p()));
-  }
+  check_probability(options_.p(), "CutoutOptions");
 }
 
 Boxes Cutout::draw(const at::Tensor& images, const Keep* keep, const at::Tensor& saliency,
@@ -27,8 +26,7 @@ Boxes Cutout::draw(const at::Tensor& images, const Keep* keep, const at::Tensor&
     throw OptionError("CutoutOptions", "length",
                       fmt::format("{} exceeds the {}×{} images", options_.length(), h, w));
   }
-  const at::Tensor chosen =
-      at::empty({n}, at::kDouble).bernoulli_(options_.p(), generator).to(at::kBool);
+  const at::Tensor chosen = draw_gate(options_.p(), n, generator);
   if (!(options_.max_fraction() >= 0 && options_.max_fraction() <= 1)) {
     throw OptionError("CutoutOptions", "max_fraction",
                       fmt::format("{} is outside [0, 1]", options_.max_fraction()));

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "augcore/augment/gate.h"
 #include "augcore/core/error.h"
 
 namespace augcore::augment {
@@ -14,9 +15,7 @@ void check_mix_options(const MixupOptions& o, const char* owner) {
     throw OptionError(owner, "num_classes", fmt::format("{} is below 1", o.num_classes()));
   }
   if (!(o.alpha() > 0)) throw OptionError(owner, "alpha", fmt::format("{} is not > 0", o.alpha()));
-  if (!(o.p() >= 0 && o.p() <= 1)) {
-    throw OptionError(owner, "p", fmt::format("{} is outside [0, 1]", o.p()));
-  }
+  check_probability(o.p(), owner);
   if (!(o.label_smoothing() >= 0 && o.label_smoothing() < 1)) {
     throw OptionError(owner, "label_smoothing",
                       fmt::format("{} is outside [0, 1)", o.label_smoothing()));
@@ -54,10 +53,9 @@ at::Tensor draw_lambda(double alpha, double p, MixMode mode, std::int64_t n,
                        at::Generator& generator) {
   at::Tensor lam = mode == MixMode::kBatch ? beta(alpha, 1, generator).expand({n}).contiguous()
                                            : beta(alpha, n, generator);
-  const at::Tensor apply = mode == MixMode::kBatch
-                               ? at::empty({1}, at::kDouble).bernoulli_(p, generator).expand({n})
-                               : at::empty({n}, at::kDouble).bernoulli_(p, generator);
-  return at::where(apply.to(at::kBool), lam, at::ones_like(lam));
+  const at::Tensor apply =
+      draw_gate(p, n, generator, mode == MixMode::kBatch ? GateScope::kBatch : GateScope::kImage);
+  return at::where(apply, lam, at::ones_like(lam));
 }
 
 at::Tensor mix_targets(const at::Tensor& targets, const at::Tensor& lambda,

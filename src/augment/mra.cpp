@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "augcore/augment/gate.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/state_dict.h"
@@ -40,9 +41,7 @@ MraAugmentorImpl::MraAugmentorImpl(models::MaskedAutoencoder mae, MraOptions opt
     throw OptionError("MraOptions", "mask_ratio",
                       fmt::format("{} is outside [0, 0.99]", options_.mask_ratio()));
   }
-  if (!(options_.p() >= 0 && options_.p() <= 1)) {
-    throw OptionError("MraOptions", "p", fmt::format("{} is outside [0, 1]", options_.p()));
-  }
+  check_probability(options_.p(), "MraOptions");
   if (options_.mean().empty()) options_.mean(kImageNetMean);
   if (options_.std().empty()) options_.std(kImageNetStd);
   const auto c = static_cast<std::size_t>(mae_->config().in_chans);
@@ -144,7 +143,7 @@ at::Tensor MraAugmentorImpl::augment(const at::Tensor& images, const at::Tensor&
 MraDraw MraAugmentorImpl::sample(const at::Tensor& images, at::Generator generator) const {
   check(images);
   const auto n = images.size(0);
-  const at::Tensor chosen = at::empty({n}).bernoulli_(options_.p(), generator).to(at::kBool);
+  const at::Tensor chosen = draw_gate(options_.p(), n, generator);
   MraDraw draw;
   draw.rows = chosen.nonzero().squeeze(1);
   const auto patches = mae_->grid(images.size(2), images.size(3));

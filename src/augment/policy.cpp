@@ -7,16 +7,6 @@
 
 namespace augcore::augment {
 
-std::vector<std::unique_ptr<BatchPolicy>> make_policies(
-    const std::vector<config::ComponentConfig>& components, const PolicySetup& setup) {
-  std::vector<std::unique_ptr<BatchPolicy>> out;
-  for (const auto& c : components) {
-    out.push_back(
-        config::Registry::global().factory<PolicyFactory>("policy", c.name)(c.options(), setup));
-  }
-  return out;
-}
-
 at::Generator step_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t step,
                              data::Stream stream, int rank) {
   const auto s = static_cast<std::uint64_t>(stream);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "augcore/augment/gate.h"
 #include "augcore/core/error.h"
 
 namespace augcore::augment {
@@ -26,10 +27,7 @@ void check_range(std::pair<double, double> r, double lo, double hi, const char* 
 
 RandomErasing::RandomErasing(RandomErasingOptions options) : options_(std::move(options)) {
   const auto& o = options_;
-  if (!(o.probability() >= 0 && o.probability() <= 1)) {
-    throw OptionError("RandomErasingOptions", "probability",
-                      fmt::format("{} is outside [0, 1]", o.probability()));
-  }
+  check_probability(o.p(), "RandomErasingOptions");
   check_range(o.area(), 1e-6, 1, "area");
   check_range(o.aspect(), 1e-3, 1e3, "aspect");
   const auto [lo, hi] = o.count();
@@ -51,8 +49,7 @@ ErasedBoxes RandomErasing::draw(const at::Tensor& images, const Keep* keep,
   const at::Device device = images.device();
   const at::Tensor mean = channel_tensor(options_.mean(), images, "RandomErasingOptions", "mean");
   const at::Tensor std = channel_tensor(options_.std(), images, "RandomErasingOptions", "std");
-  const at::Tensor chosen =
-      at::empty({n}, at::kDouble).bernoulli_(options_.probability(), generator).to(at::kBool);
+  const at::Tensor chosen = draw_gate(options_.p(), n, generator);
   const at::Tensor counts =
       at::randint(options_.count().first, options_.count().second + 1, {n}, generator, at::kLong);
   ErasedBoxes out;

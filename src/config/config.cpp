@@ -184,6 +184,16 @@ bool parse_float(const std::string& s, double& out) {
   return errno == 0 && end == s.c_str() + s.size() && std::isfinite(out);
 }
 
+// The value `input` gives for option `name`, under its name or a name it had before.
+const Node* given_value(const Node& input, const Schema& schema, const std::string& name) {
+  if (const Node* given = input.find(name)) return given;
+  for (const auto& [key, value] : input.entries()) {
+    const std::string* renamed = schema.renamed_to(key);
+    if (renamed && *renamed == name) return &value;
+  }
+  return nullptr;
+}
+
 class Validator {
  public:
   explicit Validator(const Registry& registry) : registry_(registry) {}
@@ -198,6 +208,14 @@ class Validator {
     for (const auto& o : schema.options())
       known.push_back(o.name);
     for (const auto& [key, value] : input.entries()) {
+      if (const std::string* renamed = schema.renamed_to(key)) {
+        if (input.find(*renamed)) {
+          throw ConfigError(value.origin().str() + ": '" + child_path(path, key) +
+                            "' is the old name of '" + child_path(path, *renamed) +
+                            "'; give only '" + *renamed + "'");
+        }
+        continue;
+      }
       if (!schema.find(key)) {
         const std::string suggestion = closest_match(key, known);
         std::string message =
@@ -213,7 +231,7 @@ class Validator {
     Node out = Node::map(input.is_map() ? input.origin() : origin);
     for (const auto& spec : schema.options()) {
       const std::string key_path = child_path(path, spec.name);
-      const Node* given = input.is_map() ? input.find(spec.name) : nullptr;
+      const Node* given = input.is_map() ? given_value(input, schema, spec.name) : nullptr;
       if (!given) {
         if (spec.required) {
           throw ConfigError(out.origin().str() + ": missing required key '" + key_path + "' (" +

@@ -107,6 +107,21 @@ OptionSpec& Schema::at(const std::string& name) {
   throw std::logic_error("option '" + name + "' is not declared");
 }
 
+void Schema::rename(const std::string& old_name, const std::string& new_name) {
+  if (!find(new_name)) throw std::logic_error("option '" + new_name + "' is not declared");
+  if (find(old_name) || renamed_to(old_name)) {
+    throw std::logic_error("option '" + old_name + "' declared twice");
+  }
+  renamed_.emplace_back(old_name, new_name);
+}
+
+const std::string* Schema::renamed_to(const std::string& old_name) const {
+  for (const auto& [old_key, new_key] : renamed_) {
+    if (old_key == old_name) return &new_key;
+  }
+  return nullptr;
+}
+
 OptionSpec& Schema::add_bool(const std::string& name, bool def, const std::string& doc) {
   OptionSpec s;
   s.name = name;

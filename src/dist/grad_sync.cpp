@@ -236,14 +236,13 @@ class OverlapSync : public GradientSync {
 
 }  // namespace
 
-std::unique_ptr<GradientSync> make_gradient_sync(const std::string& engine, Group& group,
+std::unique_ptr<GradientSync> make_gradient_sync(GradEngine engine, Group& group,
                                                  std::vector<at::Tensor> params,
                                                  const BucketOptions& options) {
-  if (engine == "post_backward") {
+  if (engine == GradEngine::kPostBackward) {
     return std::make_unique<PostBackwardSync>(group, std::move(params), options);
   }
-  if (engine == "overlap") return std::make_unique<OverlapSync>(group, std::move(params), options);
-  throw ConfigError("dist.grad_engine: '" + engine + "' is not overlap or post_backward");
+  return std::make_unique<OverlapSync>(group, std::move(params), options);
 }
 
 }  // namespace augcore::dist

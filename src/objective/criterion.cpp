@@ -2,12 +2,19 @@
 
 #include <ATen/ATen.h>
 
+#include <fmt/core.h>
+
 #include "augcore/core/error.h"
 
 namespace augcore::objective {
 
-Criterion::Criterion(std::string kind, double label_smoothing)
-    : kind_(std::move(kind)), smoothing_(label_smoothing) {}
+Criterion::Criterion(CriterionKind kind, double label_smoothing)
+    : kind_(kind), smoothing_(label_smoothing) {
+  if (!(label_smoothing >= 0 && label_smoothing <= 1)) {
+    throw OptionError("Criterion", "label_smoothing",
+                      fmt::format("{} is outside [0, 1]", label_smoothing));
+  }
+}
 
 at::Tensor Criterion::operator()(const at::Tensor& logits, const at::Tensor& targets) const {
   const auto k = logits.size(-1);
@@ -19,28 +26,12 @@ at::Tensor Criterion::operator()(const at::Tensor& logits, const at::Tensor& tar
     soft = targets.to(at::kFloat);
   }
   const at::Tensor z = logits.to(at::kFloat);
-  if (kind_ == "bce") return at::binary_cross_entropy_with_logits(z, soft);
+  if (binary()) return at::binary_cross_entropy_with_logits(z, soft);
   return -(soft * at::log_softmax(z, -1)).sum(-1).mean();
 }
 
 at::Tensor Criterion::probabilities(const at::Tensor& logits) const {
-  return kind_ == "bce" ? at::sigmoid(logits) : at::softmax(logits, -1);
-}
-
-config::Schema criterion_schema() {
-  config::Schema s;
-  s.add_choice("kind", "ce", {"ce", "bce"}, "cross-entropy, or binary cross-entropy per class");
-  s.add_float("label_smoothing", 0.0, "label smoothing for hard targets").range(0, 1);
-  s.add_bool("binary_targets", false,
-             "bce: the batch's targets after mixing become 1 wherever > 0 (DeiT-III)");
-  return s;
-}
-
-Criterion make_criterion(const config::Options& loss) {
-  if (loss.boolean("binary_targets") && loss.string("kind") != "bce") {
-    throw ConfigError(loss.path() + ".binary_targets: needs kind: bce");
-  }
-  return Criterion(loss.string("kind"), loss.real("label_smoothing"));
+  return binary() ? at::sigmoid(logits) : at::softmax(logits, -1);
 }
 
 }  // namespace augcore::objective

@@ -6,7 +6,7 @@
 #include "augcore/models/swin.h"
 #include "augcore/models/vit.h"
 #include "augcore/objective/masksub.h"
-#include "augcore/objective/objective.h"
+#include "augcore/objective/objective_registry.h"
 
 namespace augcore::objective {
 namespace {

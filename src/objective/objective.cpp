@@ -1,13 +1,6 @@
-#include "augcore/objective/objective.h"
+#include "augcore/objective/objective_registry.h"
 
 namespace augcore::objective {
-
-std::unique_ptr<Objective> make_objective(const config::ComponentConfig& component,
-                                          Criterion criterion) {
-  const auto& factory =
-      config::Registry::global().factory<ObjectiveFactory>("objective", component.name);
-  return factory(component.options(), std::move(criterion));
-}
 
 ObjectiveResult main_pass(models::ClassifierImpl& model, const at::Tensor& images,
                           const at::Tensor& targets, const Criterion& criterion,

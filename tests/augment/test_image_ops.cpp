@@ -7,7 +7,7 @@
 
 #include "augcore/augment/auto_augment.h"
 #include "augcore/augment/image_ops.h"
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/augment/three_augment.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"

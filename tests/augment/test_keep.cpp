@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "augcore/augment/keep.h"
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/augment/saliency.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
@@ -273,7 +273,7 @@ TEST(KeepPolicyTest, KeepCutoutNeverTouchesTheSalientRegion) {
 TEST(KeepPolicyTest, KeepRandomErasingNeverTouchesTheSalientRegion) {
   // Small boxes (2–5 % of the image): under 40 % of their positions touch the blob, so τ = 0.
   expect_cuts_miss_the_blob(
-      "{name: keep_random_erasing, probability: 1.0, area: [0.02, 0.05], saliency: full}");
+      "{name: keep_random_erasing, p: 1.0, area: [0.02, 0.05], saliency: full}");
 }
 
 TEST(KeepPolicyTest, KeepRandAugmentPastesACleanSquareTouchingTheSalientRegion) {

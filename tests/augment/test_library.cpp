@@ -16,7 +16,7 @@
 #include "augcore/core/pth.h"
 #include "augcore/models/small_resnets.h"
 #include "augcore/models/state_dict.h"
-#include "augcore/objective/objective.h"
+#include "augcore/objective/objective_registry.h"
 #include "support/fixtures.h"
 
 namespace augcore::augment {
@@ -78,9 +78,9 @@ TEST(LibraryTest, EveryStandalonePolicyEqualsItsRegisteredComponentBitForBit) {
   const KeepOptions keep = KeepOptions().quantile(0.5);
   const std::vector<std::pair<std::string, Call>> cases = {
       {"{name: cutout, length: 4, p: 0.7}", Cutout(CutoutOptions(4).p(0.7).fill({0.25}))},
-      {"{name: random_erasing, probability: 0.9, mode: pixel, count: [1, 2]}",
+      {"{name: random_erasing, p: 0.9, mode: pixel, count: [1, 2]}",
        RandomErasing(RandomErasingOptions()
-                         .probability(0.9)
+                         .p(0.9)
                          .mode(ErasingMode::kPixel)
                          .count({1, 2})
                          .mean({0.25})
@@ -97,9 +97,8 @@ TEST(LibraryTest, EveryStandalonePolicyEqualsItsRegisteredComponentBitForBit) {
       {"{name: trivialaugment}", TrivialAugment(TrivialAugmentOptions().fill({0.25}))},
       {"{name: keep_cutout, length: 4, quantile: 0.5}",
        KeepCutout(CutoutOptions(4).fill({0.25}), saliency, keep)},
-      {"{name: keep_random_erasing, probability: 1.0, quantile: 0.5, saliency: low_res}",
-       KeepRandomErasing(RandomErasingOptions().probability(1.0).mean({0.25}).std({0.5}), low_res,
-                         keep)},
+      {"{name: keep_random_erasing, p: 1.0, quantile: 0.5, saliency: low_res}",
+       KeepRandomErasing(RandomErasingOptions().p(1.0).mean({0.25}).std({0.5}), low_res, keep)},
       {"{name: keep_cutmix, quantile: 0.5}",
        KeepCutMix(CutMixOptions(3).label_smoothing(0.1), saliency, keep)},
       {"{name: keep_autoaugment, policy: cifar10, paste_length: 4, quantile: 0.5}",
@@ -153,7 +152,7 @@ TEST(LibraryTest, MaskSubStandaloneEqualsTheRegisteredObjective) {
   schema.add_component("objective", "objective", "objective", "standard");
   const auto cfg = config::Config::from_node(
       config::parse_yaml("objective: {name: masksub, ratio: 0.5, cell: 4}\n", "t"), schema);
-  objective::Criterion criterion("ce", 0.0);
+  objective::Criterion criterion(objective::CriterionKind::kCrossEntropy, 0.0);
   auto registered = objective::make_objective(cfg.root().component("objective"), criterion);
   const at::Tensor x = at::randn({4, 1, 8, 8});
   const at::Tensor y = at::tensor({0, 1, 2, 1}, at::kLong);
@@ -263,8 +262,7 @@ TEST(LibraryTest, OutputsKeepDtypeAndMemoryFormatAndFollowTheGenerator) {
   const SaliencyFn saliency = gradient_saliency_of(net);
   const std::vector<std::pair<std::string, Call>> cases = {
       {"Cutout", Cutout(CutoutOptions(3))},
-      {"RandomErasing",
-       RandomErasing(RandomErasingOptions().probability(1).mode(ErasingMode::kRandom))},
+      {"RandomErasing", RandomErasing(RandomErasingOptions().p(1).mode(ErasingMode::kRandom))},
       {"Mixup", Mixup(MixupOptions(3))},
       {"CutMix", CutMix(CutMixOptions(3))},
       {"MixupOrCutMix", MixupOrCutMix(MixupOrCutMixOptions(3))},
@@ -272,7 +270,7 @@ TEST(LibraryTest, OutputsKeepDtypeAndMemoryFormatAndFollowTheGenerator) {
       {"RandAugment", RandAugment(RandAugmentOptions().prob(1))},
       {"TrivialAugment", TrivialAugment()},
       {"KeepCutout", KeepCutout(CutoutOptions(3), saliency)},
-      {"KeepRandomErasing", KeepRandomErasing(RandomErasingOptions().probability(1), saliency)},
+      {"KeepRandomErasing", KeepRandomErasing(RandomErasingOptions().p(1), saliency)},
       {"KeepCutMix", KeepCutMix(CutMixOptions(3), saliency)},
       {"KeepAutoAugment", KeepAutoAugment(AutoAugmentOptions(), 3, saliency)},
       {"KeepRandAugment", KeepRandAugment(RandAugmentOptions().prob(1), 3, saliency)},

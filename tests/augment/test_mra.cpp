@@ -5,7 +5,7 @@
 #include <set>
 
 #include "augcore/augment/mra.h"
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "augcore/augment/mix.h"
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/augment/random_erasing.h"
 #include "augcore/config/yaml_io.h"
 
@@ -95,6 +95,7 @@ TEST_F(RandomErasingTest, BoxSizesFollowTimmsAreaAndAspectRanges) {
 }
 
 TEST_F(RandomErasingTest, ErasesInsideTheImageWithTheRequestedProbability) {
+  // `probability` is the option's name before it became `p`; recipes that use it still work.
   auto erasing = policy("{name: random_erasing, probability: 0.5}", 1, 32);
   std::int64_t erased_images = 0, total = 0;
   for (std::uint64_t seed = 0; seed < 30; ++seed) {

@@ -6,7 +6,7 @@
 #include "augcore/config/config.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/recipe.h"
 #include "support/fixtures.h"
 
 namespace augcore {
@@ -85,6 +85,27 @@ TEST(ConfigTest, DefaultsAreFilledAndTyped) {
   EXPECT_EQ(train.string("schedule"), "cosine");
   EXPECT_EQ(train.reals("betas"), (std::vector<double>{0.9, 0.999}));
   EXPECT_EQ(c.root().string("name"), "run");
+}
+
+TEST(ConfigTest, RenamedKeyReadsAsItsNewNameAndRefusesBoth) {
+  config::Schema train;
+  train.add_float("p", 0.5, "probability").range(0, 1);
+  train.rename("probability", "p");
+  config::Schema s;
+  s.add_section("train", train, "training");
+  const Config old_name =
+      Config::from_node(config::parse_yaml("train:\n  probability: 0.25\n", "f.yaml"), s);
+  EXPECT_DOUBLE_EQ(old_name.root().section("train").real("p"), 0.25);
+  EXPECT_EQ(config_error([&] {
+              Config::from_node(config::parse_yaml("train:\n  probability: 2\n", "f.yaml"), s);
+            }),
+            "f.yaml:2: train.p: expected a number in [0, 1], got '2'");
+  EXPECT_EQ(config_error([&] {
+              Config::from_node(
+                  config::parse_yaml("train:\n  p: 0.1\n  probability: 0.25\n", "f.yaml"), s);
+            }),
+            "f.yaml:3: 'train.probability' is the old name of 'train.p'; give only 'p'");
+  EXPECT_THROW(train.rename("q", "missing"), std::logic_error);
 }
 
 TEST(ConfigTest, SetOverridesReplaceCreateAndIndex) {

@@ -5,8 +5,8 @@
 #include <regex>
 
 #include "augcore/config/config.h"
-#include "augcore/train/mae_pretrain.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/mae_pretrain.h"
+#include "augcore/train/tasks/recipe.h"
 
 namespace augcore {
 namespace {

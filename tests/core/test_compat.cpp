@@ -13,9 +13,9 @@
 #include "augcore/models/classifier.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
-#include "augcore/train/amp.h"
-#include "augcore/train/device_totals.h"
-#include "augcore/train/trainer.h"
+#include "augcore/train/loop/trainer.h"
+#include "augcore/train/state/amp.h"
+#include "augcore/train/state/device_totals.h"
 #include "support/fixtures.h"
 
 namespace augcore {

@@ -2,6 +2,7 @@
 // includes augcore/config/ (recipes are translated into typed options at the boundary).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -43,6 +44,29 @@ TEST(LibraryHeadersTest, NoHeaderReachableFromAugcoreHIncludesTheConfigLayer) {
   EXPECT_TRUE(seen.count("augcore/augment/keep.h"));
   EXPECT_TRUE(seen.count("augcore/objective/masksub.h"));
   EXPECT_TRUE(seen.count("augcore/core/error.h"));
+}
+
+// Every library area keeps recipe factories and schemas in its *_registry.h headers; the
+// typed headers beside them never include the config layer.
+TEST(LibraryHeadersTest, OnlyRegistryHeadersOfLibraryAreasIncludeTheConfigLayer) {
+  std::size_t registries = 0, headers = 0;
+  for (const char* area : {"augment", "objective", "models", "core", "eval", "dist"}) {
+    for (const auto& file : std::filesystem::directory_iterator(kInclude + "augcore/" + area)) {
+      const std::string name = file.path().filename().string();
+      const std::string header = std::string("augcore/") + area + "/" + name;
+      const bool registry =
+          name.size() > 11 && name.compare(name.size() - 11, 11, "_registry.h") == 0;
+      bool config = false;
+      for (const auto& next : includes_of(header))
+        config = config || next.rfind("augcore/config/", 0) == 0;
+      EXPECT_TRUE(registry || !config) << header << " includes the config layer";
+      registries += registry && config;
+      ++headers;
+    }
+  }
+  // The check sees the headers: the three registries that build from recipes are among them.
+  EXPECT_EQ(registries, 3u);
+  EXPECT_GT(headers, 40u);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/sgd.h>
 
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/torch_compat.h"
@@ -16,8 +16,8 @@
 #include "augcore/models/mae.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
-#include "augcore/train/amp.h"
-#include "augcore/train/optimizer.h"
+#include "augcore/train/state/amp.h"
+#include "augcore/train/state/optimizer.h"
 #include "support/fixtures.h"
 
 namespace augcore {

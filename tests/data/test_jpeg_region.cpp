@@ -11,7 +11,7 @@
 #include "augcore/data/image.h"
 #include "augcore/data/image_files.h"
 #include "augcore/data/transforms.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/recipe.h"
 #include "support/fixtures.h"
 
 namespace augcore::data {

@@ -9,7 +9,7 @@
 #include "augcore/core/error.h"
 #include "augcore/data/loader.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/recipe.h"
 #include "support/fixtures.h"
 
 namespace augcore::data {

@@ -5,7 +5,7 @@
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/data/transforms.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/recipe.h"
 
 namespace augcore::data {
 namespace {

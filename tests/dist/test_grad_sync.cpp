@@ -111,7 +111,7 @@ void expect_close(const std::vector<at::Tensor>& a, const std::vector<at::Tensor
   }
 }
 
-class EngineTest : public testing::TestWithParam<std::string> {};
+class EngineTest : public testing::TestWithParam<GradEngine> {};
 
 TEST_P(EngineTest, TwoRanksOnHalfBatchesGiveTheWholeBatchGradient) {
   const std::int64_t n = 16;
@@ -267,7 +267,11 @@ TEST_P(EngineTest, SyncBatchNormMatchesOneProcessOnTheWholeBatch) {
   EXPECT_FALSE(at::allclose(half->bn->running_mean, whole->bn->running_mean, 1e-3, 1e-4));
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, testing::Values("post_backward", "overlap"));
+INSTANTIATE_TEST_SUITE_P(Engines, EngineTest,
+                         testing::Values(GradEngine::kPostBackward, GradEngine::kOverlap),
+                         [](const testing::TestParamInfo<GradEngine>& info) {
+                           return info.param == GradEngine::kOverlap ? "overlap" : "post_backward";
+                         });
 
 TEST(BucketPlanTest, ReverseOrderDtypeBreaksAndASmallFirstBucket) {
   const std::vector<at::Tensor> params{at::zeros({100}), at::zeros({200}),

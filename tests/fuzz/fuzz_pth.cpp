@@ -13,9 +13,9 @@
 #include "augcore/models/classifier.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
-#include "augcore/train/checkpoint.h"
-#include "augcore/train/optimizer.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/state/checkpoint.h"
+#include "augcore/train/state/optimizer.h"
+#include "augcore/train/tasks/recipe.h"
 
 namespace {
 

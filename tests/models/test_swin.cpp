@@ -7,7 +7,7 @@
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/models/swin.h"
-#include "augcore/train/optimizer.h"
+#include "augcore/train/state/optimizer.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 

@@ -13,9 +13,9 @@
 #include "augcore/models/swin.h"
 #include "augcore/models/vit.h"
 #include "augcore/objective/masksub.h"
-#include "augcore/objective/objective.h"
-#include "augcore/train/recipe.h"
-#include "augcore/train/trainer.h"
+#include "augcore/objective/objective_registry.h"
+#include "augcore/train/loop/trainer.h"
+#include "augcore/train/tasks/recipe.h"
 #include "support/fixtures.h"
 
 namespace augcore::objective {

@@ -1,5 +1,6 @@
 #include "support/fixtures.h"
 
+#include "augcore/augment/policy_registry.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/models/model_registry.h"
 

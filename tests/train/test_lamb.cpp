@@ -6,8 +6,8 @@
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
 #include "augcore/models/model_registry.h"
-#include "augcore/train/lamb.h"
-#include "augcore/train/optimizer.h"
+#include "augcore/train/state/lamb.h"
+#include "augcore/train/state/optimizer.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 

@@ -7,8 +7,8 @@
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/pth.h"
-#include "augcore/train/mae_pretrain.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/mae_pretrain.h"
+#include "augcore/train/tasks/recipe.h"
 #include "support/fixtures.h"
 
 namespace augcore::train {

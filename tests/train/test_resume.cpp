@@ -10,10 +10,10 @@
 #include "augcore/core/fingerprint.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
-#include "augcore/train/checkpoint.h"
-#include "augcore/train/recipe.h"
-#include "augcore/train/run_dir.h"
-#include "augcore/train/trainer.h"
+#include "augcore/train/loop/trainer.h"
+#include "augcore/train/output/run_dir.h"
+#include "augcore/train/state/checkpoint.h"
+#include "augcore/train/tasks/recipe.h"
 #include "support/fixtures.h"
 
 namespace augcore::train {

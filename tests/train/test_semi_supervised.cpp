@@ -9,8 +9,8 @@
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
-#include "augcore/train/recipe.h"
-#include "augcore/train/semi_supervised.h"
+#include "augcore/train/tasks/recipe.h"
+#include "augcore/train/tasks/semi_supervised.h"
 #include "support/fixtures.h"
 
 namespace augcore::train {
@@ -52,8 +52,8 @@ class SemiFixture {
     setup.policies.height = setup.policies.width = 2;
     setup.policies.num_classes = 3;
     return std::make_unique<SemiSupervisedObjective>(
-        cfg.root().section("semi"), cfg.root().section("data"), objective::Criterion("ce", 0),
-        setup, batches_per_epoch);
+        cfg.root().section("semi"), cfg.root().section("data"),
+        objective::Criterion(objective::CriterionKind::kCrossEntropy, 0), setup, batches_per_epoch);
   }
 
  private:

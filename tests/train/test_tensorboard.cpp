@@ -6,7 +6,7 @@
 #include <iterator>
 #include <string>
 
-#include "augcore/train/tensorboard.h"
+#include "augcore/train/output/tensorboard.h"
 #include "support/fixtures.h"
 
 namespace augcore::train {

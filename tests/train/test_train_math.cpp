@@ -4,11 +4,12 @@
 #include <torch/nn/module.h>
 
 #include "augcore/config/yaml_io.h"
+#include "augcore/core/error.h"
 #include "augcore/objective/criterion.h"
-#include "augcore/train/amp.h"
-#include "augcore/train/ema.h"
-#include "augcore/train/optimizer.h"
-#include "augcore/train/schedule.h"
+#include "augcore/train/state/amp.h"
+#include "augcore/train/state/ema.h"
+#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/schedule_registry.h"
 #include "support/fixtures.h"
 
 namespace augcore::train {
@@ -132,19 +133,44 @@ TEST(ScheduleTest, StepAndMultistepDecayByEpoch) {
   EXPECT_DOUBLE_EQ(s->lr(40), 0.25);
 }
 
+// The typed schedules, as a C++ trainer uses them without a recipe: the same hand-computed
+// rates, and OptionError for a schedule that cannot run.
+TEST(ScheduleTest, TypedSchedulesWithoutARecipe) {
+  const LrSchedule::Shape shape{0.1, 5, 2};
+  const CosineSchedule cosine(
+      shape, CosineScheduleOptions().warmup(WarmupOptions().steps(2)).min_lr(0.01));
+  EXPECT_DOUBLE_EQ(cosine.lr(1), 0.05);
+  EXPECT_NEAR(cosine.lr(6), 0.01 + 0.5 * 0.09, 1e-12);
+  const MultiStepSchedule multistep(shape, MultiStepScheduleOptions().milestones({1}).gamma(0.5));
+  EXPECT_DOUBLE_EQ(multistep.lr(4), 0.1);
+  EXPECT_DOUBLE_EQ(multistep.lr(5), 0.05);
+  EXPECT_DOUBLE_EQ(ConstantSchedule(shape, WarmupOptions().steps(4).start_lr(0.02)).lr(2), 0.06);
+  EXPECT_NEAR(FixMatchCosineSchedule({0.03, 10, 2}).lr(20), 0.03 * 0.1950903220, 1e-10);
+  EXPECT_THROW(CosineSchedule({0.1, 0, 2}), OptionError);
+  EXPECT_THROW(ConstantSchedule(shape, WarmupOptions().steps(-1)), OptionError);
+  EXPECT_THROW(MultiStepSchedule(shape, MultiStepScheduleOptions().milestones({-1})), OptionError);
+}
+
 TEST(CriterionTest, HandComputedLosses) {
   // logits (0, ln 3): softmax (1/4, 3/4).
   const at::Tensor z = at::tensor({0.0f, static_cast<float>(std::log(3.0))}).unsqueeze(0);
   const at::Tensor label = at::tensor({std::int64_t(1)});
   // Smoothing 0.2 with K = 2 → targets (0.1, 0.9): -(0.1 ln 1/4 + 0.9 ln 3/4) = 0.3975434.
-  EXPECT_NEAR(objective::Criterion("ce", 0.2)(z, label).item<double>(), 0.3975434, 1e-6);
-  EXPECT_NEAR(objective::Criterion("ce", 0.0)(z, label).item<double>(), -std::log(0.75), 1e-6);
-  // Soft targets (0.3, 0.7): -(0.3 ln 1/4 + 0.7 ln 3/4) = 0.6172657.
   EXPECT_NEAR(
-      objective::Criterion("ce", 0.2)(z, at::tensor({0.3f, 0.7f}).unsqueeze(0)).item<double>(),
-      0.6172657, 1e-6);
+      objective::Criterion(objective::CriterionKind::kCrossEntropy, 0.2)(z, label).item<double>(),
+      0.3975434, 1e-6);
+  EXPECT_NEAR(
+      objective::Criterion(objective::CriterionKind::kCrossEntropy, 0.0)(z, label).item<double>(),
+      -std::log(0.75), 1e-6);
+  // Soft targets (0.3, 0.7): -(0.3 ln 1/4 + 0.7 ln 3/4) = 0.6172657.
+  EXPECT_NEAR(objective::Criterion(objective::CriterionKind::kCrossEntropy, 0.2)(
+                  z, at::tensor({0.3f, 0.7f}).unsqueeze(0))
+                  .item<double>(),
+              0.6172657, 1e-6);
   // BCE, targets (0, 1): (ln 2 + -ln σ(ln 3)) / 2 = (0.6931472 + 0.2876821) / 2.
-  EXPECT_NEAR(objective::Criterion("bce", 0.0)(z, label).item<double>(), 0.4904146, 1e-6);
+  EXPECT_NEAR(objective::Criterion(objective::CriterionKind::kBinaryCrossEntropy, 0.0)(z, label)
+                  .item<double>(),
+              0.4904146, 1e-6);
 }
 
 TEST(EmaTest, AveragesFloatsAndCopiesCounters) {

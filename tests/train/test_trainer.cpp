@@ -6,8 +6,8 @@
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/core/pth.h"
-#include "augcore/train/recipe.h"
-#include "augcore/train/trainer.h"
+#include "augcore/train/loop/trainer.h"
+#include "augcore/train/tasks/recipe.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 

@@ -9,8 +9,9 @@
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/train/optimizer.h"
-#include "augcore/train/task_registry.h"
+#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/schedule_registry.h"
+#include "augcore/train/tasks/task_registry.h"
 
 namespace augcore::bench {
 

@@ -11,10 +11,10 @@
 
 #include "augcore/config/config.h"
 #include "augcore/data/loader.h"
-#include "augcore/train/data_parallel.h"
-#include "augcore/train/schedule.h"
-#include "augcore/train/task.h"
-#include "augcore/train/train_step.h"
+#include "augcore/train/loop/data_parallel.h"
+#include "augcore/train/loop/task.h"
+#include "augcore/train/loop/train_step.h"
+#include "augcore/train/state/schedule.h"
 
 namespace augcore::bench {
 

@@ -16,12 +16,12 @@
 #include <sstream>
 #include <thread>
 
-#include "augcore/augment/policy.h"
+#include "augcore/augment/policy_registry.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/recipe.h"
 #include "fixtures.h"
 #include "report.h"
 #include "step_bench.h"

@@ -7,8 +7,8 @@
 #include "augcore/core/runtime.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
-#include "augcore/train/checkpoint.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/state/checkpoint.h"
+#include "augcore/train/tasks/recipe.h"
 #include "common/recipes.h"
 
 namespace augcore::cli {

@@ -17,9 +17,9 @@
 #include "augcore/core/torch_compat.h"
 #include "augcore/dist/launch.h"
 #include "augcore/dist/local_launch.h"
-#include "augcore/train/run_log.h"
-#include "augcore/train/stop_signal.h"
-#include "augcore/train/trainer.h"
+#include "augcore/train/loop/stop_signal.h"
+#include "augcore/train/loop/trainer.h"
+#include "augcore/train/output/run_log.h"
 #include "common/recipes.h"
 
 namespace augcore::cli {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "augcore/config/config.h"
-#include "augcore/train/trainer.h"
+#include "augcore/train/loop/trainer.h"
 
 namespace augcore::cli {
 

@@ -7,7 +7,7 @@
 #include "augcore/config/config.h"
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
-#include "augcore/train/recipe.h"
+#include "augcore/train/tasks/recipe.h"
 
 namespace augcore::sweep {
 namespace fs = std::filesystem;

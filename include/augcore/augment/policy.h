@@ -14,7 +14,6 @@
 
 #include "augcore/augment/batch.h"
 #include "augcore/augment/saliency.h"
-#include "augcore/config/config.h"
 #include "augcore/data/rng.h"
 #include "augcore/models/classifier.h"
 
@@ -78,18 +77,6 @@ class LibraryPolicy : public BatchPolicy {
   Policy policy_;
   std::string identity_;
 };
-
-// KeepAugment's saliency of the classifier being trained, by method name: "full", "low_res"
-// or "early_head" (the model's early head; ConfigError naming `path` when it has none).
-SaliencyFn classifier_saliency(const std::string& method, const PolicySetup& setup,
-                               const std::string& path);
-
-// The factory signature of registered policies (kind "policy").
-using PolicyFactory =
-    std::function<std::unique_ptr<BatchPolicy>(const config::Options&, const PolicySetup&)>;
-
-std::vector<std::unique_ptr<BatchPolicy>> make_policies(
-    const std::vector<config::ComponentConfig>& components, const PolicySetup& setup);
 
 // A CPU generator for one training step, derived from (seed, stream, epoch, step): policies
 // use the kTrainStep stream, objectives kObjective. Data-parallel ranks above 0 add their rank

@@ -26,7 +26,7 @@ struct RandomErasingOptions {
   using Range = std::pair<double, double>;
   using CountRange = std::pair<std::int64_t, std::int64_t>;
   // Probability of erasing each image.
-  TORCH_ARG(double, probability) = 0.5;
+  TORCH_ARG(double, p) = 0.5;
   // Min and max erased fraction of the image (split between the image's boxes).
   TORCH_ARG(Range, area) = Range(0.02, 1.0 / 3.0);
   // Min and max aspect ratio h/w of a box.

@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "augcore/config/node.h"
@@ -82,10 +83,16 @@ class Schema {
   const OptionSpec* find(const std::string& name) const;
   // A declared option, to adjust it (e.g. another default); std::logic_error if undeclared.
   OptionSpec& at(const std::string& name);
+  // A key an earlier release called `old_name`, still read as the declared `new_name` (configs
+  // and checkpoints written before the rename keep working); giving both is an error.
+  void rename(const std::string& old_name, const std::string& new_name);
+  // The declared name `old_name` was renamed to, or nullptr.
+  const std::string* renamed_to(const std::string& old_name) const;
 
  private:
   OptionSpec& add(OptionSpec spec);
   std::vector<OptionSpec> options_;
+  std::vector<std::pair<std::string, std::string>> renamed_;
 };
 
 // Canonical text of a number as stored in resolved configs.

@@ -39,10 +39,12 @@ class GradientSync {
   virtual std::string name() const = 0;
 };
 
-// `engine`: "post_backward" (every bucket after backward) or "overlap" (a bucket as soon as
-// backward has produced all its gradients, in plan order; objectives that run several backward
-// passes per step fall back to post_backward, agreed across ranks).
-std::unique_ptr<GradientSync> make_gradient_sync(const std::string& engine, Group& group,
+// When gradients are all-reduced: kPostBackward, every bucket after backward; kOverlap, a
+// bucket as soon as backward has produced all its gradients, in plan order (objectives that run
+// several backward passes per step fall back to post_backward, agreed across ranks).
+enum class GradEngine { kOverlap, kPostBackward };
+
+std::unique_ptr<GradientSync> make_gradient_sync(GradEngine engine, Group& group,
                                                  std::vector<at::Tensor> params,
                                                  const BucketOptions& options = {});
 

@@ -3,32 +3,28 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <string>
-
-#include "augcore/config/config.h"
-
 namespace augcore::objective {
 
+// What a Criterion computes: softmax cross-entropy, or binary cross-entropy per class.
+enum class CriterionKind { kCrossEntropy, kBinaryCrossEntropy };
+
 // One criterion for hard (int64 N) and soft (float N×K) targets.
-// - "ce": hard targets use label smoothing s (target 1-s+s/K on the label, s/K elsewhere);
+// - kCrossEntropy: hard targets use label smoothing s (target 1-s+s/K on the label, s/K elsewhere);
 //   soft targets use -Σ t·log_softmax(z) averaged over the batch (smoothing is the policy's job).
-// - "bce": hard targets become smoothed one-hot vectors; loss is the mean over batch and
+// - kBinaryCrossEntropy: hard targets become smoothed one-hot vectors; loss is the mean over batch
+// and
 //   classes of binary cross-entropy with logits.
 class Criterion {
  public:
-  Criterion(std::string kind, double label_smoothing);
+  Criterion(CriterionKind kind, double label_smoothing);
   at::Tensor operator()(const at::Tensor& logits, const at::Tensor& targets) const;
   // Targets in the form the loss consumes, as probabilities (softmax or sigmoid of logits).
   at::Tensor probabilities(const at::Tensor& logits) const;
-  bool binary() const { return kind_ == "bce"; }
+  bool binary() const { return kind_ == CriterionKind::kBinaryCrossEntropy; }
 
  private:
-  std::string kind_;
+  CriterionKind kind_;
   double smoothing_;
 };
-
-// The `loss` recipe section: kind and label_smoothing.
-config::Schema criterion_schema();
-Criterion make_criterion(const config::Options& loss);
 
 }  // namespace augcore::objective

@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "augcore/config/config.h"
+#include "augcore/core/error.h"
 #include "augcore/models/classifier.h"
 #include "augcore/objective/criterion.h"
 
@@ -50,18 +50,11 @@ class Objective {
   virtual void start_epoch(std::int64_t epoch, std::int64_t first_batch);
 };
 
-// The factory signature of registered objectives (kind "objective").
-using ObjectiveFactory =
-    std::function<std::unique_ptr<Objective>(const config::Options&, Criterion criterion)>;
-
 // criterion(model(x), y), plus early_weight × the early head's loss when the model has one
 // (logged as train_loss_early), from one forward pass: the `standard` objective, and the
 // main pass of others.
 ObjectiveResult main_pass(models::ClassifierImpl& model, const at::Tensor& images,
                           const at::Tensor& targets, const Criterion& criterion,
                           double early_weight);
-
-std::unique_ptr<Objective> make_objective(const config::ComponentConfig& component,
-                                          Criterion criterion);
 
 }  // namespace augcore::objective
