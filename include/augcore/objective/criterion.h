@@ -9,13 +9,14 @@ namespace augcore::objective {
 enum class CriterionKind { kCrossEntropy, kBinaryCrossEntropy };
 
 // One criterion for hard (int64 N) and soft (float N×K) targets.
-// - kCrossEntropy: hard targets use label smoothing s (target 1-s+s/K on the label, s/K elsewhere);
-//   soft targets use -Σ t·log_softmax(z) averaged over the batch (smoothing is the policy's job).
-// - kBinaryCrossEntropy: hard targets become smoothed one-hot vectors; loss is the mean over batch
-// and
-//   classes of binary cross-entropy with logits.
+// - kCrossEntropy: hard targets use label smoothing s (target 1-s+s/K on the label, s/K
+//   elsewhere); soft targets use -Σ t·log_softmax(z) averaged over the batch (smoothing is the
+//   policy's job).
+// - kBinaryCrossEntropy: hard targets become smoothed one-hot vectors; the loss is the mean over
+//   batch and classes of binary cross-entropy with logits.
 class Criterion {
  public:
+  // OptionError when label_smoothing is outside [0, 1].
   Criterion(CriterionKind kind, double label_smoothing);
   at::Tensor operator()(const at::Tensor& logits, const at::Tensor& targets) const;
   // Targets in the form the loss consumes, as probabilities (softmax or sigmoid of logits).

@@ -61,7 +61,8 @@ void restore_weights(const c10::impl::GenericDict& checkpoint, const std::string
 
 // Restores everything else a training run continues from (after restore_weights): checks that
 // `config` continues the checkpoint's run, then the task's extras, the optimizer, EMA and loss
-// scaler, and returns the position. DataError naming `path` for damaged or foreign entries.
+// scaler, and returns the position. ConfigError when `config` would not continue the run;
+// DataError naming `path` for damaged or foreign entries.
 Progress restore_training(const c10::impl::GenericDict& checkpoint, const std::string& path,
                           const RunState& state, const config::Config& config);
 
