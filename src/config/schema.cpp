@@ -88,7 +88,9 @@ std::string OptionSpec::default_text() const {
 }
 
 OptionSpec& Schema::add(OptionSpec spec) {
-  if (find(spec.name)) throw std::logic_error("option '" + spec.name + "' declared twice");
+  if (find(spec.name) || renamed_to(spec.name)) {
+    throw std::logic_error("option '" + spec.name + "' declared twice");
+  }
   options_.push_back(std::move(spec));
   return options_.back();
 }

@@ -6,8 +6,6 @@
 #include <exception>
 #include <mutex>
 
-#include "augcore/core/error.h"
-
 namespace augcore::dist {
 
 std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<at::Tensor>& params,

@@ -1,3 +1,5 @@
+#include "augcore/objective/objective.h"
+
 #include "augcore/objective/objective_registry.h"
 
 namespace augcore::objective {

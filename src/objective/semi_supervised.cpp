@@ -59,18 +59,14 @@ UnlabelledLoss uda_loss(const at::Tensor& weak_logits, const at::Tensor& strong_
   return out;
 }
 
-double tsa_threshold(const std::string& schedule, double progress, std::int64_t num_classes) {
-  const double t = std::min(1.0, std::max(0.0, progress));
-  double alpha = 0;
-  if (schedule == "linear") {
-    alpha = t;
-  } else if (schedule == "log") {
-    alpha = 1 - std::exp(-5 * t);
-  } else if (schedule == "exp") {
-    alpha = std::exp(5 * (t - 1));
-  } else {
-    throw OptionError("tsa", "schedule", "'" + schedule + "' is not one of linear, log, exp");
+double tsa_threshold(TsaSchedule schedule, double progress, std::int64_t num_classes) {
+  if (num_classes < 1) {
+    throw OptionError("tsa_threshold", "num_classes", std::to_string(num_classes) + " is below 1");
   }
+  const double t = std::min(1.0, std::max(0.0, progress));
+  const double alpha = schedule == TsaSchedule::kLinear ? t
+                       : schedule == TsaSchedule::kLog  ? 1 - std::exp(-5 * t)
+                                                        : std::exp(5 * (t - 1));
   const double start = 1.0 / static_cast<double>(num_classes);
   return alpha * (1 - start) + start;
 }

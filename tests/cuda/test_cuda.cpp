@@ -17,7 +17,7 @@
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/state/amp.h"
-#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/optimizer_registry.h"
 #include "support/fixtures.h"
 
 namespace augcore {

@@ -14,7 +14,7 @@
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
 #include "augcore/train/state/checkpoint.h"
-#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/optimizer_registry.h"
 #include "augcore/train/tasks/recipe.h"
 
 namespace {

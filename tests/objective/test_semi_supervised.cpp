@@ -60,10 +60,11 @@ TEST(UdaLossTest, SharpenedTargetMaskAndKlByHand) {
 }
 
 TEST(UdaLossTest, TrainingSignalAnnealingByHand) {
-  EXPECT_DOUBLE_EQ(tsa_threshold("linear", 0.5, 10), 0.5 * 0.9 + 0.1);
-  EXPECT_DOUBLE_EQ(tsa_threshold("log", 1.0, 10), (1 - std::exp(-5.0)) * 0.9 + 0.1);
-  EXPECT_DOUBLE_EQ(tsa_threshold("exp", 0.0, 4), std::exp(-5.0) * 0.75 + 0.25);
-  EXPECT_THROW(tsa_threshold("cosine", 0.5, 10), OptionError);
+  EXPECT_DOUBLE_EQ(tsa_threshold(TsaSchedule::kLinear, 0.5, 10), 0.5 * 0.9 + 0.1);
+  EXPECT_DOUBLE_EQ(tsa_threshold(TsaSchedule::kLog, 1.0, 10), (1 - std::exp(-5.0)) * 0.9 + 0.1);
+  EXPECT_DOUBLE_EQ(tsa_threshold(TsaSchedule::kExp, 0.0, 4), std::exp(-5.0) * 0.75 + 0.25);
+  EXPECT_DOUBLE_EQ(tsa_threshold(TsaSchedule::kLinear, 1.5, 10), 1.0);  // progress is clamped
+  EXPECT_THROW(tsa_threshold(TsaSchedule::kLinear, 0.5, 0), OptionError);
   // Correct-class probabilities 0.9 and 0.3.
   const at::Tensor logits = logits_of({{0.9, 0.1}, {0.7, 0.3}});
   const at::Tensor labels = at::tensor({0, 1}, at::kLong);

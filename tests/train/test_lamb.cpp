@@ -7,7 +7,7 @@
 #include "augcore/core/pth.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/train/state/lamb.h"
-#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/optimizer_registry.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 

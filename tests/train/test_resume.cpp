@@ -81,6 +81,23 @@ TEST(ResumeTest, KeysAddedSinceTheCheckpointCountAsTheirDefaults) {
             std::string::npos);
 }
 
+// A checkpoint written while random erasing's option was `probability` resumes under `p` with
+// the same value, and not with another.
+TEST(ResumeTest, RenamedKeysOfOldCheckpointsCompareUnderTheirNewName) {
+  const std::string saved =
+      "train: {lr: 0.2}\npolicies: [{name: random_erasing, probability: 0.25, mode: pixel}]\n";
+  EXPECT_NO_THROW(check_resumable(
+      saved, recipe({"train.lr=0.2", "policies=[{name: random_erasing, p: 0.25, mode: pixel}]"}),
+      "old.pt", recipe_schema()));
+  EXPECT_EQ(error_message<ConfigError>([&] {
+              check_resumable(saved,
+                              recipe({"train.lr=0.2",
+                                      "policies=[{name: random_erasing, p: 0.5, mode: pixel}]"}),
+                              "old.pt", recipe_schema());
+            }).rfind("policies[0].p: the config has '0.5'", 0),
+            0u);
+}
+
 TEST(ResumeTest, NewestCheckpointSkipsDamagedFilesAndFailsWhenAllAre) {
   TempDir dir;
   std::vector<std::string> skipped;

@@ -2,13 +2,14 @@
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
+#include <torch/optim/sgd.h>
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
 #include "augcore/objective/criterion.h"
 #include "augcore/train/state/amp.h"
 #include "augcore/train/state/ema.h"
-#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/optimizer_registry.h"
 #include "augcore/train/state/schedule_registry.h"
 #include "support/fixtures.h"
 
@@ -66,6 +67,23 @@ TEST(OptimizerTest, BiasesAndNormsAreExcludedFromDecay) {
   opt->step();
   EXPECT_NEAR(m.w.item<double>(), 0.85, 1e-7);  // decayed
   EXPECT_NEAR(m.b.item<double>(), 0.9, 1e-7);   // not decayed
+}
+
+// Without a recipe: torch's SGD over torch_param_groups takes the same step, and set_lr keeps
+// each group's scale.
+TEST(OptimizerTest, TorchParamGroupsCarryDecayAndScale) {
+  Scalar m;
+  auto groups = param_groups(m, true);
+  groups[1].lr_scale = 0.5;
+  torch::optim::SGD sgd(torch_param_groups(groups, torch::optim::SGDOptions(0.1), 0.5),
+                        torch::optim::SGDOptions(0.1));
+  (0.5 * (m.w.pow(2).sum() + m.b.pow(2).sum())).backward();
+  sgd.step();
+  EXPECT_NEAR(m.w.item<double>(), 0.85, 1e-7);  // 1 - 0.1·(1 + 0.5)
+  EXPECT_NEAR(m.b.item<double>(), 0.95, 1e-7);  // 1 - 0.05·1: half the rate, no decay
+  set_lr(sgd, 0.2);
+  EXPECT_DOUBLE_EQ(sgd.param_groups()[0].options().get_lr(), 0.2);
+  EXPECT_DOUBLE_EQ(sgd.param_groups()[1].options().get_lr(), 0.1);
 }
 
 TEST(OptimizerTest, AdamWDecouplesWeightDecay) {

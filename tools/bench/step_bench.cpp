@@ -9,8 +9,9 @@
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
-#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/optimizer_registry.h"
 #include "augcore/train/state/schedule_registry.h"
+#include "augcore/train/tasks/recipe.h"
 #include "augcore/train/tasks/task_registry.h"
 
 namespace augcore::bench {
@@ -82,8 +83,8 @@ StepBench::StepBench(const config::Config& config, const std::vector<data::Batch
   optimizer_ = train::make_optimizer(root.component("optimizer"), task_->model(), lr);
   schedule_ = train::make_schedule(root.component("schedule"),
                                    {lr, static_cast<std::int64_t>(batches_.size()), 1});
-  const std::string amp = device_.is_cuda() ? train.string("amp") : "none";
-  if (amp == "fp16") scaler_ = std::make_unique<train::LossScaler>();
+  const train::AmpMode amp = device_.is_cuda() ? train::amp_mode(train) : train::AmpMode::kNone;
+  if (amp == train::AmpMode::kFp16) scaler_ = std::make_unique<train::LossScaler>();
   if (train.section("ema").boolean("enabled")) {
     ema_ = std::make_unique<train::ModelEma>(task_->make_shadow(), task_->model(),
                                              train.section("ema").real("decay"));

@@ -6,11 +6,9 @@
 
 #include <functional>
 #include <map>
-#include <memory>
 #include <string>
 #include <utility>
 
-#include "augcore/core/error.h"
 #include "augcore/models/classifier.h"
 #include "augcore/objective/criterion.h"
 

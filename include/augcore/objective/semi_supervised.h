@@ -44,10 +44,13 @@ UnlabelledLoss fixmatch_loss(const at::Tensor& weak_logits, const at::Tensor& st
 UnlabelledLoss uda_loss(const at::Tensor& weak_logits, const at::Tensor& strong_logits,
                         const UdaOptions& options = {});
 
-// UDA's training-signal annealing threshold at `progress` (step / total, in [0, 1]) for
-// `num_classes`: η = α·(1 − 1/K) + 1/K with α = progress ("linear"), 1 − exp(−5·progress)
-// ("log") or exp(5·(progress − 1)) ("exp"). Throws OptionError for another schedule.
-double tsa_threshold(const std::string& schedule, double progress, std::int64_t num_classes);
+// How UDA's training-signal annealing threshold rises with training progress t ∈ [0, 1]:
+// α = t (kLinear), 1 − exp(−5t) (kLog) or exp(5(t − 1)) (kExp).
+enum class TsaSchedule { kLinear, kLog, kExp };
+
+// UDA's training-signal annealing threshold at `progress` (step / total, clamped to [0, 1]) for
+// `num_classes` K: η = α·(1 − 1/K) + 1/K. Throws OptionError when K < 1.
+double tsa_threshold(TsaSchedule schedule, double progress, std::int64_t num_classes);
 
 // The labelled cross-entropy under annealing: examples whose correct-class probability exceeds
 // `threshold` are left out; the rest are averaged (0 when none is left).

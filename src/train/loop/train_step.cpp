@@ -45,8 +45,8 @@ StepOutput TrainStep::micro_step(const data::Batch& b, std::int64_t epoch, std::
   parallel_.begin_micro_step(last);
   StepOutput out;
   {
-    const std::string& amp = options_.amp;
-    AutocastGuard autocast(amp != "none", amp == "fp16" ? at::kHalf : at::kBFloat16);
+    AutocastGuard autocast(options_.amp != AmpMode::kNone,
+                           options_.amp == AmpMode::kFp16 ? at::kHalf : at::kBFloat16);
     out = task_.compute(in, context);
   }
   context.backward(out.backward_loss.defined() ? out.backward_loss : out.loss);

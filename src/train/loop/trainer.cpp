@@ -25,8 +25,9 @@
 #include "augcore/train/state/checkpoint.h"
 #include "augcore/train/state/device_totals.h"
 #include "augcore/train/state/ema.h"
-#include "augcore/train/state/optimizer.h"
+#include "augcore/train/state/optimizer_registry.h"
 #include "augcore/train/state/schedule_registry.h"
+#include "augcore/train/tasks/recipe.h"
 
 namespace augcore::train {
 namespace fs = std::filesystem;
@@ -80,7 +81,7 @@ class TrainingRun {
   const dist::LaunchInfo launch_;
   config::Options root_, train_cfg_;
   at::Device device_ = at::kCPU;
-  std::string amp_;
+  AmpMode amp_ = AmpMode::kNone;
   bool channels_last_ = false;
   std::uint64_t seed_ = 0;
   bool resume_here_ = false;
@@ -113,9 +114,9 @@ void TrainingRun::select_device_and_threads() {
   device_ = select_device(root_.string("device"));
   group_ = join_job(launch_, root_, device_);
   parallel_ = std::make_unique<DataParallel>(*group_, data_parallel_options(root_.section("dist")));
-  amp_ = train_cfg_.string("amp");
-  if (amp_ != "none" && !device_.is_cuda()) {
-    throw ConfigError("train.amp: '" + amp_ +
+  amp_ = amp_mode(train_cfg_);
+  if (amp_ != AmpMode::kNone && !device_.is_cuda()) {
+    throw ConfigError("train.amp: '" + train_cfg_.string("amp") +
                       "' mixed precision needs a CUDA device; use none on CPU");
   }
   channels_last_ = train_cfg_.boolean("channels_last");
@@ -172,7 +173,7 @@ void TrainingRun::build() {
     ema_ = std::make_unique<ModelEma>(task_.make_shadow(), model,
                                       train_cfg_.section("ema").real("decay"));
   }
-  if (amp_ == "fp16") scaler_ = std::make_unique<LossScaler>();
+  if (amp_ == AmpMode::kFp16) scaler_ = std::make_unique<LossScaler>();
   train_step_ = std::make_unique<TrainStep>(
       task_, *optimizer_, *schedule_, *parallel_, ema_.get(), scaler_.get(),
       TrainStepOptions{seed_, accum_, amp_, train_cfg_.real("grad_clip")});

@@ -23,6 +23,11 @@ void add_step_keys(config::Schema& train) {
   train.add_bool("channels_last", false, "channels-last memory format on CUDA");
 }
 
+AmpMode amp_mode(const config::Options& train) {
+  const std::string amp = train.string("amp");
+  return amp == "fp16" ? AmpMode::kFp16 : amp == "bf16" ? AmpMode::kBf16 : AmpMode::kNone;
+}
+
 void add_output_keys(config::Schema& train) {
   train
       .add_int("checkpoint_every_steps", 0,

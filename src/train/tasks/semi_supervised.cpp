@@ -41,6 +41,14 @@ bool semi_supervised(const config::Options& root) {
 
 namespace {
 
+// The recipe's semi.tsa: none, or a schedule.
+std::optional<objective::TsaSchedule> tsa_schedule(const std::string& name) {
+  if (name == "linear") return objective::TsaSchedule::kLinear;
+  if (name == "log") return objective::TsaSchedule::kLog;
+  if (name == "exp") return objective::TsaSchedule::kExp;
+  return std::nullopt;
+}
+
 at::Tensor to_pixels(const at::Tensor& uint8_images, const at::Device& device) {
   return uint8_images.to(device, true).to(at::kFloat).div_(255.0);
 }
@@ -52,7 +60,7 @@ SemiSupervisedObjective::SemiSupervisedObjective(const config::Options& semi,
                                                  objective::Criterion criterion,
                                                  const SemiSetup& setup,
                                                  std::int64_t batches_per_epoch)
-    : method_(semi.string("method")),
+    : uda_method_(semi.string("method") == "uda"),
       fixmatch_(objective::FixMatchOptions()
                     .threshold(semi.real("threshold"))
                     .weight(semi.real("weight"))),
@@ -60,19 +68,19 @@ SemiSupervisedObjective::SemiSupervisedObjective(const config::Options& semi,
                .threshold(semi.real("threshold"))
                .weight(semi.real("weight"))
                .temperature(semi.real("temperature"))),
-      tsa_(semi.string("tsa")),
+      tsa_(tsa_schedule(semi.string("tsa"))),
       criterion_(std::move(criterion)),
       setup_(setup),
       batches_per_epoch_(batches_per_epoch) {
   if (data.is_null("unlabelled")) {
-    throw ConfigError(data.path() + ".unlabelled: semi.method " + method_ +
+    throw ConfigError(data.path() + ".unlabelled: semi.method " + semi.string("method") +
                       " needs an unlabelled dataset");
   }
-  if (tsa_ != "none" && method_ != "uda") {
+  if (tsa_ && !uda_method_) {
     throw ConfigError(semi.path() + ".tsa: training-signal annealing belongs to UDA (method uda)");
   }
   if (criterion_.binary()) {
-    throw ConfigError(semi.path() + ".method: " + method_ +
+    throw ConfigError(semi.path() + ".method: " + semi.string("method") +
                       " trains with cross-entropy; loss.kind bce is not supported with it");
   }
   data::LoaderShape shape;
@@ -140,7 +148,7 @@ objective::ObjectiveResult SemiSupervisedObjective::compute(models::ClassifierIm
   const at::Tensor weak_logits = logits.narrow(0, n, u), strong_logits = logits.narrow(0, n + u, u);
 
   at::Tensor labelled;
-  if (tsa_ == "none") {
+  if (!tsa_) {
     labelled = criterion_(r.logits, targets);
   } else {
     if (targets.dim() != 1) {
@@ -149,11 +157,11 @@ objective::ObjectiveResult SemiSupervisedObjective::compute(models::ClassifierIm
     const double progress = static_cast<double>(context.step) /
                             static_cast<double>(std::max<std::int64_t>(1, setup_.total_steps));
     labelled = objective::annealed_cross_entropy(
-        r.logits, targets, objective::tsa_threshold(tsa_, progress, r.logits.size(1)));
+        r.logits, targets, objective::tsa_threshold(*tsa_, progress, r.logits.size(1)));
   }
   const objective::UnlabelledLoss unlabelled =
-      method_ == "fixmatch" ? objective::fixmatch_loss(weak_logits, strong_logits, fixmatch_)
-                            : objective::uda_loss(weak_logits, strong_logits, uda_);
+      uda_method_ ? objective::uda_loss(weak_logits, strong_logits, uda_)
+                  : objective::fixmatch_loss(weak_logits, strong_logits, fixmatch_);
   r.loss = labelled + unlabelled.loss;
   r.metrics["train_loss_labelled"] = labelled.detach();
   r.metrics["train_loss_unlabelled"] = unlabelled.loss.detach();

@@ -6,7 +6,6 @@
 #include <torch/optim/optimizer.h>
 
 #include <cstdint>
-#include <string>
 
 #include "augcore/train/loop/data_parallel.h"
 #include "augcore/train/loop/task.h"
@@ -19,7 +18,7 @@ namespace augcore::train {
 struct TrainStepOptions {
   std::uint64_t seed = 0;
   std::int64_t accum_steps = 1;  // micro-steps per optimizer step
-  std::string amp = "none";      // none | bf16 | fp16 (CUDA)
+  AmpMode amp = AmpMode::kNone;  // CUDA only
   double grad_clip = 0;          // global gradient norm; 0 = off
 };
 

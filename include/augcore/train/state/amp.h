@@ -9,6 +9,10 @@
 
 namespace augcore::train {
 
+// The forward pass's precision on CUDA: float32, bfloat16 autocast, or float16 autocast with a
+// LossScaler.
+enum class AmpMode { kNone, kBf16, kFp16 };
+
 // Autocasts CUDA ops to `dtype` for the guard's lifetime (no-op when disabled).
 class AutocastGuard {
  public:

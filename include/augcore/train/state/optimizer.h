@@ -1,15 +1,14 @@
-// Optimizers (sgd, adamw, lamb) built from a recipe, with layer-wise learning-rate decay,
-// per-step learning rates and state that round-trips through checkpoints.
+// Parameter groups for optimizers, with layer-wise learning-rate decay, per-step learning
+// rates and optimizer state that round-trips through checkpoints (PyTorch's layout).
 #pragma once
 
 #include <ATen/core/ivalue.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
-#include <functional>
 #include <memory>
-
-#include "augcore/config/config.h"
+#include <string>
+#include <vector>
 
 namespace augcore::train {
 
@@ -44,12 +43,21 @@ struct ScaledOptions : Options, LrScale {
   }
 };
 
-// The factory signature of registered optimizers (kind "optimizer"); `lr` is the initial rate.
-using OptimizerFactory = std::function<std::unique_ptr<torch::optim::Optimizer>(
-    const config::Options&, const std::vector<ParamGroup>&, double lr)>;
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::ComponentConfig& component,
-                                                        const torch::nn::Module& model, double lr);
+// Torch's parameter groups for `groups`: each a copy of `base` (torch's SGDOptions,
+// AdamWOptions or LambOptions) with `weight_decay` where the group decays (0 elsewhere) and the
+// group's share of the rate, carried by ScaledOptions so that set_lr keeps it.
+template <class Options>
+std::vector<torch::optim::OptimizerParamGroup> torch_param_groups(
+    const std::vector<ParamGroup>& groups, const Options& base, double weight_decay) {
+  std::vector<torch::optim::OptimizerParamGroup> out;
+  for (const auto& g : groups) {
+    Options o = base;
+    o.weight_decay(g.decay ? weight_decay : 0.0);
+    o.lr(base.lr() * g.lr_scale);
+    out.emplace_back(g.params, std::make_unique<ScaledOptions<Options>>(o, g.lr_scale));
+  }
+  return out;
+}
 
 // Sets the learning rate of every parameter group: `lr` × the group's scale.
 void set_lr(torch::optim::Optimizer& optimizer, double lr);

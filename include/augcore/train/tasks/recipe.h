@@ -13,6 +13,7 @@
 #include "augcore/config/config.h"
 #include "augcore/config/schema.h"
 #include "augcore/models/classifier.h"
+#include "augcore/train/state/amp.h"
 
 namespace augcore::train {
 
@@ -23,6 +24,9 @@ config::Schema recipe_schema();
 // The `train` keys of every task's optimizer step (train::TrainStep), in this order: grad_clip,
 // accum_steps, ema (enabled, decay), amp, channels_last.
 void add_step_keys(config::Schema& train);
+
+// The recipe's `train.amp` as an AmpMode.
+AmpMode amp_mode(const config::Options& train);
 
 // The `train` keys of the loop's outputs, in this order: checkpoint_every_steps, step_log,
 // tensorboard, deterministic.

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,11 +62,11 @@ class SemiSupervisedObjective : public objective::Objective {
   const data::Dataset& unlabelled() const { return loader_->dataset(); }
 
  private:
-  std::string method_;
   // The recipe's options, translated once.
+  bool uda_method_;  // UDA's loss, else FixMatch's
   objective::FixMatchOptions fixmatch_;
   objective::UdaOptions uda_;
-  std::string tsa_;
+  std::optional<objective::TsaSchedule> tsa_;  // none: the plain labelled loss
   objective::Criterion criterion_;
   SemiSetup setup_;
   std::int64_t batches_per_epoch_;
