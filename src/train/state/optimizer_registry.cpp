@@ -69,8 +69,8 @@ const bool registered =
           if (o.boolean("nesterov") && o.real("momentum") <= 0) {
             throw ConfigError(o.path() + ".nesterov: needs momentum > 0");
           }
-          return std::make_unique<torch::optim::SGD>(torch_param_groups(g, base, o.real("weight_decay")),
-                                                     base);
+          return std::make_unique<torch::optim::SGD>(
+              torch_param_groups(g, base, o.real("weight_decay")), base);
         })) &&
     config::register_component(
         "optimizer", "adamw", "Adam with decoupled weight decay", adamw_options(),
@@ -79,8 +79,8 @@ const bool registered =
           const auto betas = o.reals("betas");
           torch::optim::AdamWOptions base(lr);
           base.betas({betas[0], betas[1]}).eps(o.real("eps"));
-          return std::make_unique<torch::optim::AdamW>(torch_param_groups(g, base, o.real("weight_decay")),
-                                                       base);
+          return std::make_unique<torch::optim::AdamW>(
+              torch_param_groups(g, base, o.real("weight_decay")), base);
         })) &&
     config::register_component(
         "optimizer", "lamb", "LAMB, layer-wise adaptive moments (timm's semantics)", lamb_options(),
