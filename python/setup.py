@@ -78,7 +78,7 @@ setup(
             "augcore._C",
             sources=sorted(str(p.relative_to(HERE)) for p in (HERE / "src").glob("*.cpp")),
             include_dirs=[str(ROOT / "include"), str(HERE / "src")],
-            extra_compile_args=["-O2"],
+            extra_compile_args=["-O2", "-g0"],  # no debug info: a third of the build time
         )
     ],
     cmdclass={"build_ext": Build.with_options(use_ninja=bool(shutil.which("ninja")))},

@@ -39,7 +39,7 @@ case "$mode" in
     build="${AUGCORE_TORCH2_BUILD_DIR:-$root/build-torch2}"
     configure+=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_root"
       -DCUDAToolkit_ROOT="${CUDA_HOME:-/usr/local/cuda}" -DAUGCORE_TEST_PYTHON="$venv/bin/python"
-      -DAUGCORE_TEST_TIMM=ON)
+      -DAUGCORE_TEST_TIMM=ON -DAUGCORE_TEST_PYTHON_PACKAGE=ON)
     ;;
   sanitize)
     "$root/tools/install_deps.sh"

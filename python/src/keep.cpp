@@ -88,8 +88,8 @@ void keep_policy(Class& c, const char* name) {
          py::gil_scoped_release release;
          return Draw(p.sample(images, labels, g, map));
        },
-       "images"_a, "targets"_a = py::none(), "generator"_a = py::none(),
-       "saliency"_a = py::none(), kKeepSampleDoc)
+       "images"_a, "targets"_a = py::none(), "generator"_a = py::none(), "saliency"_a = py::none(),
+       kKeepSampleDoc)
       .def(
           "apply",
           [](const Policy& p, const at::Tensor& images, const Draw& draw) {
@@ -148,46 +148,46 @@ void bind_keep(py::module_& m) {
   const KeepOptions keep;
   const CutoutOptions cutout(1);
   py::class_<KeepCutout> cutout_class(
-      m, "KeepCutout", "KeepAugment's selective Cutout: the square lands where the saliency of "
-                       "the box is below the `quantile` of the image's boxes.");
-  cutout_class.def(py::init([](std::int64_t length, const py::object& saliency, double p,
-                               double max_fraction, const py::object& fill, double quantile,
-                               bool mean_score) {
-                     return KeepCutout(cutout_options(length, p, max_fraction, fill),
-                                       saliency_arg(saliency, "KeepCutout"),
-                                       keep_options(quantile, mean_score));
-                   }),
-                   "length"_a, "saliency"_a = py::none(), "p"_a = cutout.p(),
-                   "max_fraction"_a = cutout.max_fraction(), "fill"_a = cutout.fill(),
-                   "quantile"_a = keep.quantile(), "mean_score"_a = keep.mean_score());
+      m, "KeepCutout",
+      "KeepAugment's selective Cutout: the square lands where the saliency of "
+      "the box is below the `quantile` of the image's boxes.");
+  cutout_class.def(
+      py::init([](std::int64_t length, const py::object& saliency, double p, double max_fraction,
+                  const py::object& fill, double quantile, bool mean_score) {
+        return KeepCutout(cutout_options(length, p, max_fraction, fill),
+                          saliency_arg(saliency, "KeepCutout"), keep_options(quantile, mean_score));
+      }),
+      "length"_a, "saliency"_a = py::none(), "p"_a = cutout.p(),
+      "max_fraction"_a = cutout.max_fraction(), "fill"_a = cutout.fill(),
+      "quantile"_a = keep.quantile(), "mean_score"_a = keep.mean_score());
   keep_policy<KeepCutout, Boxes>(cutout_class, "KeepCutout");
 
   const RandomErasingOptions erasing;
   py::class_<KeepRandomErasing> erasing_class(
-      m, "KeepRandomErasing", "KeepAugment's random erasing: the boxes land where the saliency "
-                              "is below the `quantile`.");
-  erasing_class.def(py::init([](const py::object& saliency, double p,
-                                std::pair<double, double> area, std::pair<double, double> aspect,
-                                const std::string& mode, std::pair<std::int64_t, std::int64_t> count,
-                                const py::object& mean, const py::object& std, double quantile,
-                                bool mean_score) {
-                      return KeepRandomErasing(
-                          erasing_options(p, area, aspect, mode, count, mean, std),
-                          saliency_arg(saliency, "KeepRandomErasing"),
-                          keep_options(quantile, mean_score));
-                    }),
-                    "saliency"_a = py::none(), "p"_a = erasing.p(), "area"_a = erasing.area(),
-                    "aspect"_a = erasing.aspect(), "mode"_a = "const", "count"_a = erasing.count(),
-                    "mean"_a = erasing.mean(), "std"_a = erasing.std(),
-                    "quantile"_a = keep.quantile(), "mean_score"_a = keep.mean_score());
+      m, "KeepRandomErasing",
+      "KeepAugment's random erasing: the boxes land where the saliency "
+      "is below the `quantile`.");
+  erasing_class.def(
+      py::init([](const py::object& saliency, double p, std::pair<double, double> area,
+                  std::pair<double, double> aspect, const std::string& mode,
+                  std::pair<std::int64_t, std::int64_t> count, const py::object& mean,
+                  const py::object& std, double quantile, bool mean_score) {
+        return KeepRandomErasing(erasing_options(p, area, aspect, mode, count, mean, std),
+                                 saliency_arg(saliency, "KeepRandomErasing"),
+                                 keep_options(quantile, mean_score));
+      }),
+      "saliency"_a = py::none(), "p"_a = erasing.p(), "area"_a = erasing.area(),
+      "aspect"_a = erasing.aspect(), "mode"_a = "const", "count"_a = erasing.count(),
+      "mean"_a = erasing.mean(), "std"_a = erasing.std(), "quantile"_a = keep.quantile(),
+      "mean_score"_a = keep.mean_score());
   keep_policy<KeepRandomErasing, ErasedBoxes>(erasing_class, "KeepRandomErasing");
 
   const MixupOptions mix(1);
   py::class_<KeepCutMix>(m, "KeepCutMix",
                          "KeepAugment's CutMix: each box lands where the receiving image is "
                          "unimportant.")
-      .def(py::init([](std::int64_t num_classes, const py::object& saliency, double alpha,
-                       double p, const std::string& mode, double label_smoothing, double quantile,
+      .def(py::init([](std::int64_t num_classes, const py::object& saliency, double alpha, double p,
+                       const std::string& mode, double label_smoothing, double quantile,
                        bool mean_score) {
              return KeepCutMix(mixup_options(num_classes, alpha, p, mode, label_smoothing),
                                saliency_arg(saliency, "KeepCutMix"),
@@ -231,8 +231,9 @@ void bind_keep(py::module_& m) {
 
   const AutoAugmentOptions autoaugment;
   py::class_<KeepAutoAugment> autoaugment_class(
-      m, "KeepAutoAugment", "KeepAugment's selective-paste: AutoAugment, then a `paste_length` "
-                            "square of the clean image pasted back where it is important.");
+      m, "KeepAutoAugment",
+      "KeepAugment's selective-paste: AutoAugment, then a `paste_length` "
+      "square of the clean image pasted back where it is important.");
   autoaugment_class.def(
       py::init([](std::int64_t paste_length, const py::object& saliency, const std::string& policy,
                   const std::string& interpolation, const py::object& fill, double quantile,
@@ -248,16 +249,16 @@ void bind_keep(py::module_& m) {
 
   const RandAugmentOptions randaugment;
   py::class_<KeepRandAugment> randaugment_class(
-      m, "KeepRandAugment", "KeepAugment's selective-paste: RandAugment, then a `paste_length` "
-                            "square of the clean image pasted back where it is important.");
+      m, "KeepRandAugment",
+      "KeepAugment's selective-paste: RandAugment, then a `paste_length` "
+      "square of the clean image pasted back where it is important.");
   randaugment_class.def(
       py::init([](std::int64_t paste_length, const py::object& saliency, std::int64_t num_ops,
                   double magnitude, double magnitude_std, double magnitude_max, double prob,
                   bool increasing, const std::string& interpolation, const py::object& fill,
                   double quantile, bool mean_score) {
-        return KeepRandAugment(randaugment_options(num_ops, magnitude, magnitude_std,
-                                                   magnitude_max, prob, increasing, interpolation,
-                                                   fill),
+        return KeepRandAugment(randaugment_options(num_ops, magnitude, magnitude_std, magnitude_max,
+                                                   prob, increasing, interpolation, fill),
                                paste_length, saliency_arg(saliency, "KeepRandAugment"),
                                keep_options(quantile, mean_score));
       }),

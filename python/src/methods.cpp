@@ -27,8 +27,9 @@ std::string checkpoint_preset(const c10::IValue& payload, const std::string& pat
     const auto it = dict.find(c10::IValue(std::string("preset")));
     if (it != dict.end() && it->value().isString()) return it->value().toStringRef();
   }
-  throw DataError(path + ": names no MAE preset (an official MAE checkpoint does not): pass "
-                          "preset= ('mae_base' for ViT-B/16, 'mae_large' for ViT-L/16)");
+  throw DataError(path +
+                  ": names no MAE preset (an official MAE checkpoint does not): pass "
+                  "preset= ('mae_base' for ViT-B/16, 'mae_large' for ViT-L/16)");
 }
 
 // The channels of a checkpoint's MAE: dimension 1 of patch_embed.proj.weight.
@@ -49,11 +50,9 @@ std::shared_ptr<MraAugmentorImpl> load_mra(const std::string& path,
                                            const py::object& mean, const py::object& std) {
   MraOptions options;
   options.mask_ratio(mask_ratio)
-      .mode(enum_arg<MaskMode>(mode,
-                               {{"low", MaskMode::kLow},
-                                {"high", MaskMode::kHigh},
-                                {"random", MaskMode::kRandom}},
-                               "MraOptions", "mode"))
+      .mode(enum_arg<MaskMode>(
+          mode, {{"low", MaskMode::kLow}, {"high", MaskMode::kHigh}, {"random", MaskMode::kRandom}},
+          "MraOptions", "mode"))
       .attention(enum_arg<AttentionReading>(
           attention, {{"cls", AttentionReading::kCls}, {"patches", AttentionReading::kPatches}},
           "MraOptions", "attention"))
@@ -128,8 +127,10 @@ void bind_mra(py::module_& m) {
       .def_property_readonly("std", [](const MraAugmentorImpl& a) { return a.options().std(); })
       .def("tensors", [](const MraAugmentorImpl& a) {
         std::vector<at::Tensor> tensors;
-        for (const auto& p : a.parameters(true)) tensors.push_back(p);
-        for (const auto& b : a.buffers(true)) tensors.push_back(b);
+        for (const auto& p : a.parameters(true))
+          tensors.push_back(p);
+        for (const auto& b : a.buffers(true))
+          tensors.push_back(b);
         return tensors;
       });
 }
@@ -160,19 +161,18 @@ void bind_masksub(py::module_& m) {
                          return at::cross_entropy_loss(logits, targets);
                        })
                      : python_function<at::Tensor, const at::Tensor&, const at::Tensor&>(criterion);
-             return MaskSub(MaskSubOptions()
-                                .ratio(ratio)
-                                .variant(enum_arg<MaskSubVariant>(
-                                    variant,
-                                    {{"mask", MaskSubVariant::kMask},
-                                     {"dropout", MaskSubVariant::kDropout},
-                                     {"droppath", MaskSubVariant::kDropPath}},
-                                    "MaskSubOptions", "variant"))
-                                .weight_main(weight_main)
-                                .weight_sub(weight_sub)
-                                .cell(cell),
-                            std::move(loss),
-                            python_function<at::Tensor, const at::Tensor&>(probabilities));
+             return MaskSub(
+                 MaskSubOptions()
+                     .ratio(ratio)
+                     .variant(enum_arg<MaskSubVariant>(variant,
+                                                       {{"mask", MaskSubVariant::kMask},
+                                                        {"dropout", MaskSubVariant::kDropout},
+                                                        {"droppath", MaskSubVariant::kDropPath}},
+                                                       "MaskSubOptions", "variant"))
+                     .weight_main(weight_main)
+                     .weight_sub(weight_sub)
+                     .cell(cell),
+                 std::move(loss), python_function<at::Tensor, const at::Tensor&>(probabilities));
            }),
            "criterion"_a = py::none(), "ratio"_a = masksub.ratio(), "variant"_a = "mask",
            "weight_main"_a = masksub.weight_main(), "weight_sub"_a = masksub.weight_sub(),
@@ -189,7 +189,8 @@ void bind_masksub(py::module_& m) {
             model.kept_forward =
                 python_function<at::Tensor, const at::Tensor&, const at::Tensor&>(kept_forward);
             model.num_patches = num_patches;
-            model.rate_forward = python_function<at::Tensor, const at::Tensor&, double>(rate_forward);
+            model.rate_forward =
+                python_function<at::Tensor, const at::Tensor&, double>(rate_forward);
             const auto backward_fn = python_function<void, const at::Tensor&>(backward);
             py::gil_scoped_release release;
             return loss(model, images, targets, g, backward_fn);

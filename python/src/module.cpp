@@ -82,12 +82,14 @@ void bind_errors(py::module_& m) {
   ErrorTypes& types = error_types();
   types.usage = new_error(m, "UsageError", py::make_tuple(py::handle(PyExc_Exception)),
                           "Bad input to augcore: an option, a file or a call's arguments.");
-  types.config = new_error(m, "ConfigError", py::make_tuple(types.usage, py::handle(PyExc_ValueError)),
-                           "A configuration value is wrong.");
+  types.config =
+      new_error(m, "ConfigError", py::make_tuple(types.usage, py::handle(PyExc_ValueError)),
+                "A configuration value is wrong.");
   types.option = new_error(m, "OptionError", py::make_tuple(types.config),
                            "An option or argument has an impossible value; `option` names it.");
-  types.data = new_error(m, "DataError", py::make_tuple(types.usage, py::handle(PyExc_RuntimeError)),
-                         "A file (checkpoint, dataset) is missing, truncated or malformed.");
+  types.data =
+      new_error(m, "DataError", py::make_tuple(types.usage, py::handle(PyExc_RuntimeError)),
+                "A file (checkpoint, dataset) is missing, truncated or malformed.");
   py::register_local_exception_translator([](std::exception_ptr thrown) {
     try {
       std::rethrow_exception(thrown);
@@ -111,7 +113,8 @@ PYBIND11_MODULE(_C, m) {
   using namespace augcore::python;
   m.doc() = "augcore's C++ library: MRA, KeepAugment, MaskSub and batch augmentations.";
   // The torch it was built against (major.minor); augcore/__init__.py compares it with torch's.
-  m.attr("TORCH_VERSION") = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
+  m.attr("TORCH_VERSION") =
+      std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
   bind_errors(m);
   bind_draws(m);
   bind_policies(m);

@@ -1,12 +1,12 @@
 // Python bindings of the batch policies (Cutout, random erasing, the mixing policies, the
 // AutoAugment family, 3-Augment) and of what their sample() calls draw.
+#include "policies.h"
 #include "augcore/augment/auto_augment.h"
 #include "augcore/augment/cutout.h"
 #include "augcore/augment/mix.h"
 #include "augcore/augment/random_erasing.h"
 #include "augcore/augment/three_augment.h"
 #include "bindings.h"
-#include "policies.h"
 
 namespace augcore::python {
 
@@ -82,9 +82,11 @@ void mixing_policy(Class& c, const char* name, Sample sample) {
 }
 
 ErasingMode erasing_mode_arg(const std::string& name) {
-  return enum_arg<ErasingMode>(
-      name, {{"const", ErasingMode::kConst}, {"rand", ErasingMode::kRandom}, {"pixel", ErasingMode::kPixel}},
-      "RandomErasingOptions", "mode");
+  return enum_arg<ErasingMode>(name,
+                               {{"const", ErasingMode::kConst},
+                                {"rand", ErasingMode::kRandom},
+                                {"pixel", ErasingMode::kPixel}},
+                               "RandomErasingOptions", "mode");
 }
 
 MixMode mix_mode_arg(const std::string& name) {
@@ -96,14 +98,17 @@ MixMode mix_mode_arg(const std::string& name) {
 
 ops::Interpolation interpolation_arg(const std::string& name, const std::string& owner) {
   return enum_arg<ops::Interpolation>(
-      name, {{"nearest", ops::Interpolation::kNearest}, {"bilinear", ops::Interpolation::kBilinear}},
+      name,
+      {{"nearest", ops::Interpolation::kNearest}, {"bilinear", ops::Interpolation::kBilinear}},
       owner, "interpolation");
 }
 
 CutoutOptions cutout_options(std::int64_t length, double p, double max_fraction,
                              const py::object& fill) {
-  return CutoutOptions(length).p(p).max_fraction(max_fraction).fill(
-      values_arg(fill, "CutoutOptions", "fill"));
+  return CutoutOptions(length)
+      .p(p)
+      .max_fraction(max_fraction)
+      .fill(values_arg(fill, "CutoutOptions", "fill"));
 }
 
 RandomErasingOptions erasing_options(double p, std::pair<double, double> area,
@@ -122,8 +127,11 @@ RandomErasingOptions erasing_options(double p, std::pair<double, double> area,
 
 MixupOptions mixup_options(std::int64_t num_classes, double alpha, double p,
                            const std::string& mode, double label_smoothing) {
-  return MixupOptions(num_classes).alpha(alpha).p(p).mode(mix_mode_arg(mode)).label_smoothing(
-      label_smoothing);
+  return MixupOptions(num_classes)
+      .alpha(alpha)
+      .p(p)
+      .mode(mix_mode_arg(mode))
+      .label_smoothing(label_smoothing);
 }
 
 AutoAugmentOptions autoaugment_options(const std::string& policy, const std::string& interpolation,
@@ -134,10 +142,9 @@ AutoAugmentOptions autoaugment_options(const std::string& policy, const std::str
       .fill(values_arg(fill, "AutoAugmentOptions", "fill"));
 }
 
-RandAugmentOptions randaugment_options(std::int64_t num_ops, double magnitude,
-                                       double magnitude_std, double magnitude_max, double prob,
-                                       bool increasing, const std::string& interpolation,
-                                       const py::object& fill) {
+RandAugmentOptions randaugment_options(std::int64_t num_ops, double magnitude, double magnitude_std,
+                                       double magnitude_max, double prob, bool increasing,
+                                       const std::string& interpolation, const py::object& fill) {
   return RandAugmentOptions()
       .num_ops(num_ops)
       .magnitude(magnitude)
@@ -150,7 +157,8 @@ RandAugmentOptions randaugment_options(std::int64_t num_ops, double magnitude,
 }
 
 void bind_draws(py::module_& m) {
-  py::class_<Boxes>(m, "Boxes", "Per-image boxes: rows [y0, y1), cols [x0, x1), int64 tensors of N.")
+  py::class_<Boxes>(m, "Boxes",
+                    "Per-image boxes: rows [y0, y1), cols [x0, x1), int64 tensors of N.")
       .def(py::init([](at::Tensor y0, at::Tensor y1, at::Tensor x0, at::Tensor x1) {
              return Boxes{std::move(y0), std::move(y1), std::move(x0), std::move(x1)};
            }),
@@ -178,7 +186,9 @@ void bind_draws(py::module_& m) {
       .def_readwrite("magnitudes", &OpLayer::magnitudes);
   py::class_<PastedOps>(m, "PastedOps",
                         "A selective-paste draw: the ops (list of OpLayer) and the pasted boxes.")
-      .def(py::init([](OpDraw ops, Boxes paste) { return PastedOps{std::move(ops), std::move(paste)}; }),
+      .def(py::init([](OpDraw ops, Boxes paste) {
+             return PastedOps{std::move(ops), std::move(paste)};
+           }),
            "ops"_a, "paste"_a)
       .def_readwrite("ops", &PastedOps::ops)
       .def_readwrite("paste", &PastedOps::paste);
@@ -200,27 +210,28 @@ void bind_policies(py::module_& m) {
   py::class_<Cutout> cutout_class(m, "Cutout",
                                   "Cutout: one square per image, centred at a uniform pixel, "
                                   "clipped to the image, filled with `fill`.");
-  cutout_class.def(py::init([](std::int64_t length, double p, double max_fraction,
-                               const py::object& fill) {
-                     return Cutout(cutout_options(length, p, max_fraction, fill));
-                   }),
-                   "length"_a, "p"_a = cutout.p(), "max_fraction"_a = cutout.max_fraction(),
-                   "fill"_a = cutout.fill());
+  cutout_class.def(
+      py::init([](std::int64_t length, double p, double max_fraction, const py::object& fill) {
+        return Cutout(cutout_options(length, p, max_fraction, fill));
+      }),
+      "length"_a, "p"_a = cutout.p(), "max_fraction"_a = cutout.max_fraction(),
+      "fill"_a = cutout.fill());
   image_policy<Cutout, Boxes>(cutout_class, "Cutout");
 
   const RandomErasingOptions erasing;
   py::class_<RandomErasing> erasing_class(
-      m, "RandomErasing", "Random erasing (timm's): boxes of random area and aspect, filled with "
-                          "the mean or noise in normalised units.");
-  erasing_class.def(py::init([](double p, std::pair<double, double> area,
-                                std::pair<double, double> aspect, const std::string& mode,
-                                std::pair<std::int64_t, std::int64_t> count,
-                                const py::object& mean, const py::object& std) {
-                      return RandomErasing(erasing_options(p, area, aspect, mode, count, mean, std));
-                    }),
-                    "p"_a = erasing.p(), "area"_a = erasing.area(), "aspect"_a = erasing.aspect(),
-                    "mode"_a = "const", "count"_a = erasing.count(), "mean"_a = erasing.mean(),
-                    "std"_a = erasing.std());
+      m, "RandomErasing",
+      "Random erasing (timm's): boxes of random area and aspect, filled with "
+      "the mean or noise in normalised units.");
+  erasing_class.def(
+      py::init([](double p, std::pair<double, double> area, std::pair<double, double> aspect,
+                  const std::string& mode, std::pair<std::int64_t, std::int64_t> count,
+                  const py::object& mean, const py::object& std) {
+        return RandomErasing(erasing_options(p, area, aspect, mode, count, mean, std));
+      }),
+      "p"_a = erasing.p(), "area"_a = erasing.area(), "aspect"_a = erasing.aspect(),
+      "mode"_a = "const", "count"_a = erasing.count(), "mean"_a = erasing.mean(),
+      "std"_a = erasing.std());
   image_policy<RandomErasing, ErasedBoxes>(erasing_class, "RandomErasing");
 
   const MixupOptions mix(1);
@@ -233,11 +244,11 @@ void bind_policies(py::module_& m) {
                   }),
                   "num_classes"_a, "alpha"_a = mix.alpha(), "p"_a = mix.p(), "mode"_a = "batch",
                   "label_smoothing"_a = mix.label_smoothing());
-  mixing_policy<Mixup, at::Tensor>(
-      mixup_class, "Mixup", [](const Mixup& p, const at::Tensor& images, at::Generator& g) {
-        check_images(images, "Mixup");
-        return p.sample(images.size(0), g);
-      });
+  mixing_policy<Mixup, at::Tensor>(mixup_class, "Mixup",
+                                   [](const Mixup& p, const at::Tensor& images, at::Generator& g) {
+                                     check_images(images, "Mixup");
+                                     return p.sample(images.size(0), g);
+                                   });
 
   py::class_<CutMix> cutmix_class(m, "CutMix",
                                   "CutMix: a box of the mirror image pasted in; lambda from the "
@@ -283,21 +294,22 @@ void bind_policies(py::module_& m) {
 
   const AutoAugmentOptions autoaugment;
   py::class_<AutoAugment> autoaugment_class(
-      m, "AutoAugment", "AutoAugment: per image one of the learned policy's 25 sub-policies "
-                        "('imagenet' or 'cifar10').");
-  autoaugment_class.def(
-      py::init([](const std::string& policy, const std::string& interpolation,
-                  const py::object& fill) {
-        return AutoAugment(autoaugment_options(policy, interpolation, fill));
-      }),
-      "policy"_a = autoaugment.policy(), "interpolation"_a = "nearest",
-      "fill"_a = autoaugment.fill());
+      m, "AutoAugment",
+      "AutoAugment: per image one of the learned policy's 25 sub-policies "
+      "('imagenet' or 'cifar10').");
+  autoaugment_class.def(py::init([](const std::string& policy, const std::string& interpolation,
+                                    const py::object& fill) {
+                          return AutoAugment(autoaugment_options(policy, interpolation, fill));
+                        }),
+                        "policy"_a = autoaugment.policy(), "interpolation"_a = "nearest",
+                        "fill"_a = autoaugment.fill());
   image_policy<AutoAugment, OpDraw>(autoaugment_class, "AutoAugment");
 
   const RandAugmentOptions randaugment;
   py::class_<RandAugment> randaugment_class(
-      m, "RandAugment", "RandAugment with timm's op set and magnitudes (rand-m9-mstd0.5-inc1 by "
-                        "default).");
+      m, "RandAugment",
+      "RandAugment with timm's op set and magnitudes (rand-m9-mstd0.5-inc1 by "
+      "default).");
   randaugment_class.def(
       py::init([](std::int64_t num_ops, double magnitude, double magnitude_std,
                   double magnitude_max, double prob, bool increasing,
@@ -314,21 +326,24 @@ void bind_policies(py::module_& m) {
 
   const TrivialAugmentOptions trivial;
   py::class_<TrivialAugment> trivial_class(
-      m, "TrivialAugment", "torchvision's TrivialAugmentWide: one op of 14 at one of 31 "
-                           "magnitude bins per image.");
-  trivial_class.def(py::init([](const std::string& interpolation, const py::object& fill) {
-                      return TrivialAugment(
-                          TrivialAugmentOptions()
-                              .interpolation(interpolation_arg(interpolation, "TrivialAugmentOptions"))
-                              .fill(values_arg(fill, "TrivialAugmentOptions", "fill")));
-                    }),
-                    "interpolation"_a = "nearest", "fill"_a = trivial.fill());
+      m, "TrivialAugment",
+      "torchvision's TrivialAugmentWide: one op of 14 at one of 31 "
+      "magnitude bins per image.");
+  trivial_class.def(
+      py::init([](const std::string& interpolation, const py::object& fill) {
+        return TrivialAugment(
+            TrivialAugmentOptions()
+                .interpolation(interpolation_arg(interpolation, "TrivialAugmentOptions"))
+                .fill(values_arg(fill, "TrivialAugmentOptions", "fill")));
+      }),
+      "interpolation"_a = "nearest", "fill"_a = trivial.fill());
   image_policy<TrivialAugment, OpDraw>(trivial_class, "TrivialAugment");
 
   const FixMatchRandAugmentOptions fixmatch;
   py::class_<FixMatchRandAugment> fixmatch_class(
-      m, "FixMatchRandAugment", "FixMatch's strong view as TorchSSL/USB draw it: num_ops of 14 "
-                                "ops per image, each applied at a uniform magnitude.");
+      m, "FixMatchRandAugment",
+      "FixMatch's strong view as TorchSSL/USB draw it: num_ops of 14 "
+      "ops per image, each applied at a uniform magnitude.");
   fixmatch_class.def(
       py::init([](std::int64_t num_ops, const std::string& interpolation, const py::object& fill) {
         return FixMatchRandAugment(
@@ -342,8 +357,9 @@ void bind_policies(py::module_& m) {
 
   const ThreeAugmentOptions three;
   py::class_<ThreeAugment> three_class(
-      m, "ThreeAugment", "DeiT-III's 3-Augment: grayscale, solarization or blur per image, then "
-                         "colour jitter.");
+      m, "ThreeAugment",
+      "DeiT-III's 3-Augment: grayscale, solarization or blur per image, then "
+      "colour jitter.");
   three_class.def(py::init([](double color_jitter, double blur_sigma_min, double blur_sigma_max,
                               double solarize_threshold) {
                     return ThreeAugment(ThreeAugmentOptions()
