@@ -63,9 +63,13 @@ class Build(BuildExtension):
         source = library()
         package = Path(self.build_lib) / "augcore"
         package.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, package / LIBRARY_NAME)
-        if self.inplace:
-            shutil.copyfile(source, HERE / "augcore" / LIBRARY_NAME)
+        # The torch the extension is compiled against, read before the extension is loaded.
+        version = ".".join(torch.__version__.split(".")[:2])
+        build_info = f'"""Written by setup.py."""\nTORCH_VERSION = "{version}"\n'
+        targets = [package] + ([HERE / "augcore"] if self.inplace else [])
+        for target in targets:
+            shutil.copyfile(source, target / LIBRARY_NAME)
+            (target / "_build_info.py").write_text(build_info)
         for extension in self.extensions:
             extension.extra_link_args += [str(package / LIBRARY_NAME), "-Wl,-rpath,$ORIGIN"]
         super().run()

@@ -9,7 +9,16 @@ raise augcore.OptionError (a ValueError) with augcore's one-line message.
 
 import torch
 
-from . import _C
+from ._build_info import TORCH_VERSION as _BUILT_FOR
+
+# Checked before the extension loads: against another torch it would fail on missing symbols.
+if not torch.__version__.startswith(_BUILT_FOR + "."):
+    raise ImportError(
+        f"augcore was built against torch {_BUILT_FOR} but torch {torch.__version__} is "
+        "installed: rebuild it with `pip install --no-build-isolation ./python`"
+    )
+
+from . import _C  # noqa: E402
 from ._C import (
     AutoAugment,
     Boxes,
@@ -42,11 +51,5 @@ from ._C import (
 )
 from .masksub import MaskSub, timm_vit_kept_forward
 from .mra import MRA
-
-if not torch.__version__.startswith(_C.TORCH_VERSION + "."):
-    raise ImportError(
-        f"augcore was built against torch {_C.TORCH_VERSION} but torch {torch.__version__} is "
-        "installed: rebuild it with `pip install --no-build-isolation ./python`"
-    )
 
 __all__ = [name for name in dir() if not name.startswith("_") and name != "torch"]

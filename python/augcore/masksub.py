@@ -14,10 +14,10 @@ class MaskSub:
     two need rate_forward). cell: a CNN's mask cell in pixels (it must tile the input).
     """
 
-    def __init__(self, criterion=None, ratio=0.5, variant="mask", weight_main=0.5,
-                 weight_sub=0.5, cell=32, probabilities=None):
-        self._loss = _C.MaskSub(criterion, ratio, variant, weight_main, weight_sub, cell,
-                                probabilities)
+    def __init__(self, criterion=None, **options):
+        """options (MaskSubOptions, the C++ defaults unless given): ratio=0.5, variant='mask',
+        weight_main=0.5, weight_sub=0.5, cell=32, probabilities=None (softmax)."""
+        self._loss = _C.MaskSub(criterion, **options)
 
     def __call__(self, model, images, targets, generator=None, backward=None, kept_forward=None,
                  num_patches=0, rate_forward=None):
@@ -29,19 +29,27 @@ class MaskSub:
         `backward` (a function of the loss), the main part is backpropagated first and
         to_backward is the sub part.
         """
-        if kept_forward is None and _is_timm_vit(model):
-            kept_forward = timm_vit_kept_forward(model)
-            num_patches = model.patch_embed.num_patches
+        vit = _timm_vit(model)
+        if kept_forward is None and vit is not None:
+            kept_forward = timm_vit_kept_forward(vit)
+            height, width = vit.patch_embed.patch_size
+            num_patches = (images.shape[-2] // height) * (images.shape[-1] // width)
         return self._loss(model, images, targets, generator, backward, kept_forward, num_patches,
                           rate_forward)
 
 
-def _is_timm_vit(model):
+def _timm_vit(model):
+    """The timm VisionTransformer inside `model` (itself, or wrapped by DistributedDataParallel
+    or torch.compile), else None."""
     try:
         from timm.models.vision_transformer import VisionTransformer
     except ImportError:
-        return False
-    return isinstance(model, VisionTransformer)
+        return None
+    for _ in range(3):
+        if isinstance(model, VisionTransformer):
+            return model
+        model = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+    return None
 
 
 def timm_vit_kept_forward(model):

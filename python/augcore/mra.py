@@ -17,20 +17,18 @@ class MRA(torch.nn.Module):
         self._augmentor = augmentor
 
     @classmethod
-    def from_checkpoint(cls, path, preset=None, in_chans=0, *, mask_ratio=0.4, mode="low",
-                        attention="cls", p=1.0, paste_visible=True, norm_pix=False, mean=None,
-                        std=None):
+    def from_checkpoint(cls, path, preset=None, in_chans=0, **options):
         """Loads mae_pretrain's last.pt or an official facebookresearch/mae .pth.
 
         preset: the MAE architecture (models::mae_preset); None reads mae_pretrain's "preset"
         entry (an official checkpoint needs it: 'mae_base' for ViT-B/16, 'mae_large' for
-        ViT-L/16). in_chans 0 reads the channels from patch_embed.proj.weight. mode 'low' (MRA),
-        'high' or 'random'; attention 'cls' (the paper's) or 'patches'. mean/std: the
-        augmentor's normalisation in pixels; None takes the checkpoint's, else ImageNet's.
+        ViT-L/16). in_chans 0 reads the channels from patch_embed.proj.weight.
+        options (MraOptions, the C++ defaults unless given): mask_ratio=0.4, mode='low'
+        ('high', 'random'), attention='cls' ('patches'), p=1.0, paste_visible=True,
+        norm_pix=False, mean=None and std=None (the augmentor's normalisation in pixels: None
+        takes the checkpoint's, else ImageNet's).
         """
-        return cls(_C.MraAugmentor.load(
-            str(path), preset, in_chans, mask_ratio=mask_ratio, mode=mode, attention=attention,
-            p=p, paste_visible=paste_visible, norm_pix=norm_pix, mean=mean, std=std))
+        return cls(_C.MraAugmentor.load(str(path), preset, in_chans, **options))
 
     def forward(self, images, generator=None):
         """`images` with their low-attention patches reconstructed (each image with prob. p)."""

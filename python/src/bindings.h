@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace augcore::python {
@@ -22,18 +21,6 @@ at::Generator generator_arg(const py::object& generator, const std::string& owne
 // Per-channel values: one number or a sequence of numbers.
 std::vector<double> values_arg(const py::object& values, const std::string& owner,
                                const std::string& option);
-
-// An enum given by its recipe name; throws OptionError naming the choices.
-template <typename Enum>
-Enum enum_arg(const std::string& name, const std::vector<std::pair<const char*, Enum>>& choices,
-              const std::string& owner, const std::string& option) {
-  std::string known;
-  for (const auto& [choice, value] : choices) {
-    if (name == choice) return value;
-    known += (known.empty() ? "" : ", ") + std::string(choice);
-  }
-  throw OptionError(owner, option, "'" + name + "' is not one of " + known);
-}
 
 // A Python object kept alive by C++ code, released with the GIL held (C++ may drop it from a
 // thread that does not hold the GIL).

@@ -3,6 +3,8 @@
 #include "augcore/augment/keep.h"
 
 #include "augcore/augment/saliency.h"
+
+#include <mutex>
 #include "policies.h"
 
 namespace augcore::python {
@@ -17,21 +19,32 @@ struct Saliency {
   SaliencyFn fn;
 };
 
-// Logits of a Python model (any callable; a torch.nn.Module runs in eval mode, its mode
-// restored afterwards).
+// Logits of a Python model: any callable; a torch.nn.Module runs in eval mode, and each of its
+// modules gets its own train/eval flag back afterwards. One forward at a time per model, so that
+// threads sharing it cannot interleave the switch and the restore (the mutex is taken before
+// the GIL: nothing that holds the GIL waits for it).
 LogitsFn python_logits(py::object model) {
-  return [handle = PyHandle(std::move(model))](const at::Tensor& x) {
+  return [handle = PyHandle(std::move(model)),
+          serial = std::make_shared<std::mutex>()](const at::Tensor& x) {
+    std::lock_guard<std::mutex> one_at_a_time(*serial);
     py::gil_scoped_acquire gil;
     const py::object& model = handle.get();
-    if (!py::hasattr(model, "training")) return model(x).cast<at::Tensor>();
-    const py::object training = model.attr("training");
+    if (!py::hasattr(model, "modules")) return model(x).cast<at::Tensor>();
+    std::vector<std::pair<py::object, py::object>> modes;
+    for (const py::handle module : model.attr("modules")()) {
+      modes.emplace_back(py::reinterpret_borrow<py::object>(module), module.attr("training"));
+    }
+    const auto restore = [&modes] {
+      for (auto& [module, training] : modes)
+        module.attr("training") = training;
+    };
     model.attr("eval")();
     try {
       at::Tensor logits = model(x).cast<at::Tensor>();
-      model.attr("train")(training);
+      restore();
       return logits;
     } catch (...) {
-      model.attr("train")(training);
+      restore();
       throw;
     }
   };
@@ -135,12 +148,11 @@ void bind_keep(py::module_& m) {
         SaliencyOptions options;
         options.mean(values_arg(mean, "SaliencyOptions", "mean"))
             .std(values_arg(std, "SaliencyOptions", "std"))
-            .method(enum_arg<SaliencyMethod>(
-                method, {{"full", SaliencyMethod::kFull}, {"low_res", SaliencyMethod::kLowRes}},
-                "SaliencyOptions", "method"));
+            .method(enum_arg<SaliencyMethod>(method, "SaliencyOptions", "method"));
         return Saliency{gradient_saliency(python_logits(std::move(model)), options)};
       },
-      "model"_a, "mean"_a = saliency.mean(), "std"_a = saliency.std(), "method"_a = "full",
+      "model"_a, "mean"_a = saliency.mean(), "std"_a = saliency.std(),
+      "method"_a = enum_name(saliency.method()),
       "KeepAugment's saliency of `model` (logits of a normalised input): |d label logit / d "
       "input|, max over channels; the model runs in eval mode and no parameter gradient is "
       "touched. method 'low_res' takes it on a x0.5 copy.");
@@ -177,9 +189,9 @@ void bind_keep(py::module_& m) {
                                  keep_options(quantile, mean_score));
       }),
       "saliency"_a = py::none(), "p"_a = erasing.p(), "area"_a = erasing.area(),
-      "aspect"_a = erasing.aspect(), "mode"_a = "const", "count"_a = erasing.count(),
-      "mean"_a = erasing.mean(), "std"_a = erasing.std(), "quantile"_a = keep.quantile(),
-      "mean_score"_a = keep.mean_score());
+      "aspect"_a = erasing.aspect(), "mode"_a = enum_name(erasing.mode()),
+      "count"_a = erasing.count(), "mean"_a = erasing.mean(), "std"_a = erasing.std(),
+      "quantile"_a = keep.quantile(), "mean_score"_a = keep.mean_score());
   keep_policy<KeepRandomErasing, ErasedBoxes>(erasing_class, "KeepRandomErasing");
 
   const MixupOptions mix(1);
@@ -194,7 +206,7 @@ void bind_keep(py::module_& m) {
                                keep_options(quantile, mean_score));
            }),
            "num_classes"_a, "saliency"_a = py::none(), "alpha"_a = mix.alpha(), "p"_a = mix.p(),
-           "mode"_a = "batch", "label_smoothing"_a = mix.label_smoothing(),
+           "mode"_a = enum_name(mix.mode()), "label_smoothing"_a = mix.label_smoothing(),
            "quantile"_a = keep.quantile(), "mean_score"_a = keep.mean_score())
       .def(
           "sample",
@@ -243,8 +255,8 @@ void bind_keep(py::module_& m) {
                                keep_options(quantile, mean_score));
       }),
       "paste_length"_a, "saliency"_a = py::none(), "policy"_a = autoaugment.policy(),
-      "interpolation"_a = "nearest", "fill"_a = autoaugment.fill(), "quantile"_a = keep.quantile(),
-      "mean_score"_a = keep.mean_score());
+      "interpolation"_a = enum_name(autoaugment.interpolation()), "fill"_a = autoaugment.fill(),
+      "quantile"_a = keep.quantile(), "mean_score"_a = keep.mean_score());
   keep_policy<KeepAutoAugment, PastedOps>(autoaugment_class, "KeepAutoAugment");
 
   const RandAugmentOptions randaugment;
@@ -265,9 +277,9 @@ void bind_keep(py::module_& m) {
       "paste_length"_a, "saliency"_a = py::none(), "num_ops"_a = randaugment.num_ops(),
       "magnitude"_a = randaugment.magnitude(), "magnitude_std"_a = randaugment.magnitude_std(),
       "magnitude_max"_a = randaugment.magnitude_max(), "prob"_a = randaugment.prob(),
-      "increasing"_a = randaugment.increasing(), "interpolation"_a = "bilinear",
-      "fill"_a = randaugment.fill(), "quantile"_a = keep.quantile(),
-      "mean_score"_a = keep.mean_score());
+      "increasing"_a = randaugment.increasing(),
+      "interpolation"_a = enum_name(randaugment.interpolation()), "fill"_a = randaugment.fill(),
+      "quantile"_a = keep.quantile(), "mean_score"_a = keep.mean_score());
   keep_policy<KeepRandAugment, PastedOps>(randaugment_class, "KeepRandAugment");
 }
 

@@ -8,6 +8,7 @@
 #include "augcore/models/state_dict.h"
 #include "augcore/objective/masksub.h"
 #include "bindings.h"
+#include "enums.h"
 
 #include <optional>
 
@@ -50,12 +51,8 @@ std::shared_ptr<MraAugmentorImpl> load_mra(const std::string& path,
                                            const py::object& mean, const py::object& std) {
   MraOptions options;
   options.mask_ratio(mask_ratio)
-      .mode(enum_arg<MaskMode>(
-          mode, {{"low", MaskMode::kLow}, {"high", MaskMode::kHigh}, {"random", MaskMode::kRandom}},
-          "MraOptions", "mode"))
-      .attention(enum_arg<AttentionReading>(
-          attention, {{"cls", AttentionReading::kCls}, {"patches", AttentionReading::kPatches}},
-          "MraOptions", "attention"))
+      .mode(enum_arg<MaskMode>(mode, "MraOptions", "mode"))
+      .attention(enum_arg<AttentionReading>(attention, "MraOptions", "attention"))
       .p(p)
       .paste_visible(paste_visible)
       .norm_pix(norm_pix);
@@ -97,9 +94,10 @@ void bind_mra(py::module_& m) {
   py::class_<MraAugmentorImpl, std::shared_ptr<MraAugmentorImpl>>(
       m, "MraAugmentor", "The C++ augmentor behind augcore.MRA (a frozen MAE).")
       .def_static("load", &load_mra, "path"_a, "preset"_a = py::none(), "in_chans"_a = 0,
-                  "mask_ratio"_a = mra.mask_ratio(), "mode"_a = "low", "attention"_a = "cls",
-                  "p"_a = mra.p(), "paste_visible"_a = mra.paste_visible(),
-                  "norm_pix"_a = mra.norm_pix(), "mean"_a = py::none(), "std"_a = py::none())
+                  "mask_ratio"_a = mra.mask_ratio(), "mode"_a = enum_name(mra.mode()),
+                  "attention"_a = enum_name(mra.attention()), "p"_a = mra.p(),
+                  "paste_visible"_a = mra.paste_visible(), "norm_pix"_a = mra.norm_pix(),
+                  "mean"_a = py::none(), "std"_a = py::none())
       .def(
           "forward",
           [](MraAugmentorImpl& a, const at::Tensor& images, const py::object& generator) {
@@ -164,19 +162,16 @@ void bind_masksub(py::module_& m) {
              return MaskSub(
                  MaskSubOptions()
                      .ratio(ratio)
-                     .variant(enum_arg<MaskSubVariant>(variant,
-                                                       {{"mask", MaskSubVariant::kMask},
-                                                        {"dropout", MaskSubVariant::kDropout},
-                                                        {"droppath", MaskSubVariant::kDropPath}},
-                                                       "MaskSubOptions", "variant"))
+                     .variant(enum_arg<MaskSubVariant>(variant, "MaskSubOptions", "variant"))
                      .weight_main(weight_main)
                      .weight_sub(weight_sub)
                      .cell(cell),
                  std::move(loss), python_function<at::Tensor, const at::Tensor&>(probabilities));
            }),
-           "criterion"_a = py::none(), "ratio"_a = masksub.ratio(), "variant"_a = "mask",
-           "weight_main"_a = masksub.weight_main(), "weight_sub"_a = masksub.weight_sub(),
-           "cell"_a = masksub.cell(), "probabilities"_a = py::none())
+           "criterion"_a = py::none(), "ratio"_a = masksub.ratio(),
+           "variant"_a = enum_name(masksub.variant()), "weight_main"_a = masksub.weight_main(),
+           "weight_sub"_a = masksub.weight_sub(), "cell"_a = masksub.cell(),
+           "probabilities"_a = py::none())
       .def(
           "__call__",
           [](const MaskSub& loss, const py::object& forward, const at::Tensor& images,

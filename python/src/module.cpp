@@ -1,5 +1,6 @@
 // The augcore._C extension module: augcore's library (MRA, KeepAugment, MaskSub and the batch
 // policies) for Python, over the torch the user has installed.
+#include <torch/csrc/Exceptions.h>
 #include <torch/version.h>
 
 #include "bindings.h"
@@ -101,8 +102,9 @@ void bind_errors(py::module_& m) {
       raise(error_types().data, e);
     } catch (const UsageError& e) {
       raise(error_types().usage, e);
-    } catch (const c10::Error& e) {
-      PyErr_SetString(PyExc_RuntimeError, e.what_without_backtrace());
+    } catch (const c10::Error&) {
+      // LibTorch's own errors as torch raises them (IndexError, torch.OutOfMemoryError, …).
+      torch::translate_exception_to_python(std::current_exception());
     }
   });
 }

@@ -81,26 +81,10 @@ void mixing_policy(Class& c, const char* name, Sample sample) {
           "images"_a, "targets"_a, "draw"_a, "(images, targets) mixed as `draw` says.");
 }
 
-ErasingMode erasing_mode_arg(const std::string& name) {
-  return enum_arg<ErasingMode>(name,
-                               {{"const", ErasingMode::kConst},
-                                {"rand", ErasingMode::kRandom},
-                                {"pixel", ErasingMode::kPixel}},
-                               "RandomErasingOptions", "mode");
-}
-
-MixMode mix_mode_arg(const std::string& name) {
-  return enum_arg<MixMode>(name, {{"batch", MixMode::kBatch}, {"elem", MixMode::kElem}},
-                           "MixupOptions", "mode");
-}
-
 }  // namespace
 
 ops::Interpolation interpolation_arg(const std::string& name, const std::string& owner) {
-  return enum_arg<ops::Interpolation>(
-      name,
-      {{"nearest", ops::Interpolation::kNearest}, {"bilinear", ops::Interpolation::kBilinear}},
-      owner, "interpolation");
+  return enum_arg<ops::Interpolation>(name, owner, "interpolation");
 }
 
 CutoutOptions cutout_options(std::int64_t length, double p, double max_fraction,
@@ -119,7 +103,7 @@ RandomErasingOptions erasing_options(double p, std::pair<double, double> area,
       .p(p)
       .area(area)
       .aspect(aspect)
-      .mode(erasing_mode_arg(mode))
+      .mode(enum_arg<ErasingMode>(mode, "RandomErasingOptions", "mode"))
       .count(count)
       .mean(values_arg(mean, "RandomErasingOptions", "mean"))
       .std(values_arg(std, "RandomErasingOptions", "std"));
@@ -130,7 +114,7 @@ MixupOptions mixup_options(std::int64_t num_classes, double alpha, double p,
   return MixupOptions(num_classes)
       .alpha(alpha)
       .p(p)
-      .mode(mix_mode_arg(mode))
+      .mode(enum_arg<MixMode>(mode, "MixupOptions", "mode"))
       .label_smoothing(label_smoothing);
 }
 
@@ -230,7 +214,7 @@ void bind_policies(py::module_& m) {
         return RandomErasing(erasing_options(p, area, aspect, mode, count, mean, std));
       }),
       "p"_a = erasing.p(), "area"_a = erasing.area(), "aspect"_a = erasing.aspect(),
-      "mode"_a = "const", "count"_a = erasing.count(), "mean"_a = erasing.mean(),
+      "mode"_a = enum_name(erasing.mode()), "count"_a = erasing.count(), "mean"_a = erasing.mean(),
       "std"_a = erasing.std());
   image_policy<RandomErasing, ErasedBoxes>(erasing_class, "RandomErasing");
 
@@ -242,8 +226,8 @@ void bind_policies(py::module_& m) {
                               const std::string& mode, double label_smoothing) {
                     return Mixup(mixup_options(num_classes, alpha, p, mode, label_smoothing));
                   }),
-                  "num_classes"_a, "alpha"_a = mix.alpha(), "p"_a = mix.p(), "mode"_a = "batch",
-                  "label_smoothing"_a = mix.label_smoothing());
+                  "num_classes"_a, "alpha"_a = mix.alpha(), "p"_a = mix.p(),
+                  "mode"_a = enum_name(mix.mode()), "label_smoothing"_a = mix.label_smoothing());
   mixing_policy<Mixup, at::Tensor>(mixup_class, "Mixup",
                                    [](const Mixup& p, const at::Tensor& images, at::Generator& g) {
                                      check_images(images, "Mixup");
@@ -257,8 +241,8 @@ void bind_policies(py::module_& m) {
                                const std::string& mode, double label_smoothing) {
                      return CutMix(mixup_options(num_classes, alpha, p, mode, label_smoothing));
                    }),
-                   "num_classes"_a, "alpha"_a = mix.alpha(), "p"_a = mix.p(), "mode"_a = "batch",
-                   "label_smoothing"_a = mix.label_smoothing());
+                   "num_classes"_a, "alpha"_a = mix.alpha(), "p"_a = mix.p(),
+                   "mode"_a = enum_name(mix.mode()), "label_smoothing"_a = mix.label_smoothing());
   mixing_policy<CutMix, Boxes>(cutmix_class, "CutMix",
                                [](const CutMix& p, const at::Tensor& images, at::Generator& g) {
                                  return p.sample(images, g);
@@ -301,7 +285,8 @@ void bind_policies(py::module_& m) {
                                     const py::object& fill) {
                           return AutoAugment(autoaugment_options(policy, interpolation, fill));
                         }),
-                        "policy"_a = autoaugment.policy(), "interpolation"_a = "nearest",
+                        "policy"_a = autoaugment.policy(),
+                        "interpolation"_a = enum_name(autoaugment.interpolation()),
                         "fill"_a = autoaugment.fill());
   image_policy<AutoAugment, OpDraw>(autoaugment_class, "AutoAugment");
 
@@ -320,8 +305,8 @@ void bind_policies(py::module_& m) {
       "num_ops"_a = randaugment.num_ops(), "magnitude"_a = randaugment.magnitude(),
       "magnitude_std"_a = randaugment.magnitude_std(),
       "magnitude_max"_a = randaugment.magnitude_max(), "prob"_a = randaugment.prob(),
-      "increasing"_a = randaugment.increasing(), "interpolation"_a = "bilinear",
-      "fill"_a = randaugment.fill());
+      "increasing"_a = randaugment.increasing(),
+      "interpolation"_a = enum_name(randaugment.interpolation()), "fill"_a = randaugment.fill());
   image_policy<RandAugment, OpDraw>(randaugment_class, "RandAugment");
 
   const TrivialAugmentOptions trivial;
@@ -336,7 +321,7 @@ void bind_policies(py::module_& m) {
                 .interpolation(interpolation_arg(interpolation, "TrivialAugmentOptions"))
                 .fill(values_arg(fill, "TrivialAugmentOptions", "fill")));
       }),
-      "interpolation"_a = "nearest", "fill"_a = trivial.fill());
+      "interpolation"_a = enum_name(trivial.interpolation()), "fill"_a = trivial.fill());
   image_policy<TrivialAugment, OpDraw>(trivial_class, "TrivialAugment");
 
   const FixMatchRandAugmentOptions fixmatch;
@@ -352,7 +337,8 @@ void bind_policies(py::module_& m) {
                 .interpolation(interpolation_arg(interpolation, "FixMatchRandAugmentOptions"))
                 .fill(values_arg(fill, "FixMatchRandAugmentOptions", "fill")));
       }),
-      "num_ops"_a = fixmatch.num_ops(), "interpolation"_a = "bilinear", "fill"_a = fixmatch.fill());
+      "num_ops"_a = fixmatch.num_ops(), "interpolation"_a = enum_name(fixmatch.interpolation()),
+      "fill"_a = fixmatch.fill());
   image_policy<FixMatchRandAugment, OpDraw>(fixmatch_class, "FixMatchRandAugment");
 
   const ThreeAugmentOptions three;

@@ -7,6 +7,7 @@
 #include "augcore/augment/mix.h"
 #include "augcore/augment/random_erasing.h"
 #include "bindings.h"
+#include "enums.h"
 
 namespace augcore::python {
 

@@ -110,23 +110,31 @@ class PolicyParity(unittest.TestCase):
     def test_a_drawn_box_can_be_edited_and_replayed(self):
         cutout = augcore.Cutout(6, fill=0.0)
         boxes = cutout.sample(self.images, gen())
-        boxes = augcore.Boxes(torch.zeros(6, dtype=torch.long), torch.full((6,), 2),
-                              torch.zeros(6, dtype=torch.long), torch.full((6,), 3))
-        out = cutout.apply(self.images, boxes)
+        boxes.y0, boxes.y1 = torch.zeros(6, dtype=torch.long), torch.full((6,), 2)
+        boxes.x0, boxes.x1 = torch.zeros(6, dtype=torch.long), torch.full((6,), 3)
         expected = self.images.clone()
         expected[:, :, :2, :3] = 0
-        self.assertTrue(torch.equal(out, expected))
+        self.assertTrue(torch.equal(cutout.apply(self.images, boxes), expected))
+        erasing = augcore.RandomErasing(p=1.0)
+        draw = erasing.sample(self.images, gen())
+        draw.boxes = [boxes]
+        draw.fills = [torch.full((1, 3, 1, 1), 0.25)]
+        expected[:, :, :2, :3] = 0.25
+        self.assertTrue(torch.equal(erasing.apply(self.images, draw), expected))
 
     def test_calls_advance_the_callers_generator(self):
         g = gen()
         augcore.RandAugment()(self.images, generator=g)
         fresh = torch.rand(4, generator=gen())
         self.assertFalse(torch.equal(torch.rand(4, generator=g), fresh))
-        # The default generator is torch's: seeding it makes calls repeat.
+        # The default generator is torch's: seeding it makes calls repeat, and calls advance it.
         torch.manual_seed(3)
         first = augcore.Cutout(6)(self.images)
+        after = torch.rand(4)
         torch.manual_seed(3)
         self.assertTrue(torch.equal(augcore.Cutout(6)(self.images), first))
+        torch.manual_seed(3)
+        self.assertFalse(torch.equal(torch.rand(4), after))
 
     def test_dtype_and_memory_format_are_kept(self):
         channels_last = self.images.contiguous(memory_format=torch.channels_last)
@@ -136,12 +144,16 @@ class PolicyParity(unittest.TestCase):
         half = augcore.RandAugment()(self.images.to(torch.bfloat16), generator=gen())
         self.assertEqual(half.dtype, torch.bfloat16)
 
-    def test_policies_run_from_two_threads_at_once(self):
+    def test_policies_run_from_several_threads_at_once(self):
         policy = augcore.RandAugment()
+        images = torch.rand(64, 3, 32, 32, generator=gen(1))
+        expected = [policy(images, generator=gen(i)) for i in range(4)]
+        barrier = threading.Barrier(4)
         results = {}
 
         def work(i):
-            results[i] = policy(self.images, generator=gen(i))
+            barrier.wait()
+            results[i] = policy(images, generator=gen(i))
 
         threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
         for t in threads:
@@ -149,7 +161,7 @@ class PolicyParity(unittest.TestCase):
         for t in threads:
             t.join()
         for i in range(4):
-            self.assertTrue(torch.equal(results[i], policy(self.images, generator=gen(i))))
+            self.assertTrue(torch.equal(results[i], expected[i]))
 
 
 class KeepParity(unittest.TestCase):
@@ -171,15 +183,37 @@ class KeepParity(unittest.TestCase):
         torch.testing.assert_close(self.saliency(self.images, self.labels),
                                    x.grad.abs().amax(1), rtol=1e-5, atol=1e-7)
 
-    def test_saliency_restores_the_mode_and_touches_no_parameter_gradient(self):
+    def test_saliency_restores_each_modules_mode_and_touches_no_parameter_gradient(self):
         self.net.train()
+        self.net[0].eval()  # a frozen part keeps its eval mode
         with torch.no_grad():
-            self.saliency(self.images, self.labels)
-        self.assertTrue(self.net.training)
+            self.assertTrue(torch.equal(self.saliency(self.images, self.labels),
+                                        self.ref["saliency"]))
+        self.assertEqual([m.training for m in self.net.modules()],
+                         [True, False, True, True, True, True])
         self.assertIsNone(self.net[0].weight.grad)
         self.net.eval()
         self.saliency(self.images, self.labels)
-        self.assertFalse(self.net.training)
+        self.assertFalse(any(m.training for m in self.net.modules()))
+
+    def test_keep_policies_sharing_a_model_run_from_several_threads(self):
+        self.net.train()
+        policy = augcore.KeepCutout(6, self.saliency, quantile=0.5)
+        barrier = threading.Barrier(4)
+        results = {}
+
+        def work(i):
+            barrier.wait()
+            results[i] = policy(self.images, self.labels, generator=gen())
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertTrue(all(torch.equal(r, self.ref["keep_cutout"]) for r in results.values()))
+        self.assertEqual(len(results), 4)
+        self.assertTrue(all(m.training for m in self.net.modules()))
 
     def test_keep_policies_equal_the_library(self):
         low_res = augcore.gradient_saliency(self.net, mean=0.4, std=0.3, method="low_res")
@@ -318,6 +352,42 @@ class MraParity(unittest.TestCase):
         with self.assertRaisesRegex(augcore.DataError, "does not fit"):
             augcore.MRA.from_checkpoint(os.path.join(self.dir, "mae_augcore.pt"),
                                         preset="mae_tiny_patch4_32")
+
+
+class TimmDataPath(unittest.TestCase):
+    """examples/python/timm_mixup_fn.py: augcore's policies where timm's train.py calls mixup_fn."""
+
+    def setUp(self):
+        import importlib.util
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python",
+                            "timm_mixup_fn.py")
+        spec = importlib.util.spec_from_file_location("timm_mixup_fn", path)
+        self.module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.module)
+        self.ref = Reference.load()
+
+    def test_the_batch_function_round_trips_and_mixes(self):
+        mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+        normalised = (self.ref["images"] - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(
+            std).view(1, 3, 1, 1)
+        identity = self.module.AugcoreBatchFn([], mean, std, num_classes=10)
+        images, targets = identity(normalised, self.ref["labels"])
+        torch.testing.assert_close(images, normalised)
+        self.assertTrue(torch.equal(targets.argmax(1), self.ref["labels"]))
+        net = small_net(self.ref)
+        saliency = augcore.gradient_saliency(net, mean=mean, std=std)
+        batch_fn = self.module.AugcoreBatchFn(
+            [augcore.RandAugment(), augcore.KeepCutMix(10, saliency)], mean, std,
+            num_classes=10, generator=gen())
+        images, targets = batch_fn(normalised, self.ref["labels"])
+        # By hand: pixels, RandAugment, KeepCutMix from one generator, normalised again.
+        m, s = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
+        g = gen()
+        pixels = augcore.RandAugment()((normalised * s + m).clamp(0, 1), generator=g)
+        pixels, expected_targets = augcore.KeepCutMix(10, saliency)(pixels, self.ref["labels"],
+                                                                    generator=g)
+        self.assertTrue(torch.equal(images, (pixels - m) / s))
+        self.assertTrue(torch.equal(targets, expected_targets))
 
 
 class Errors(unittest.TestCase):
