@@ -16,7 +16,9 @@ at::Tensor per_channel(const at::Tensor& v) {
 // y = (x - mean) / sqrt(var + eps) * weight + bias with the global batch's mean and (biased)
 // variance: two sums over the ranks (Σx and n, then Σ(x - mean)², as precise as one process's
 // two-pass variance). Backward: the textbook BatchNorm gradient with Σg and Σg·x̂ summed over
-// the ranks; weight and bias get this rank's part (gradient averaging adds the others').
+// the ranks; weight and bias get this rank's part (gradient averaging adds the others'). The
+// global element count stays a device tensor (ranks may hold different batch sizes), so
+// neither pass synchronises with the host.
 class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input,
@@ -39,13 +41,13 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     const at::Tensor xhat = centred * per_channel(invstd);
     {
       at::NoGradGuard no_grad;
-      const double n = count.item<double>();
+      // Bessel's correction n / max(n - 1, 1), in double as the host computed it before.
+      const at::Tensor n = count.to(at::kDouble);
+      const at::Tensor unbiased = (n / (n - 1).clamp_min(1)).to(var.scalar_type());
       running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype()), momentum);
-      running_var.mul_(1 - momentum)
-          .add_((var * (n / std::max(n - 1, 1.0))).to(running_var.dtype()), momentum);
+      running_var.mul_(1 - momentum).add_((var * unbiased).to(running_var.dtype()), momentum);
     }
-    ctx->save_for_backward({xhat, weight, invstd});
-    ctx->saved_data["count"] = count.item<double>();
+    ctx->save_for_backward({xhat, weight, invstd, count});
     ctx->saved_data["all_reduce"] = reinterpret_cast<std::int64_t>(all_reduce);
     return (xhat * per_channel(weight) + per_channel(bias)).to(input.scalar_type());
   }
@@ -56,7 +58,7 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     const at::Tensor& xhat = saved[0];
     const at::Tensor& weight = saved[1];
     const at::Tensor& invstd = saved[2];
-    const double count = ctx->saved_data["count"].toDouble();
+    const at::Tensor& count = saved[3];
     const auto* all_reduce =
         reinterpret_cast<const AllReduceSum*>(ctx->saved_data["all_reduce"].toInt());
     const at::Tensor g = grads[0].to(at::kFloat);

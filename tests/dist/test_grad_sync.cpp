@@ -267,6 +267,32 @@ TEST_P(EngineTest, SyncBatchNormMatchesOneProcessOnTheWholeBatch) {
   EXPECT_FALSE(at::allclose(half->bn->running_mean, whole->bn->running_mean, 1e-3, 1e-4));
 }
 
+// The synchronised forward and backward never read a value on the host: they run on the meta
+// device, where .item() and copies to the CPU throw.
+TEST(SyncBatchNormTest, ForwardAndBackwardMakeNoHostSynchronisation) {
+  models::BatchNorm2d bn(3);
+  bn->train();
+  int reductions = 0;
+  models::synchronise_batch_norm(*bn, [&](at::Tensor& t) {
+    t.mul_(2);  // as two ranks with the same batch
+    ++reductions;
+  });
+  // The forward reads these members (Module::to cannot move a parameter to meta in 1.13).
+  const auto meta = at::TensorOptions().device(at::kMeta);
+  bn->weight = at::ones({3}, meta).requires_grad_(true);
+  bn->bias = at::zeros({3}, meta).requires_grad_(true);
+  bn->running_mean = at::zeros({3}, meta);
+  bn->running_var = at::ones({3}, meta);
+  bn->num_batches_tracked = at::zeros({}, meta.dtype(at::kLong));
+  const at::Tensor x = at::empty({4, 3, 5, 5}, meta).requires_grad_(true);
+  bn->forward(x).sum().backward();
+  EXPECT_EQ(reductions, 3);  // Σx and n, Σ(x - mean)², then Σg and Σg·x̂
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_TRUE(x.grad().is_meta());
+  EXPECT_EQ(x.grad().sizes(), x.sizes());
+  EXPECT_TRUE(bn->running_var.is_meta());
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest,
                          testing::Values(GradEngine::kPostBackward, GradEngine::kOverlap),
                          [](const testing::TestParamInfo<GradEngine>& info) {
