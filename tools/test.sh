@@ -7,7 +7,8 @@
 #               tools/install_deps.sh --torch2 keeps outside the checkout, in build-torch2/;
 #               the whole suite on CPU (GPU tests skip without a GPU), Python references from
 #               the venv (torchvision 0.26, timm's own ViT); checks libaugcore links
-#               libtorch_cuda.so and that the build has CUDA support
+#               libtorch_cuda.so and that the build has CUDA support; also pip-installs the
+#               Python package (python/) into the build and runs its tests (ctest python.*)
 #   --sanitize  clang, AddressSanitizer + UndefinedBehaviorSanitizer and libFuzzer (Debian's
 #               LibTorch), in build-sanitize/, the same tests
 set -euo pipefail
