@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
   data_parallel->add_option("--steps", steps, "timed steps")->check(CLI::Range(1, 100000));
   bench::SuiteOptions suite_options;
   suite_options.reference = AUGCORE_BENCH_REFERENCE;
+  suite_options.python = AUGCORE_BENCH_PYTHON;
   CLI::App* suite = app.add_subcommand(
       "suite", "every benchmark side by side with Python PyTorch; writes docs/benchmarks.md");
   suite->add_option("--markdown", suite_options.markdown, "the Markdown page to write");

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # augcore_bench suite --quick: every section measured on both sides (augcore and the Python
-# reference), every policy overhead and target present, the Markdown page complete; the step of
-# a semi-supervised recipe.
+# reference; torch.compile too where the build's Python has PyTorch 2.x), every policy overhead
+# and target present, another toolchain's report kept beside this one's, the Markdown page
+# complete; the step of a semi-supervised recipe.
 set -u
 bin="$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Another toolchain's report, already in the file: the run must keep it and add its own.
+cat >"$tmp/b.json" <<'JSON'
+{"toolchains": [{"libtorch": "0.1.0", "command": "other", "date": "then", "seconds": 60,
+  "machine": {"cores": "1"}, "rows": [{"section": "step", "model": "kept_model", "ratio": 0.5}],
+  "targets": [{"target": "kept target", "measured": "0.50×", "met": false}]}]}
+JSON
 if ! "$bin/augcore_bench" suite --quick --markdown "$tmp/b.md" --json "$tmp/b.json" \
   --work "$tmp/data" >"$tmp/out" 2>&1; then
   echo "FAIL: suite exited $?: $(tail -3 "$tmp/out")"
@@ -19,10 +26,21 @@ if ! "$bin/augcore_bench" step -c "$fixmatch" --set threads=1 --steps 2 >"$tmp/s
 fi
 /usr/bin/python3 - "$tmp/b.json" "$tmp/b.md" <<'PY'
 import json, math, sys
-report = json.load(open(sys.argv[1]))
+reports = json.load(open(sys.argv[1]))["toolchains"]
 md = open(sys.argv[2]).read()
 fails = []
+if [r["libtorch"] for r in reports][:1] != ["0.1.0"] or len(reports) != 2:
+    fails.append(f"the other toolchain's report was not kept first: {[r['libtorch'] for r in reports]}")
+if "kept_model" not in md or "kept target" not in md or "LibTorch 0.1.0" not in md:
+    fails.append("markdown lacks the other toolchain's rows")
+report = reports[-1]
 rows = report["rows"]
+# PyTorch 2.x on the Python side: the first model also under torch.compile.
+if " torch 2." in report["machine"]["python"]:
+    first = [r for r in rows if r["section"] == "step"][0]
+    for key in ("compiled_images_per_s", "ratio_compiled", "compile_seconds"):
+        if not isinstance(first.get(key), (int, float)) or first[key] < 0:
+            fails.append(f"step {first['model']}: no {key} under torch.compile")
 def section(name):
     return [r for r in rows if r["section"] == name]
 for name, count in [("loader", 6), ("step", 4), ("augment", 4), ("gpu", 4), ("data_parallel", 4)]:
@@ -57,6 +75,8 @@ for heading in ["## Targets", "## 1. Loader", "## 2. Training step", "## 3. Poli
                 "## 4. Batched", "## 5. Data parallel", "## 6. GPU"]:
     if heading not in md:
         fails.append(f"markdown lacks '{heading}'")
+if f"LibTorch {report['libtorch']}" not in md:
+    fails.append("markdown lacks this toolchain's label")
 if "augcore_bench suite" not in md or "nan" in md.lower().split():
     fails.append("markdown lacks the command or shows nan")
 for f in fails:

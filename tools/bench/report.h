@@ -1,5 +1,5 @@
-// The benchmark suite's results: rows of named figures, written as JSON and as the Markdown
-// page docs/benchmarks.md.
+// The benchmark suite's results: rows of named figures, one report per LibTorch toolchain,
+// written together as JSON and as the Markdown page docs/benchmarks.md.
 #pragma once
 
 #include <map>
@@ -28,6 +28,7 @@ struct Target {
 };
 
 struct Report {
+  std::string libtorch;  // the version the suite was built with, e.g. "2.11.0+cu130"
   std::string command;
   std::string date;
   std::map<std::string, std::string> machine;  // cpu, cores, memory, os, libtorch, python
@@ -36,7 +37,13 @@ struct Report {
   double seconds = 0;  // the suite's wall time
 };
 
-std::string to_json(const Report& report);
-std::string to_markdown(const Report& report);
+// The reports of every toolchain, ordered by version; `to_json` is what `from_json` reads.
+std::string to_json(const std::vector<Report>& reports);
+std::string to_markdown(const std::vector<Report>& reports);
+// The reports in a file written by `to_json` (also the older one-report form); throws on a
+// file that is neither.
+std::vector<Report> from_json(const std::string& text);
+// `reports` with `report` in place of the one of its toolchain (same LibTorch major.minor).
+std::vector<Report> merge(std::vector<Report> reports, Report report);
 
 }  // namespace augcore::bench

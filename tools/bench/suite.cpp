@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -126,9 +127,11 @@ class PythonSteps {
     to_ = fdopen(to_child[1], "w");
     from_ = fdopen(from_child[0], "r");
     if (pid_ < 0 || !to_ || !from_) return;
-    const auto parameters = read_number("parameters");
-    ok_ = parameters.has_value();
-    parameters_ = parameters.value_or(0);
+    const auto hello = read_record();
+    ok_ = hello.contains("parameters") && hello["parameters"].is_number();
+    if (!ok_) return;
+    parameters_ = hello["parameters"].get<double>();
+    first_step_ = hello.value("first_step_seconds", 0.0);
   }
   ~PythonSteps() {
     if (to_) std::fclose(to_);
@@ -140,6 +143,8 @@ class PythonSteps {
 
   bool ok() const { return ok_; }
   double parameters() const { return parameters_; }
+  // The first step's seconds (under torch.compile, mostly compiling).
+  double first_step() const { return first_step_; }
   // Seconds of `steps` more steps.
   std::optional<double> run(std::int64_t steps) {
     if (!ok()) return std::nullopt;
@@ -149,13 +154,17 @@ class PythonSteps {
   }
 
  private:
-  std::optional<double> read_number(const std::string& key) {
+  // The child's next line as a JSON object (empty when it printed none).
+  nlohmann::json read_record() {
     char line[4096];
-    if (!std::fgets(line, sizeof line, from_)) return std::nullopt;
-    const auto record = nlohmann::json::parse(line, nullptr, false);
-    if (!record.is_object() || !record.contains(key) || !record[key].is_number()) {
-      return std::nullopt;
-    }
+    if (!std::fgets(line, sizeof line, from_)) return nlohmann::json::object();
+    auto record = nlohmann::json::parse(line, nullptr, false);
+    return record.is_object() ? record : nlohmann::json::object();
+  }
+
+  std::optional<double> read_number(const std::string& key) {
+    const auto record = read_record();
+    if (!record.contains(key) || !record[key].is_number()) return std::nullopt;
     return record[key].get<double>();
   }
 
@@ -164,6 +173,7 @@ class PythonSteps {
   std::FILE* from_ = nullptr;
   bool ok_ = false;
   double parameters_ = 0;
+  double first_step_ = 0;
 };
 
 std::string read_first_line(const std::string& path, const std::string& prefix) {
@@ -303,7 +313,16 @@ class Suite {
                                                  "set, for the Python reference too)"
                                                : "");
     m["compiler"] = __VERSION__;
+    report_.libtorch = compat::torch_version();
+    // The Python side: its versions, and whether it has torch.compile (PyTorch 2.x).
     m["python"] = "not run";
+    if (const auto out = output_of(o_.python + " " + o_.reference + " info", "python reference")) {
+      const auto record = nlohmann::json::parse(*out, nullptr, false);
+      if (record.is_object()) {
+        m["python"] = o_.python + ": torch " + python_version(record);
+        compile_ = record.value("compile", false);
+      }
+    }
   }
 
   double augcore_loader_rate(const config::Config& cfg) {
@@ -428,16 +447,30 @@ class Suite {
       std::vector<std::string> sets = c.sets;
       sets.push_back(fmt::format("data.loader.batch_size={}", batch));
       StepBench bench(recipe(c.yaml, sets), batches(c.yaml, batch));
-      // augcore and Python take turns, `steps` steps each, so that the machine's drift hits
-      // both alike; each figure is the median of its runs.
-      PythonSteps py(fmt::format("{} {} step {} --batch {} --warmup {} --threads {} --serve",
-                                 o_.python, o_.reference, c.python_args, batch, warmup_, threads_));
-      if (!py.ok()) fmt::print("suite: python reference failed: step {}\n", c.python_args);
+      // augcore, Python eager and Python under torch.compile take turns, `steps` steps each,
+      // so that the machine's drift hits all alike; each figure is the median of its runs.
+      // A smoke run (--quick) compiles only the first model: compiling takes minutes.
+      const std::string command =
+          fmt::format("{} {} step {} --batch {} --warmup {} --threads {} --serve", o_.python,
+                      o_.reference, c.python_args, batch, warmup_, threads_);
+      PythonSteps eager(command);
+      if (!eager.ok()) fmt::print("suite: python reference failed: step {}\n", c.python_args);
+      std::unique_ptr<PythonSteps> compiled;
+      if (compile_ && (!o_.quick || &c == &cases.front())) {
+        fmt::print("suite: compiling the Python reference (torch.compile): {}\n", c.model);
+        std::fflush(stdout);
+        compiled = std::make_unique<PythonSteps>(command + " --compile");
+        if (!compiled->ok()) fmt::print("suite: torch.compile failed: step {}\n", c.python_args);
+      }
       bench.run(warmup_);
-      std::vector<double> mine, theirs;
+      std::vector<double> mine, theirs, theirs_compiled;
       for (std::int64_t r = 0; r < rounds_; ++r) {
         mine.push_back(bench.run(steps) / static_cast<double>(steps));
-        if (const auto t = py.run(steps)) theirs.push_back(*t / static_cast<double>(steps));
+        if (const auto t = eager.run(steps)) theirs.push_back(*t / static_cast<double>(steps));
+        if (compiled) {
+          if (const auto t = compiled->run(steps))
+            theirs_compiled.push_back(*t / static_cast<double>(steps));
+        }
       }
       const double ours = static_cast<double>(batch) / median(mine);
       Row row{"step", {{"model", c.model}, {"input", c.input}, {"optimizer", c.optimizer}}, {}};
@@ -447,8 +480,14 @@ class Suite {
       if (theirs.size() == mine.size()) {
         const double python_rate = static_cast<double>(batch) / median(theirs);
         row.numbers["torch_images_per_s"] = python_rate;
-        row.numbers["torch_parameters"] = py.parameters();
+        row.numbers["torch_parameters"] = eager.parameters();
         row.numbers["ratio"] = ours / python_rate;
+      }
+      if (compiled && theirs_compiled.size() == mine.size()) {
+        const double step = median(theirs_compiled);
+        row.numbers["compiled_images_per_s"] = static_cast<double>(batch) / step;
+        row.numbers["ratio_compiled"] = ours * step / static_cast<double>(batch);
+        row.numbers["compile_seconds"] = std::max(0.0, compiled->first_step() - step);
       }
       print(row, "step " + c.model);
       report_.rows.push_back(std::move(row));
@@ -702,6 +741,7 @@ class Suite {
   Report report_;
   std::map<std::string, std::vector<data::Batch>> batches_;
   int threads_ = 1;
+  bool compile_ = false;  // the Python reference has torch.compile
   double seconds_ = 3.0;
   std::int64_t rounds_ = 9, steps_ = 2, warmup_ = 2, big_steps_ = 1, big_batch_ = 8;
 };
@@ -844,8 +884,22 @@ int run_suite(const SuiteOptions& options) {
   for (const auto& path : {options.json, options.markdown}) {
     if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
   }
-  write_file_atomic(options.json, to_json(report));
-  write_file_atomic(options.markdown, to_markdown(report));
+  // The other toolchains' reports stay as they were; an unreadable file is replaced.
+  std::vector<Report> reports;
+  if (fs::exists(options.json)) {
+    std::ifstream in(options.json);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      reports = from_json(text.str());
+    } catch (const std::exception& e) {
+      fmt::print("suite: {} is not a benchmark report ({}); writing it afresh\n", options.json,
+                 e.what());
+    }
+  }
+  reports = merge(std::move(reports), report);
+  write_file_atomic(options.json, to_json(reports));
+  write_file_atomic(options.markdown, to_markdown(reports));
   fmt::print("suite: {:.0f} s; wrote {} and {}\n", report.seconds, options.markdown, options.json);
   return 0;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Python PyTorch (eager) references for augcore_bench's suite: the same measurement done
-the way a Python user does it, with torchvision. Prints one JSON object on stdout.
+"""Python PyTorch references for augcore_bench's suite: the same measurement done the way a
+Python user does it, with torchvision, in eager mode or (step --compile) under torch.compile.
+Prints one JSON object on stdout.
 
   loader  --kind idx|cifar|jpeg --root DIR --workers W --batch B --seconds S
-  step    --model resnet20|resnet50|vit ... --batch B --steps N --threads T
+  step    --model resnet20|resnet50|vit ... --batch B --steps N --threads T [--compile]
+  info    the torch and torchvision versions, and whether torch.compile exists
   augment --policy randaugment|autoaugment --root CIFAR_DIR --workers W --batch B --seconds S
 """
 import argparse
@@ -207,6 +209,9 @@ def step_main(a):
     device = torch.device(a.device)
     memory_format = torch.channels_last if a.channels_last else torch.contiguous_format
     model = make_model(a).train().to(device, memory_format=memory_format)
+    # torch.compile wraps the module (inductor: C++/OpenMP kernels on a CPU, Triton on a GPU);
+    # the optimizer keeps the original parameters, which the compiled module shares.
+    forward = torch.compile(model) if a.compile else model
     if a.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     else:
@@ -231,7 +236,7 @@ def step_main(a):
         x = ((u8.float().div(255) - mean) / std).contiguous(memory_format=memory_format)
         opt.zero_grad()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.amp == "bf16"):
-            logits = model(x)
+            logits = forward(x)
             loss = F.cross_entropy(logits, y)
         loss.backward()
         loss.item()
@@ -242,18 +247,25 @@ def step_main(a):
         return time.perf_counter() - t0
 
     params = sum(p.numel() for p in model.parameters())
+    # The first step compiles the forward and backward graphs under torch.compile: its time is
+    # the compile time (less one step), reported apart from the steady rate.
+    first = run(1)
     run(a.warmup)
     if a.serve:
         # Lines "K" on stdin: run K steps, answer with their seconds; the caller interleaves
         # these runs with its own.
-        print(json.dumps({"parameters": params}), flush=True)
+        print(json.dumps({"parameters": params, "first_step_seconds": first}), flush=True)
         for line in sys.stdin:
             k = int(line)
             print(json.dumps({"seconds": run(k)}), flush=True)
         return None
     seconds = run(a.steps)
     return {"seconds_per_step": seconds / a.steps, "images_per_s": a.batch * a.steps / seconds,
-            "parameters": params}
+            "parameters": params, "first_step_seconds": first}
+
+
+def info_main(a):
+    return {"compile": hasattr(torch, "compile")}
 
 
 def main():
@@ -287,8 +299,11 @@ def main():
     st.add_argument("--amp", choices=["none", "bf16"], default="none")
     st.add_argument("--channels-last", action="store_true")
     st.add_argument("--serve", action="store_true", help="run steps on request (stdin)")
+    st.add_argument("--compile", action="store_true", help="the model under torch.compile")
+    sub.add_parser("info", help="the versions, and whether torch.compile exists")
     a = p.parse_args()
-    result = {"loader": loader_main, "augment": augment_main, "step": step_main}[a.command](a)
+    result = {"loader": loader_main, "augment": augment_main, "step": step_main,
+              "info": info_main}[a.command](a)
     if result is None:
         return
     result["torch"] = torch.__version__
