@@ -53,6 +53,14 @@ for r in section("loader") + section("step") + section("augment"):
             fails.append(f"{r['section']} row {r} lacks a positive {key}")
     if r["section"] == "step" and r["augcore_parameters"] != r["torch_parameters"]:
         fails.append(f"step {r['model']}: parameter counts differ")
+# The floors: the essential pass of each method with an overhead target, timed alone.
+floors = {(r["model"], r["policy"]) for r in section("floor")
+          if r.get("pass_ms", 0) > 0 and r.get("floor", 0) > 1 and r.get("measured", 0) > 0}
+for want in [("resnet20", "keep_cutout"), ("preact_resnet18", "keep_cutout"),
+             ("vit (6×128, patch 7)", "masksub"), ("resnet50", "mra"),
+             ("vit_tiny_patch16_224", "masksub")]:
+    if want not in floors:
+        fails.append(f"floor: no row with a pass time for {want}")
 for r in section("data_parallel"):
     for key in ("ms_per_step", "images_per_s", "speedup", "allreduce_ms"):
         v = r.get(key)
@@ -72,7 +80,7 @@ for model, policy in [("resnet50", "mra"), ("vit_tiny_patch16_224", "masksub"),
 if len(report["targets"]) != 6:
     fails.append(f"{len(report['targets'])} targets, expected 6")
 for heading in ["## Targets", "## 1. Loader", "## 2. Training step", "## 3. Policy overheads",
-                "## 4. Batched", "## 5. Data parallel", "## 6. GPU"]:
+                "## 4. Batched", "## 5. Data parallel", "## 6. GPU", "## 7. Floors"]:
     if heading not in md:
         fails.append(f"markdown lacks '{heading}'")
 if f"LibTorch {report['libtorch']}" not in md:

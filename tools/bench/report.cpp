@@ -72,7 +72,8 @@ Json report_json(const Report& report) {
   for (const Target& t : report.targets) {
     targets.push_back({{"target", t.what},
                        {"measured", t.measured},
-                       {"met", t.measured_at_all ? Json(t.met) : Json(nullptr)}});
+                       {"met", t.measured_at_all ? Json(t.met) : Json(nullptr)},
+                       {"floor_above_target", t.floor_above}});
   }
   return Json{{"libtorch", report.libtorch}, {"command", report.command},
               {"date", report.date},         {"seconds", std::round(report.seconds * 10) / 10},
@@ -104,7 +105,8 @@ Report report_from(const Json& j) {
   }
   for (const auto& t : j.at("targets")) {
     r.targets.push_back({t.at("target").get<std::string>(), t.at("measured").get<std::string>(),
-                         t.at("met").is_boolean() && t["met"].get<bool>(), !t.at("met").is_null()});
+                         t.at("met").is_boolean() && t["met"].get<bool>(), !t.at("met").is_null(),
+                         t.value("floor_above_target", false)});
   }
   return r;
 }
@@ -214,7 +216,10 @@ std::string to_markdown(const std::vector<Report>& reports) {
         continue;
       }
       md << " | " << t->measured << " | "
-         << (t->measured_at_all ? (t->met ? "met" : "**missed**") : "not measured");
+         << (!t->measured_at_all ? "not measured"
+             : t->met            ? "met"
+             : t->floor_above    ? "**missed**; the pass alone misses it too (section 7)"
+                                 : "**missed**");
     }
     md << " |\n";
   }
@@ -311,6 +316,23 @@ std::string to_markdown(const std::vector<Report>& reports) {
                  " | " + ratio(r.number("ratio"));
         });
   md << "\nThe procedure for a GPU machine is in [performance.md](performance.md#gpu).\n";
+
+  md << "\n## 7. Floors: the essential pass alone\n\nWhat the overhead of a method could "
+        "not go below: the pass it cannot do without, timed alone (no optimizer step, no "
+        "policy around it) on the same model and batch, in turns with the step it is compared "
+        "with; *floor* = 1 + pass / step. A measured ratio near its floor leaves only the pass "
+        "itself to make faster; a floor above the target means the target cannot be met by "
+        "this design on this machine.\n\n";
+  table(md, reports, "floor",
+        "| model | input, batch | policy | settings | essential pass | pass ms | against | step ms "
+        "| floor | measured |",
+        [](const Row& r) {
+          return r.str("model") + " | " + r.str("input") + " | " + r.str("policy") + " | " +
+                 r.str("settings") + " | " + r.str("pass") + " | " +
+                 cell(r.number("pass_ms"), "{:.1f}") + " | " + r.str("against") + " | " +
+                 cell(r.number("step_ms"), "{:.1f}") + " | " + ratio(r.number("floor")) + " | " +
+                 ratio(r.number("measured"));
+        });
   return md.str();
 }
 

@@ -25,6 +25,8 @@ struct Target {
   std::string measured;  // "1.23x (resnet20)", or "not measured"
   bool met = false;
   bool measured_at_all = true;
+  // Missed, and the method's essential pass alone (its floor, section "floor") misses it too.
+  bool floor_above = false;
 };
 
 struct Report {
