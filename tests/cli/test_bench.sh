@@ -57,7 +57,7 @@ for r in section("loader") + section("step") + section("augment"):
 floors = {(r["model"], r["policy"]) for r in section("floor")
           if r.get("pass_ms", 0) > 0 and r.get("floor", 0) > 1 and r.get("measured", 0) > 0}
 for want in [("resnet20", "keep_cutout"), ("preact_resnet18", "keep_cutout"),
-             ("vit (6×128, patch 7)", "masksub"), ("resnet50", "mra"),
+             ("resnet20", "masksub"), ("vit (6×128, patch 7)", "masksub"), ("resnet50", "mra"),
              ("vit_tiny_patch16_224", "masksub")]:
     if want not in floors:
         fails.append(f"floor: no row with a pass time for {want}")

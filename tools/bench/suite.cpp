@@ -102,6 +102,7 @@ enum class Floor {
   kSaliencyLowRes,  // KeepAugment's saliency at half resolution: eval forward + input gradient
   kPolicy,          // the policy itself on a batch (MRA: the MAE's ranking, encoder, decoder)
   kSubTokens,       // MaskSub's sub pass: forward + backward on half the patch tokens
+  kSubMasked,       // MaskSub's sub pass on a CNN: forward + backward on the cell-masked image
 };
 
 struct Variant {
@@ -534,7 +535,7 @@ class Suite {
         {"keep_randaugment",
          "rand-m9-n2, paste 12, low_res",
          {"policies=[{name: keep_randaugment, paste_length: 12, saliency: low_res}]"}},
-        {"masksub", "mask 50 %, 4-px cells", {masksub_cnn}},
+        {"masksub", "mask 50 %, 4-px cells", {masksub_cnn}, Floor::kSubMasked},
         {"mra", "MAE-Tiny (patch 4), mask 40 % low, p 1", {"policies=[" + mra_small + "]"}},
         {"mra + keep_cutmix + masksub",
          "as above, together",
@@ -687,6 +688,8 @@ class Suite {
         return "the policy alone on a batch";
       case Floor::kSubTokens:
         return "sub pass: forward + backward on 50 % of the patch tokens";
+      case Floor::kSubMasked:
+        return "sub pass: forward + backward on the masked image (all pixels)";
       case Floor::kNone:
         break;
     }
@@ -726,6 +729,15 @@ class Suite {
       };
     }
     const at::Tensor x = (pixels - 0.5) / 0.25;
+    if (floor == Floor::kSubMasked) {
+      auto generator = std::make_shared<at::Generator>(augment::step_generator(0, 0, 0));
+      return [=] {
+        const at::Tensor mask =
+            objective::random_cell_mask(x.size(0), x.size(2), x.size(3), 4, 0.5, *generator);
+        at::cross_entropy_loss(model->forward(x * (1 - mask)), labels).backward();
+        model->zero_grad();
+      };
+    }
     const std::int64_t tokens = dynamic_cast<models::ViTImpl&>(*model).num_patches();
     auto generator = std::make_shared<at::Generator>(augment::step_generator(0, 0, 0));
     return [=] {
