@@ -220,17 +220,18 @@ std::vector<at::Tensor> MaskedAutoencoderImpl::attention_maps(const at::Tensor& 
   at::Tensor x = patch_embed->forward(images) + pe.slice(1, 1);
   const at::Tensor cls = (cls_token + pe.slice(1, 0, 1)).expand({x.size(0), -1, -1});
   at::Tensor h = at::cat({cls, x}, 1);
-  std::vector<at::Tensor> maps;
-  const auto heads = config_.num_heads;
-  for (auto& b : blocks_) {
-    const auto n = h.size(0), t = h.size(1), d = h.size(2);
-    const at::Tensor qkv = b->attn->qkv->forward(b->norm1->forward(h))
-                               .reshape({n, t, 3, heads, d / heads})
-                               .permute({2, 0, 3, 1, 4});
-    const double scale = 1.0 / std::sqrt(static_cast<double>(d / heads));
-    maps.push_back(at::softmax(at::matmul(qkv[0], qkv[1].transpose(-2, -1)) * scale, -1));
-    h = b->forward(h);
-  }
+  std::vector<at::Tensor> maps(blocks_.size());
+  // Each block computes its weights once, in the pass that also gives the next block's input;
+  // the last block's output is not needed, so it stops at its weights.
+  for (std::size_t i = 0; i + 1 < blocks_.size(); ++i)
+    h = blocks_[i]->forward(h, nullptr, std::nullopt, 0, &maps[i]);
+  auto& last = blocks_.back();
+  const auto n = h.size(0), t = h.size(1), d = h.size(2), heads = config_.num_heads;
+  const at::Tensor qkv = last->attn->qkv->forward(last->norm1->forward(h))
+                             .reshape({n, t, 3, heads, d / heads})
+                             .permute({2, 0, 3, 1, 4});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d / heads));
+  maps.back() = at::softmax(at::matmul(qkv[0], qkv[1].transpose(-2, -1)) * scale, -1);
   return maps;
 }
 

@@ -33,15 +33,17 @@ AttentionImpl::AttentionImpl(std::int64_t dim, std::int64_t heads, bool qkv_bias
   proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-at::Tensor AttentionImpl::forward(const at::Tensor& x, at::Tensor* cls_attention, double dropout) {
+at::Tensor AttentionImpl::forward(const at::Tensor& x, at::Tensor* cls_attention, double dropout,
+                                  at::Tensor* weights) {
   const auto n = x.size(0), t = x.size(1), d = x.size(2);
   const auto qkv_ = qkv->forward(x).reshape({n, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
   const at::Tensor q = qkv_[0], k = qkv_[1], v = qkv_[2];
   at::Tensor out;
-  if (cls_attention) {
+  if (cls_attention || weights) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(d / heads_));
     const at::Tensor attn = at::softmax(at::matmul(q, k.transpose(-2, -1)) * scale, -1);
-    *cls_attention = attn.select(2, 0).slice(2, 1).mean(1);
+    if (cls_attention) *cls_attention = attn.select(2, 0).slice(2, 1).mean(1);
+    if (weights) *weights = attn;
     out = at::matmul(attn, v);
   } else {
     out = compat::scaled_dot_product_attention(q, k, v);
@@ -82,9 +84,10 @@ BlockImpl::BlockImpl(const ViTConfig& c, double drop_path_rate) : drop_path(drop
 }
 
 at::Tensor BlockImpl::forward(const at::Tensor& x, at::Tensor* cls_attention,
-                              std::optional<double> drop_path_rate, double dropout) {
+                              std::optional<double> drop_path_rate, double dropout,
+                              at::Tensor* weights) {
   const double rate = drop_path_rate.value_or(drop_path);
-  at::Tensor a = attn->forward(norm1->forward(x), cls_attention, dropout);
+  at::Tensor a = attn->forward(norm1->forward(x), cls_attention, dropout, weights);
   if (ls1) a = ls1->forward(a);
   at::Tensor y = x + models::drop_path(a, rate, is_training());
   at::Tensor m = mlp->forward(norm2->forward(y), dropout);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 
@@ -65,8 +66,9 @@ Json report_json(const Report& report) {
     Json r{{"section", row.section}};
     for (const auto& [k, v] : row.text)
       r[k] = v;
-    for (const auto& [k, v] : row.numbers)
-      r[k] = v;
+    for (const auto& [k, v] : row.numbers) {
+      if (std::isfinite(v)) r[k] = v;  // JSON has no NaN: a figure that is not one is absent
+    }
     rows.push_back(r);
   }
   for (const Target& t : report.targets) {
@@ -96,6 +98,8 @@ Report report_from(const Json& j) {
     for (const auto& [k, v] : row.items()) {
       if (k == "section")
         out.section = v.get<std::string>();
+      else if (v.is_null())
+        continue;
       else if (v.is_number())
         out.numbers[k] = v.get<double>();
       else
@@ -153,8 +157,9 @@ std::vector<Report> merge(std::vector<Report> reports, Report report) {
                      [&](const Report& r) { return major(r.libtorch) == major(report.libtorch); }),
       reports.end());
   reports.push_back(std::move(report));
-  std::sort(reports.begin(), reports.end(),
-            [](const Report& a, const Report& b) { return a.libtorch < b.libtorch; });
+  std::sort(reports.begin(), reports.end(), [](const Report& a, const Report& b) {
+    return std::atoi(major(a.libtorch).c_str()) < std::atoi(major(b.libtorch).c_str());
+  });
   return reports;
 }
 

@@ -45,7 +45,8 @@ std::string to_markdown(const std::vector<Report>& reports);
 // The reports in a file written by `to_json` (also the older one-report form); throws on a
 // file that is neither.
 std::vector<Report> from_json(const std::string& text);
-// `reports` with `report` in place of the one of its toolchain (same LibTorch major.minor).
+// `reports` with `report` in place of the one of its toolchain (the same LibTorch major
+// version), ordered by major version.
 std::vector<Report> merge(std::vector<Report> reports, Report report);
 
 }  // namespace augcore::bench

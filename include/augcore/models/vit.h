@@ -45,7 +45,9 @@ class AttentionImpl : public torch::nn::Module {
   AttentionImpl(std::int64_t dim, std::int64_t heads, bool qkv_bias);
   // Also fills `cls_attention` (N×(T-1), head-averaged CLS row over the other tokens) when
   // it is non-null.
-  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr, double dropout = 0);
+  // `weights`, when given, receives every head's attention weights (N×H×T×T).
+  at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr, double dropout = 0,
+                     at::Tensor* weights = nullptr);
   torch::nn::Linear qkv{nullptr}, proj{nullptr};
 
  private:
@@ -73,9 +75,11 @@ TORCH_MODULE(LayerScale);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const ViTConfig& c, double drop_path);
-  // `drop_path_rate` (when set) and `dropout` apply to this pass only.
+  // `drop_path_rate` (when set) and `dropout` apply to this pass only; `weights`, when given,
+  // receives the attention weights (N×H×T×T).
   at::Tensor forward(const at::Tensor& x, at::Tensor* cls_attention = nullptr,
-                     std::optional<double> drop_path_rate = std::nullopt, double dropout = 0);
+                     std::optional<double> drop_path_rate = std::nullopt, double dropout = 0,
+                     at::Tensor* weights = nullptr);
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   Attention attn{nullptr};
   Mlp mlp{nullptr};
