@@ -66,7 +66,8 @@ WindowAttentionImpl::WindowAttentionImpl(std::int64_t dim, std::int64_t heads, s
 
 at::Tensor WindowAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
   const auto b = x.size(0), t = x.size(1), c = x.size(2);
-  const at::Tensor qkv_ = qkv->forward(x).reshape({b, t, 3, heads_, -1}).permute({2, 0, 3, 1, 4});
+  const auto qkv_ =
+      qkv->forward(x).reshape({b, t, 3, heads_, -1}).permute({2, 0, 3, 1, 4}).unbind(0);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c / heads_));
   at::Tensor attn = at::matmul(qkv_[0] * scale, qkv_[1].transpose(-2, -1));
   const at::Tensor bias =

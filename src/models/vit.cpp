@@ -27,6 +27,18 @@ PatchEmbedImpl::PatchEmbedImpl(std::int64_t in_chans, std::int64_t dim, std::int
       "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_chans, dim, patch).stride(patch)));
 }
 
+namespace {
+
+// On a CPU, LibTorch's fused attention runs small GEMMs per (image, head, block of tokens); up
+// to 128 tokens the explicit formula's batched GEMMs train faster (steps 12-15 % faster at 17
+// and 65 tokens; at 197 the fused kernel is about 7 % faster and saves the T×T weights' memory).
+// Measured in docs/performance.md, "Attention on a CPU".
+bool short_cpu_sequence(const at::Tensor& q) {
+  return q.device().is_cpu() && q.size(-2) <= 128;
+}
+
+}  // namespace
+
 AttentionImpl::AttentionImpl(std::int64_t dim, std::int64_t heads, bool qkv_bias) : heads_(heads) {
   qkv = register_module("qkv",
                         torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(qkv_bias)));
@@ -36,8 +48,11 @@ AttentionImpl::AttentionImpl(std::int64_t dim, std::int64_t heads, bool qkv_bias
 at::Tensor AttentionImpl::forward(const at::Tensor& x, at::Tensor* cls_attention, double dropout,
                                   at::Tensor* weights) {
   const auto n = x.size(0), t = x.size(1), d = x.size(2);
-  const auto qkv_ = qkv->forward(x).reshape({n, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
-  const at::Tensor q = qkv_[0], k = qkv_[1], v = qkv_[2];
+  // unbind, not three selects: the backward of a select zero-fills a full-size gradient per
+  // select and adds the three; unbind's stacks them once.
+  const auto qkv_ =
+      qkv->forward(x).reshape({n, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4}).unbind(0);
+  const at::Tensor &q = qkv_[0], &k = qkv_[1], &v = qkv_[2];
   at::Tensor out;
   if (cls_attention || weights) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(d / heads_));
@@ -45,6 +60,8 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, at::Tensor* cls_attention
     if (cls_attention) *cls_attention = attn.select(2, 0).slice(2, 1).mean(1);
     if (weights) *weights = attn;
     out = at::matmul(attn, v);
+  } else if (short_cpu_sequence(q)) {
+    out = compat::explicit_attention(q, k, v);
   } else {
     out = compat::scaled_dot_product_attention(q, k, v);
   }

@@ -148,25 +148,28 @@ class CifarResNet(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, dim, heads):
+    def __init__(self, dim, heads, fused):
         super().__init__()
         self.heads = heads
+        self.fused = fused
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x):
         n, t, d = x.shape
         q, k, v = self.qkv(x).reshape(n, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        attn = (q @ k.transpose(-2, -1)) * (d // self.heads) ** -0.5
-        x = attn.softmax(-1) @ v
+        if self.fused:
+            x = F.scaled_dot_product_attention(q, k, v)
+        else:
+            x = ((q @ k.transpose(-2, -1)) * (d // self.heads) ** -0.5).softmax(-1) @ v
         return self.proj(x.transpose(1, 2).reshape(n, t, d))
 
 
 class Block(nn.Module):
-    def __init__(self, dim, heads, mlp_ratio):
+    def __init__(self, dim, heads, mlp_ratio, fused):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = Attention(dim, heads)
+        self.attn = Attention(dim, heads, fused)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
@@ -179,13 +182,13 @@ class Block(nn.Module):
 class ViT(nn.Module):
     """The timm/DeiT ViT (class token, learned positions, pre-norm blocks)."""
 
-    def __init__(self, img, patch, in_chans, num_classes, dim, depth, heads, mlp_ratio=4.0):
+    def __init__(self, img, patch, in_chans, num_classes, dim, depth, heads, fused, mlp_ratio=4.0):
         super().__init__()
         self.patch_embed = nn.Conv2d(in_chans, dim, patch, patch)
         tokens = (img // patch) ** 2
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, tokens + 1, dim) * 0.02)
-        self.blocks = nn.Sequential(*[Block(dim, heads, mlp_ratio) for _ in range(depth)])
+        self.blocks = nn.Sequential(*[Block(dim, heads, mlp_ratio, fused) for _ in range(depth)])
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.head = nn.Linear(dim, num_classes)
 
@@ -200,7 +203,8 @@ def make_model(a):
         return CifarResNet(20, a.channels, a.classes)
     if a.model == "resnet50":
         return torchvision.models.resnet50(num_classes=a.classes)
-    return ViT(a.image, a.patch, a.channels, a.classes, a.dim, a.depth, a.heads)
+    return ViT(a.image, a.patch, a.channels, a.classes, a.dim, a.depth, a.heads,
+               a.attention == "fused")
 
 
 def step_main(a):
@@ -291,6 +295,9 @@ def main():
     st.add_argument("--depth", type=int, default=12)
     st.add_argument("--heads", type=int, default=3)
     st.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
+    # The ViT's attention: the explicit formula (as augcore on a CPU up to 128 tokens) or
+    # PyTorch's fused kernel (torch 2.x); docs/performance.md compares the two.
+    st.add_argument("--attention", choices=["explicit", "fused"], default="explicit")
     st.add_argument("--batch", type=int, default=128)
     st.add_argument("--steps", type=int, default=20)
     st.add_argument("--warmup", type=int, default=3)
