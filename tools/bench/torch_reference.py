@@ -208,6 +208,10 @@ def make_model(a):
 
 
 def step_main(a):
+    if a.attention == "fused" and not hasattr(F, "scaled_dot_product_attention"):
+        print(f"--attention fused: torch {torch.__version__} has no fused attention (2.0+)",
+              file=sys.stderr)
+        sys.exit(2)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
