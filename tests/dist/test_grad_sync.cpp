@@ -12,6 +12,8 @@
 #include <torch/nn/modules/linear.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <thread>
 
@@ -325,13 +327,22 @@ TEST(GroupTest, CollectivesAndAnAbsentPeer) {
     group.broadcast(b, 1, "broadcast");
     EXPECT_TRUE(at::equal(b[0], at::full({2}, 6.0)));
   });
-  // Rank 1 never reaches the collective: rank 0 fails after the timeout, naming it.
+  // Rank 1 never reaches the collective: rank 0 fails after the timeout, naming it. Rank 1
+  // leaves only once rank 0 has joined: gloo's connection handshake is not over on rank 0 when
+  // rank 1's constructor returns, and a peer closing mid-handshake fails the join instead.
   std::string message;
+  std::atomic<int> joined{0};
   on_ranks(
       2,
       [&](Group& group) {
         group.set_step(7);
-        if (group.rank() == 1) return;
+        ++joined;
+        if (group.rank() == 1) {
+          for (int ms = 0; ms < 20000 && joined.load() < 2; ++ms) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+          return;
+        }
         try {
           std::vector<at::Tensor> t{at::ones({1})};
           group.all_reduce_sum(t, "all_reduce(test)");
