@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
                    sweep::finished(r) ? " (finished)" : "");
       return 0;
     }
+    for (const auto& r : runs)
+      sweep::keep_record(r);  // runs finished before the grid named its records
     int status = 0;
     if (!report_only) {
       const auto program =

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # augcore_sweep and augcore_plot: grid errors name file and line (exit 2); a sweep runs every
 # configuration x seed, tabulates mean ± std (n) and draws the curves; a killed sweep resumes
-# without re-running finished runs and continues the interrupted one from its checkpoint;
-# augcore_plot draws run directories into a PNG.
+# without re-running finished runs and continues the interrupted one from its checkpoint; its
+# records alone (no run directories) give the same table; augcore_plot draws run directories
+# into a PNG.
 set -u
 bin="$1"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -112,6 +113,7 @@ grep -q ' started (' "$tmp/again.out" && fail "a finished run was started again"
 cat >"$tmp/kill.yaml" <<EOT
 name: kill
 output: $tmp/ksweep
+records: $tmp/krecords
 seeds: [0, 1, 2]
 parallel: 1
 threads: 1
@@ -138,6 +140,10 @@ done
 [[ -f "$tmp/ksweep/base/seed0/summary.json" ]] || fail "the first run had not finished before the kill"
 [[ -f "$tmp/ksweep/base/seed1/summary.json" ]] && fail "the second run finished before the kill (test too slow to catch it)"
 pgrep -f "$tmp/ksweep" >/dev/null && fail "a run outlived its killed sweep"
+# A run is recorded as it finishes, not when the sweep ends.
+[[ -f "$tmp/krecords/base/seed0/summary.json" && -f "$tmp/krecords/base/seed0/metrics.jsonl" ]] ||
+  fail "the finished run was not recorded before the kill: $(ls -R "$tmp/krecords" 2>&1)"
+[[ -e "$tmp/krecords/base/seed1" ]] && fail "the interrupted run was recorded"
 before=$(stat -c %Y "$tmp/ksweep/base/seed0/summary.json")
 "$bin/augcore_sweep" --grid "$tmp/kill.yaml" >"$tmp/resume.out" 2>&1 || fail "resumed sweep: $(tail -3 "$tmp/resume.out")"
 grep -q 'seed 0 started (' "$tmp/resume.out" && fail "the finished run was re-run"
@@ -145,9 +151,21 @@ grep -q '(1 finished)' "$tmp/resume.out" || fail "the resumed sweep did not coun
 [[ $(stat -c %Y "$tmp/ksweep/base/seed0/summary.json") == "$before" ]] || fail "the finished run was rewritten"
 grep -q 'resumed from' "$tmp/ksweep/base/seed1/train.log" || fail "the interrupted run started over instead of resuming"
 grep -q '^| base | [0-9.]* ± [0-9.]* (3) |' "$tmp/ksweep/results.md" || fail "resumed sweep: table lacks n = 3"
+# Without the run directories (another machine, a fresh clone), the records give the same table
+# and a sweep starts nothing.
+row=$(grep '^| base |' "$tmp/ksweep/results.md")
+cmp -s "$tmp/ksweep/base/seed2/metrics.jsonl" "$tmp/krecords/base/seed2/metrics.jsonl" ||
+  fail "the record's metrics.jsonl differs from the run's"
+rm -rf "$tmp/ksweep"
+"$bin/augcore_sweep" --grid "$tmp/kill.yaml" >"$tmp/records.out" 2>&1 ||
+  fail "sweep over the records: $(tail -3 "$tmp/records.out")"
+grep -q ' started (' "$tmp/records.out" && fail "a recorded run was started again"
+grep -q '(3 finished)' "$tmp/records.out" || fail "the records were not counted: $(head -1 "$tmp/records.out")"
+[[ $(grep '^| base |' "$tmp/ksweep/results.md") == "$row" ]] ||
+  fail "the table from the records differs: $(grep '^| base |' "$tmp/ksweep/results.md") vs $row"
 
 # augcore_plot: two runs overlaid; a directory without metrics is exit 2.
-"$bin/augcore_plot" "$tmp/sweep/baseline/seed0" "$tmp/ksweep/base/seed1" -o "$tmp/plot.png" >"$tmp/plot.out" 2>&1 ||
+"$bin/augcore_plot" "$tmp/sweep/baseline/seed0" "$tmp/krecords/base/seed1" -o "$tmp/plot.png" >"$tmp/plot.out" 2>&1 ||
   fail "augcore_plot: $(cat "$tmp/plot.out")"
 [[ $(head -c 4 "$tmp/plot.png" | od -An -c | tr -d ' ') == '211PNG' && $(stat -c %s "$tmp/plot.png") -gt 20000 ]] ||
   fail "augcore_plot wrote no PNG of plausible size"

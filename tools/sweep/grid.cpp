@@ -124,14 +124,15 @@ Grid load_grid(const std::string& path) {
   const Node root = config::read_yaml_file(path);
   if (!root.is_map()) fail(root, "a sweep grid must be a map");
   only_keys(root,
-            {"name", "description", "output", "seeds", "seed_keys", "parallel", "threads", "metric",
-             "split", "holdout_per_class", "set", "configs", "compare"},
+            {"name", "description", "output", "records", "seeds", "seed_keys", "parallel",
+             "threads", "metric", "split", "holdout_per_class", "set", "configs", "compare"},
             "grid");
   Grid g;
   g.path = path;
   g.name = scalar(root, "name", "grid").text();
   g.output = scalar(root, "output", "grid").text();
   if (const Node* d = root.find("description")) g.description = d->text();
+  if (root.find("records")) g.records = scalar(root, "records", "grid").text();
   const Node* seeds = root.find("seeds");
   if (!seeds || !seeds->is_sequence() || seeds->items().empty()) {
     fail(seeds ? *seeds : root, "grid.seeds: must be a non-empty list of integers");
@@ -236,7 +237,9 @@ std::vector<SweepRun> expand(const Grid& grid) {
         const auto v = validation_overrides(grid, r);
         r.sets.insert(r.sets.end(), v.begin(), v.end());
       }
-      r.dir = (fs::path(grid.output) / c.name / ("seed" + std::to_string(seed))).string();
+      const fs::path leaf = fs::path(c.name) / ("seed" + std::to_string(seed));
+      r.dir = (fs::path(grid.output) / leaf).string();
+      if (!grid.records.empty()) r.record = (fs::path(grid.records) / leaf).string();
       runs.push_back(std::move(r));
     }
   }

@@ -27,6 +27,10 @@ struct Grid {
   std::string path;    // the grid file
   std::string name;    // heading of the results
   std::string output;  // run directories go to <output>/<config>/seed<seed>
+  // Where each finished run's small files (metrics.jsonl, summary.json, config.yaml) are kept,
+  // as <records>/<config>/seed<seed>, for committing beside the grid: the table regenerates and
+  // the sweep skips recorded runs on a machine without the run directories. Empty: not kept.
+  std::string records;
   std::vector<std::int64_t> seeds;
   std::vector<std::string> seed_keys;  // keys set to each seed (default: seed)
   int parallel = 1;                    // runs at a time
@@ -51,6 +55,7 @@ struct SweepRun {
   std::string recipe;
   std::vector<Override> sets;  // grid-wide, config, seed and threads, in that order
   std::string dir;
+  std::string record;  // <records>/<config>/seed<seed>, or empty
 };
 
 // Reads and checks a grid file: every key known, every recipe present, and every expanded run

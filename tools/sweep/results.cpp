@@ -70,7 +70,10 @@ Results collect(const Grid& grid, const std::vector<SweepRun>& runs) {
     int finished_runs = 0;
     for (const auto& run : runs) {
       if (run.config != c.name) continue;
-      const auto records = cli::read_jsonl((fs::path(run.dir) / "metrics.jsonl").string());
+      const std::string dir = result_dir(run);
+      const auto records = dir.empty()
+                               ? std::vector<cli::Figures>{}
+                               : cli::read_jsonl((fs::path(dir) / "metrics.jsonl").string());
       std::optional<double> last, best;
       double seconds = 0;
       for (const auto& rec : records) {
@@ -80,7 +83,7 @@ Results collect(const Grid& grid, const std::vector<SweepRun>& runs) {
         last = top1;
         best = best ? std::max(*best, *top1) : *top1;
       }
-      if (!finished(run) || !last) {
+      if (dir.empty() || !last) {
         ++r.missing;
         continue;
       }
@@ -95,7 +98,7 @@ Results collect(const Grid& grid, const std::vector<SweepRun>& runs) {
       bests.push_back(*best);
       minutes.push_back(seconds / 60);
       out.run_rows.push_back(fmt::format("{},{},{:.4f},{:.4f},{:.2f},{}", c.name, run.seed, *last,
-                                         *best, seconds / 60, run.dir));
+                                         *best, seconds / 60, dir));
     }
     r.final_top1 = spread(finals);
     r.best_top1 = spread(bests);
@@ -121,6 +124,12 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
       "each; grid `{}`).\n\n",
       command, runs, grid.configs.size(), grid.seeds.size(), grid.seeds.size() == 1 ? "" : "s",
       grid.parallel, grid.threads, grid.threads == 1 ? "" : "s", grid.path);
+  if (!grid.records.empty()) {
+    md << fmt::format(
+        "Each finished run's metrics.jsonl, summary.json and config.yaml: `{}/<configuration>/"
+        "seed<seed>/` (the table regenerates from them without the run directories).\n\n",
+        grid.records);
+  }
   double run_minutes = 0;
   for (const auto& r : results.configs)
     run_minutes += r.train_minutes.mean * r.train_minutes.n;

@@ -12,8 +12,11 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
+
+#include "augcore/core/runtime.h"
 
 namespace augcore::sweep {
 namespace fs = std::filesystem;
@@ -67,8 +70,26 @@ pid_t start(const SweepRun& run, const std::string& program) {
 
 }  // namespace
 
+std::string result_dir(const SweepRun& run) {
+  if (fs::exists(fs::path(run.dir) / "summary.json")) return run.dir;
+  if (!run.record.empty() && fs::exists(fs::path(run.record) / "summary.json")) return run.record;
+  return "";
+}
+
 bool finished(const SweepRun& run) {
-  return fs::exists(fs::path(run.dir) / "summary.json");
+  return !result_dir(run).empty();
+}
+
+void keep_record(const SweepRun& run) {
+  const fs::path from(run.dir);
+  if (run.record.empty() || !fs::exists(from / "summary.json")) return;
+  fs::create_directories(run.record);
+  for (const char* f : {"metrics.jsonl", "config.yaml", "summary.json"}) {
+    if (!fs::exists(from / f)) continue;
+    std::ifstream in(from / f, std::ios::binary);
+    write_file_atomic((fs::path(run.record) / f).string(),
+                      std::string(std::istreambuf_iterator<char>(in), {}));
+  }
 }
 
 std::vector<RunOutcome> run_all(const std::vector<SweepRun>& runs, const std::string& program,
@@ -135,6 +156,7 @@ std::vector<RunOutcome> run_all(const std::vector<SweepRun>& runs, const std::st
     RunOutcome& o = outcomes[i];
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && finished(runs[i])) {
       o.state = RunOutcome::State::kDone;
+      keep_record(runs[i]);
       fmt::print("sweep: {} seed {} done in {:.1f} min\n", runs[i].config, runs[i].seed, minutes);
     } else if (stopping) {
       o.state = RunOutcome::State::kInterrupted;
