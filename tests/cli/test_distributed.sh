@@ -57,7 +57,9 @@ $py -c "import sys; sys.exit(0 if $d <= 1e-6 else 1)" || fail "accumulation unde
 
 # ResNet-20 with SyncBatchNorm: one step of 2 x 16 equals one of 1 x 32 (later steps drift apart
 # as fast as a single process on 1 vs 2 threads does: BatchNorm networks at initialisation
-# amplify summation-order differences about 100-fold per step). Local BatchNorm differs.
+# amplify summation-order differences about 100-fold per step). Local BatchNorm differs. How far
+# one step's summation orders move the weights depends on the CPU's kernels: 1.6e-5 on an AVX2
+# EPYC, below 1e-5 on earlier machines; local BatchNorm's 7e-2. The bounds sit between.
 resnet=(-c "$configs/resnet20.yaml" --set data.train.limit=32 --set data.val.limit=16
   --set data.loader.batch_size=32 --set data.loader.workers=1 --set train.epochs=1 --set threads=1)
 "$bin/mra_train" -o "$tmp/r1" "${resnet[@]}" >/dev/null 2>&1 || fail "ResNet-20, 1 process"
@@ -65,9 +67,9 @@ resnet=(-c "$configs/resnet20.yaml" --set data.train.limit=32 --set data.val.lim
   fail "ResNet-20, 2 processes, sync BN: $(tail -2 "$tmp/r2.out")"
 "$bin/mra_train" -o "$tmp/r3" --nproc 2 "${resnet[@]}" >/dev/null 2>&1 || fail "ResNet-20, 2 processes, local BN"
 d=$(weight_diff "$tmp/r1/last.pt" "$tmp/r2/last.pt")
-$py -c "import sys; sys.exit(0 if $d <= 1e-5 else 1)" || fail "sync BN: 1 vs 2 processes differ by $d"
+$py -c "import sys; sys.exit(0 if $d <= 2e-4 else 1)" || fail "sync BN: 1 vs 2 processes differ by $d"
 d=$(weight_diff "$tmp/r1/last.pt" "$tmp/r3/last.pt")
-$py -c "import sys; sys.exit(0 if $d > 1e-4 else 1)" || fail "local BN: 1 vs 2 processes differ by only $d"
+$py -c "import sys; sys.exit(0 if $d > 2e-3 else 1)" || fail "local BN: 1 vs 2 processes differ by only $d"
 
 # mae_pretrain: 2 processes x 16 pretrain the MAE that 1 x 32 does (the masks of the global
 # batch are drawn alike everywhere and each rank takes its rows), with gradient accumulation,
