@@ -22,6 +22,11 @@ endfunction()
 function(augcore_torch_pch target)
   if(AUGCORE_USE_PCH)
     target_precompile_headers(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/augcore_pch.h)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+      # Without it clang stamps each header's mtime into the PCH, and ccache will not reuse a
+      # PCH (nor any object built with it) in a fresh checkout, whose files are all new.
+      target_compile_options(${target} PRIVATE "SHELL:-Xclang -fno-pch-timestamp")
+    endif()
   endif()
 endfunction()
 
