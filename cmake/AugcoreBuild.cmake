@@ -6,9 +6,16 @@ if(AUGCORE_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   # PCH-friendly ccache settings (without them every PCH user is a cache miss); paths made
   # relative to the checkout and the build directory left out of the hash, so that every clone
   # (CI's fresh ones included) shares one cache; room for three toolchains' objects and PCHs.
+  # Clang's PCH records the absolute path of the directory it was built in and fails where that
+  # is gone, so with clang the directory stays in the hash: its objects are shared only between
+  # builds at one path (tools/test.sh --sanitize builds every checkout through one).
+  set(_augcore_hash_dir CCACHE_NOHASHDIR=1)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    set(_augcore_hash_dir CCACHE_HASHDIR=1)
+  endif()
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
-      "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=12G
+      "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}" ${_augcore_hash_dir} CCACHE_MAXSIZE=12G
       ${AUGCORE_CCACHE})
   message(STATUS "augcore: using ccache ${AUGCORE_CCACHE}")
 endif()

@@ -45,9 +45,10 @@ case "$mode" in
   sanitize)
     "$root/tools/install_deps.sh"
     # CMake hands clang its PCH as `-Xclang -include -Xclang <absolute path>`, which ccache
-    # cannot make relative to the checkout: every fresh clone (CI's) compiled this build cold.
-    # Configuring through one fixed path, a link to whichever checkout runs it (one at a time,
-    # under a lock), gives every clone the same paths and so ccache's objects.
+    # cannot make relative to the checkout, and the PCH records the directory it was built in:
+    # every fresh clone (CI's) compiled this build cold. Building through one fixed path, a link
+    # to whichever checkout runs it (one at a time, under a lock), gives every clone the same
+    # paths and so ccache's objects.
     stable="${XDG_CACHE_HOME:-$HOME/.cache}/augcore/sanitize-checkout"
     mkdir -p "$(dirname "$stable")"
     exec {lock}>"$stable.lock"
@@ -64,7 +65,9 @@ esac
 echo "== configure and build: $mode ($build)"
 mkdir -p "$build"
 cmake -S "${source_dir:-$root}" -B "$build" "${configure[@]}" | tee "$build/configure.log" | grep -E '^-- augcore'
-cmake --build "$build" -j "$jobs"
+# From inside, so that PWD names the build directory as configured (the fixed path, for the
+# sanitizer build): clang records that path in its PCH, and ccache hashes it.
+(cd "$build" && cmake --build . -j "$jobs")
 
 if [[ $mode == torch2 ]]; then
   grep -q 'augcore: Torch 2\..*CUDA support: ON' "$build/configure.log" ||
