@@ -94,6 +94,17 @@ grep -qF "| cutout | " "$tmp/sweep/results.md" && grep -F "| cutout | " "$tmp/sw
   fail "results.md's cutout row lacks the paired test '$want': $(grep -F '| cutout |' "$tmp/sweep/results.md")"
 grep -qF -- "| cutout − baseline | $want" "$tmp/sweep/results.md" ||
   fail "results.md lacks the comparison row '$want'"
+grep -F -- "| cutout − baseline | $want" "$tmp/sweep/results.md" |
+  grep -qE '\| (higher|lower|no evidence either way) \|$' ||
+  fail "the finished grid's comparison has no verdict: $(grep -F '| cutout − baseline |' "$tmp/sweep/results.md")"
+# A third seed planned and not run: the same two pairs, and the verdict waits for the third.
+sed 's/^seeds: \[0, 1\]$/seeds: [0, 1, 2]/' "$tmp/grid.yaml" >"$tmp/grid3.yaml"
+"$bin/augcore_sweep" --grid "$tmp/grid3.yaml" --report-only >"$tmp/interim.out" 2>&1 ||
+  fail "--report-only with a planned seed missing: $(tail -3 "$tmp/interim.out")"
+grep -qF -- "| cutout − baseline | $want none yet (2 of 3 seeds) |" "$tmp/sweep/results.md" ||
+  fail "an interim table gave a verdict: $(grep -F '| cutout − baseline |' "$tmp/sweep/results.md")"
+"$bin/augcore_sweep" --grid "$tmp/grid.yaml" --report-only >"$tmp/final.out" 2>&1 ||
+  fail "--report-only: $(tail -3 "$tmp/final.out")"
 [[ $(wc -l <"$tmp/sweep/runs.csv") -eq 5 ]] || fail "runs.csv does not have 4 runs"
 # The table's figures are the runs' final epochs: recompute the baseline mean from metrics.jsonl.
 mean=$(for s in 0 1; do tail -1 "$tmp/sweep/baseline/seed$s/metrics.jsonl"; done |

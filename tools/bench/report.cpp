@@ -248,8 +248,12 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "torchvision's ResNet-50 and timm-style ResNet-20/ViT definitions written out in "
         "tools/bench/torch_reference.py. *Eager* is the plain Python loop; *compiled* wraps "
         "the model in `torch.compile` (default mode; inductor's C++/OpenMP kernels on a CPU), "
-        "whose compile time (the first step, less one steady step) is given apart. The three "
-        "take turns in rounds; each rate is the median over rounds.\n\n";
+        "whose compile time (the first step, less one steady step) is given apart. A model's "
+        "figures in sections 2, 3 and 7 come from one rotation: augcore's steps (plain and "
+        "with each policy), the Python steps and the methods' essential passes take turns, "
+        "each round starting one later, and each figure is the median over rounds (9 rounds "
+        "of 2 steps at 28–32 px, 15 rounds of 1 step at 224 px). The plain step's augcore "
+        "img/s here is section 3's baseline row.\n\n";
   table(
       md, reports, "step",
       "| model | input | batch | optimizer | parameters (augcore / Python) | augcore img/s | "
@@ -267,8 +271,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
       });
 
   md << "\n## 3. Policy overheads\n\nTraining-step time with each policy (or objective) "
-        "relative to the plain step of the same model, same batches, same run; the variants "
-        "of a model take turns in rounds and each figure is the median over rounds.\n\n";
+        "relative to the plain step of the same model, same batches, same rounds (the "
+        "rotation of section 2).\n\n";
   table(md, reports, "overhead",
         "| model | input, batch | policy | settings | ms/step | img/s | × baseline |",
         [](const Row& r) {
@@ -324,8 +328,9 @@ std::string to_markdown(const std::vector<Report>& reports) {
 
   md << "\n## 7. Floors: the essential pass alone\n\nWhat the overhead of a method could "
         "not go below: the pass it cannot do without, timed alone (no optimizer step, no "
-        "policy around it) on the same model and batch, in turns with the step it is compared "
-        "with; *floor* = 1 + pass / step. A measured ratio near its floor leaves only the pass "
+        "policy around it) on the same model and batch, in the same rotation as the steps "
+        "of sections 2 and 3; *step ms* is section 3's figure for the step it is compared "
+        "with, and *floor* = 1 + pass / step. A measured ratio near its floor leaves only the pass "
         "itself to make faster; a floor above the target means the target cannot be met by "
         "this design on this machine.\n\n";
   table(md, reports, "floor",

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,6 +120,9 @@ struct Group {
   std::vector<Variant> variants;
   bool big = false;  // a slow step: fewer steps per round (and the smaller batch at 224 px)
   std::int64_t batch = 128;
+  // The Python reference of the plain step (torch_reference.py step's arguments; none when
+  // the model has no reference), the input as section 2 names it and the optimizer.
+  std::string python_args = {}, step_input = {}, optimizer = {};
 };
 
 // The Python reference's training step as a child process that runs steps on request
@@ -126,8 +130,11 @@ struct Group {
 class PythonSteps {
  public:
   explicit PythonSteps(const std::string& command) {
+    // Close-on-exec: a child started later must not inherit this child's pipe ends, or this
+    // child never sees the end of its input and the destructor's waitpid waits forever.
+    // (dup2 onto 0 and 1 clears the flag for the child's own ends.)
     int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return;
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       dup2(to_child[0], 0);
@@ -218,6 +225,7 @@ class Suite {
     if (o_.quick) {
       seconds_ = 0.3;
       rounds_ = 2;
+      big_rounds_ = 2;
       steps_ = 1;
       warmup_ = 1;
       big_steps_ = 1;
@@ -232,8 +240,7 @@ class Suite {
     describe_machine();
     if (!o_.gpu_only) {
       loader_section();
-      step_section();
-      overhead_section();
+      model_sections();
       augment_section();
       data_parallel_section();
     }
@@ -420,100 +427,6 @@ class Suite {
     return it->second;
   }
 
-  void step_section() {
-    struct Case {
-      std::string model, input;
-      const char* yaml;
-      std::vector<std::string> sets;
-      std::string python_args, optimizer;
-      bool big;
-    };
-    const std::vector<Case> cases = {
-        {"resnet20",
-         "28×28×1",
-         kFashion,
-         {},
-         "--model resnet20 --image 28 --channels 1",
-         "sgd",
-         false},
-        {"vit (6×128, patch 7)",
-         "28×28×1",
-         kFashion,
-         {"model={name: vit, patch_size: 7, embed_dim: 128, depth: 6, num_heads: 4}", kAdamW,
-          kAdamWLr},
-         "--model vit --image 28 --channels 1 --patch 7 --dim 128 --depth 6 --heads 4 "
-         "--optimizer adamw",
-         "adamw",
-         false},
-        {"resnet50",
-         "224×224×3",
-         kJpeg,
-         {},
-         "--model resnet50 --image 224 --classes 4",
-         "sgd",
-         true},
-        {"vit_tiny_patch16_224",
-         "224×224×3",
-         kJpeg,
-         {"model={name: vit_tiny_patch16_224}", kAdamW, kAdamWLr},
-         "--model vit --image 224 --classes 4 --patch 16 --dim 192 --depth 12 --heads 3 "
-         "--optimizer adamw",
-         "adamw",
-         true},
-    };
-    for (const auto& c : cases) {
-      const std::int64_t batch = c.big ? big_batch_ : 128;
-      const std::int64_t steps = c.big ? big_steps_ : steps_;
-      std::vector<std::string> sets = c.sets;
-      sets.push_back(fmt::format("data.loader.batch_size={}", batch));
-      StepBench bench(recipe(c.yaml, sets), batches(c.yaml, batch));
-      // augcore, Python eager and Python under torch.compile take turns, `steps` steps each,
-      // so that the machine's drift hits all alike; each figure is the median of its runs.
-      // A smoke run (--quick) compiles only the first model: compiling takes minutes.
-      const std::string command =
-          fmt::format("{} {} step {} --batch {} --warmup {} --threads {} --serve", o_.python,
-                      o_.reference, c.python_args, batch, warmup_, threads_);
-      PythonSteps eager(command);
-      if (!eager.ok()) fmt::print("suite: python reference failed: step {}\n", c.python_args);
-      std::unique_ptr<PythonSteps> compiled;
-      if (compile_ && (!o_.quick || &c == &cases.front())) {
-        fmt::print("suite: compiling the Python reference (torch.compile): {}\n", c.model);
-        std::fflush(stdout);
-        compiled = std::make_unique<PythonSteps>(command + " --compile");
-        if (!compiled->ok()) fmt::print("suite: torch.compile failed: step {}\n", c.python_args);
-      }
-      bench.run(warmup_);
-      std::vector<double> mine, theirs, theirs_compiled;
-      for (std::int64_t r = 0; r < rounds_; ++r) {
-        mine.push_back(bench.run(steps) / static_cast<double>(steps));
-        if (const auto t = eager.run(steps)) theirs.push_back(*t / static_cast<double>(steps));
-        if (compiled) {
-          if (const auto t = compiled->run(steps))
-            theirs_compiled.push_back(*t / static_cast<double>(steps));
-        }
-      }
-      const double ours = static_cast<double>(batch) / median(mine);
-      Row row{"step", {{"model", c.model}, {"input", c.input}, {"optimizer", c.optimizer}}, {}};
-      row.numbers["batch"] = static_cast<double>(batch);
-      row.numbers["augcore_images_per_s"] = ours;
-      row.numbers["augcore_parameters"] = static_cast<double>(bench.parameters());
-      if (theirs.size() == mine.size()) {
-        const double python_rate = static_cast<double>(batch) / median(theirs);
-        row.numbers["torch_images_per_s"] = python_rate;
-        row.numbers["torch_parameters"] = eager.parameters();
-        row.numbers["ratio"] = ours / python_rate;
-      }
-      if (compiled && theirs_compiled.size() == mine.size()) {
-        const double step = median(theirs_compiled);
-        row.numbers["compiled_images_per_s"] = static_cast<double>(batch) / step;
-        row.numbers["ratio_compiled"] = ours * step / static_cast<double>(batch);
-        row.numbers["compile_seconds"] = std::max(0.0, compiled->first_step() - step);
-      }
-      print(row, "step " + c.model);
-      report_.rows.push_back(std::move(row));
-    }
-  }
-
   std::vector<Group> groups() const {
     const std::string mra_small = fmt::format(
         "{{name: mra, checkpoint: {}, preset: mae_tiny_patch4_28, in_chans: 1, mask_ratio: 0.4, "
@@ -598,93 +511,207 @@ class Suite {
     };
     r50.big = deit.big = true;
     r50.batch = deit.batch = big_batch_;
+    small.python_args = "--model resnet20 --image 28 --channels 1";
+    vit.python_args =
+        "--model vit --image 28 --channels 1 --patch 7 --dim 128 --depth 6 --heads 4 "
+        "--optimizer adamw";
+    r50.python_args = "--model resnet50 --image 224 --classes 4";
+    deit.python_args =
+        "--model vit --image 224 --classes 4 --patch 16 --dim 192 --depth 12 --heads 3 "
+        "--optimizer adamw";
+    small.step_input = vit.step_input = "28×28×1";
+    r50.step_input = deit.step_input = "224×224×3";
+    small.optimizer = r50.optimizer = "sgd";
+    vit.optimizer = deit.optimizer = "adamw";
     return {small, cifar, vit, r50, deit};
   }
 
-  void overhead_section() {
+  // One contestant of a rotation: takes `steps` steps (or passes) and returns their seconds;
+  // nothing when it failed (a Python child that died).
+  using Timed = std::function<std::optional<double>(std::int64_t steps)>;
+
+  // Median seconds per step of each contestant, timed in turns: `rounds` rounds of `steps`
+  // steps each, every round starting one contestant later, so that the machine's drift hits
+  // all alike and no contestant always follows the same one. A contestant that fails once has
+  // no figure.
+  static std::vector<std::optional<double>> rotation_times(const std::vector<Timed>& contestants,
+                                                           std::int64_t rounds,
+                                                           std::int64_t steps) {
+    const std::size_t n = contestants.size();
+    std::vector<std::vector<double>> per_round(n);
+    std::vector<bool> failed(n, false);
+    for (std::int64_t r = 0; r < rounds; ++r) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::size_t i = (static_cast<std::size_t>(r) + k) % n;
+        if (failed[i]) continue;
+        if (const auto t = contestants[i](steps))
+          per_round[i].push_back(*t / static_cast<double>(steps));
+        else
+          failed[i] = true;
+      }
+    }
+    std::vector<std::optional<double>> medians(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!failed[i]) medians[i] = median(std::move(per_round[i]));
+    }
+    return medians;
+  }
+
+  std::vector<std::string> variant_sets(const Group& g, const Variant& v) const {
+    std::vector<std::string> sets = g.sets;
+    sets.push_back(fmt::format("data.loader.batch_size={}", g.batch));
+    sets.insert(sets.end(), v.sets.begin(), v.sets.end());
+    return sets;
+  }
+
+  // Sections 2, 3 and 7 of one model from one rotation: augcore's plain step and each policy's
+  // step, the Python reference's plain step (eager and under torch.compile) and each method's
+  // essential pass take turns, so that the plain step has one figure on the page and every
+  // ratio divides figures of the same rounds.
+  void model_sections() {
+    bool compile_first = true;
     for (const Group& g : groups()) {
-      const std::int64_t batch = g.batch;
       std::vector<std::unique_ptr<StepBench>> benches;
-      std::vector<StepBench*> raw;
+      std::vector<Timed> timed;
       for (const auto& v : g.variants) {
-        std::vector<std::string> sets = g.sets;
-        sets.push_back(fmt::format("data.loader.batch_size={}", batch));
-        sets.insert(sets.end(), v.sets.begin(), v.sets.end());
-        benches.push_back(
-            std::make_unique<StepBench>(recipe(g.yaml, sets), batches(g.yaml, batch)));
-        raw.push_back(benches.back().get());
+        benches.push_back(std::make_unique<StepBench>(recipe(g.yaml, variant_sets(g, v)),
+                                                      batches(g.yaml, g.batch)));
+        StepBench* bench = benches.back().get();
+        bench->run(warmup_);
+        timed.push_back([bench](std::int64_t n) -> std::optional<double> { return bench->run(n); });
       }
-      const auto times = interleaved_step_times(raw, rounds_, g.big ? big_steps_ : steps_, warmup_);
-      double cutout = 0;
-      for (std::size_t i = 0; i < times.size(); ++i) {
+      auto python = python_references(g, compile_first);
+      for (const auto& child : python) {
+        if (child) timed.push_back([c = child.get()](std::int64_t n) { return c->run(n); });
+      }
+      std::vector<std::size_t> floored;
+      for (std::size_t i = 0; i < g.variants.size(); ++i) {
         const Variant& v = g.variants[i];
-        Row row{"overhead",
-                {{"model", g.model},
-                 {"input", g.input},
-                 {"policy", v.policy},
-                 {"settings", v.settings}},
-                {}};
-        row.numbers["ms_per_step"] = times[i] * 1e3;
-        row.numbers["images_per_s"] = static_cast<double>(batch) / times[i];
-        row.numbers["ratio"] = times[i] / times[0];
-        if (v.policy == "cutout") cutout = times[i];
-        if (v.policy == "keep_cutout" && cutout > 0)
-          row.numbers["ratio_to_cutout"] = times[i] / cutout;
-        print(row, "overhead " + g.model + " " + v.policy + " (" + v.settings + ")");
-        report_.rows.push_back(std::move(row));
+        if (v.floor == Floor::kNone) continue;
+        auto pass = essential_pass(v.floor, recipe(g.yaml, variant_sets(g, v)),
+                                   *benches[reference_of(g, i)], batches(g.yaml, g.batch).front());
+        pass();
+        timed.push_back([pass](std::int64_t n) -> std::optional<double> {
+          const auto t0 = Clock::now();
+          for (std::int64_t k = 0; k < n; ++k)
+            pass();
+          return since(t0);
+        });
+        floored.push_back(i);
       }
-      floors(g, raw, times);
+      const auto times =
+          rotation_times(timed, g.big ? big_rounds_ : rounds_, g.big ? big_steps_ : steps_);
+      std::vector<double> steps;
+      for (std::size_t i = 0; i < g.variants.size(); ++i)
+        steps.push_back(*times[i]);
+      if (!python.empty()) {
+        const std::size_t first = g.variants.size();
+        step_row(g, *benches[0], steps[0], *python[0], times[first],
+                 python[1] ? times[first + 1] : std::nullopt, python[1].get());
+      }
+      overhead_rows(g, steps);
+      for (std::size_t k = 0; k < floored.size(); ++k)
+        floor_row(g, floored[k], steps, *times[times.size() - floored.size() + k]);
     }
   }
 
-  // For each variant with a floor: its essential pass alone, timed in turns with the step it
-  // is compared with (Cutout's for KeepCutout, the plain step otherwise), and the ratio that
-  // pass alone would give: 1 + pass / step. A measured overhead at its floor has nothing left
-  // to optimise but the pass itself.
-  void floors(const Group& g, const std::vector<StepBench*>& benches,
-              const std::vector<double>& times) {
-    std::size_t cutout = 0;  // variant 0 is the plain step
-    for (std::size_t i = 0; i < g.variants.size(); ++i) {
-      if (g.variants[i].policy == "cutout") cutout = i;
+  // The Python reference's plain step of the group's model: eager, and under torch.compile
+  // when the Python has it (a smoke run compiles only the first model: compiling takes
+  // minutes). None when the model has no reference.
+  std::vector<std::unique_ptr<PythonSteps>> python_references(const Group& g, bool& compile_first) {
+    std::vector<std::unique_ptr<PythonSteps>> children;
+    if (g.python_args.empty()) return children;
+    const std::string command =
+        fmt::format("{} {} step {} --batch {} --warmup {} --threads {} --serve", o_.python,
+                    o_.reference, g.python_args, g.batch, warmup_, threads_);
+    children.push_back(std::make_unique<PythonSteps>(command));
+    if (!children[0]->ok()) fmt::print("suite: python reference failed: step {}\n", g.python_args);
+    children.emplace_back();
+    if (compile_ && (!o_.quick || compile_first)) {
+      fmt::print("suite: compiling the Python reference (torch.compile): {}\n", g.model);
+      std::fflush(stdout);
+      children[1] = std::make_unique<PythonSteps>(command + " --compile");
+      if (!children[1]->ok()) fmt::print("suite: torch.compile failed: step {}\n", g.python_args);
     }
-    for (std::size_t i = 0; i < g.variants.size(); ++i) {
+    compile_first = false;
+    return children;
+  }
+
+  void step_row(const Group& g, const StepBench& bench, double step, const PythonSteps& eager,
+                std::optional<double> eager_step, std::optional<double> compiled_step,
+                const PythonSteps* compiled) {
+    const double batch = static_cast<double>(g.batch);
+    const double ours = batch / step;
+    Row row{"step", {{"model", g.model}, {"input", g.step_input}, {"optimizer", g.optimizer}}, {}};
+    row.numbers["batch"] = batch;
+    row.numbers["augcore_images_per_s"] = ours;
+    row.numbers["augcore_parameters"] = static_cast<double>(bench.parameters());
+    if (eager_step) {
+      row.numbers["torch_images_per_s"] = batch / *eager_step;
+      row.numbers["torch_parameters"] = eager.parameters();
+      row.numbers["ratio"] = *eager_step / step;
+    }
+    if (compiled_step) {
+      row.numbers["compiled_images_per_s"] = batch / *compiled_step;
+      row.numbers["ratio_compiled"] = *compiled_step / step;
+      row.numbers["compile_seconds"] = std::max(0.0, compiled->first_step() - *compiled_step);
+    }
+    print(row, "step " + g.model);
+    report_.rows.push_back(std::move(row));
+  }
+
+  void overhead_rows(const Group& g, const std::vector<double>& steps) {
+    double cutout = 0;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
       const Variant& v = g.variants[i];
-      if (v.floor == Floor::kNone) continue;
-      const std::size_t reference = v.floor == Floor::kSaliencyLowRes ? cutout : 0;
-      std::vector<std::string> sets = g.sets;
-      sets.push_back(fmt::format("data.loader.batch_size={}", g.batch));
-      sets.insert(sets.end(), v.sets.begin(), v.sets.end());
-      const auto pass = essential_pass(v.floor, recipe(g.yaml, sets), *benches[reference],
-                                       batches(g.yaml, g.batch).front());
-      StepBench& step = *benches[reference];
-      const std::int64_t steps = g.big ? big_steps_ : steps_;
-      std::vector<double> pass_times, step_times;
-      pass();
-      for (std::int64_t r = 0; r < rounds_; ++r) {
-        step_times.push_back(step.run(steps) / static_cast<double>(steps));
-        const auto t0 = Clock::now();
-        for (std::int64_t k = 0; k < steps; ++k)
-          pass();
-        pass_times.push_back(since(t0) / static_cast<double>(steps));
-      }
-      const double alone = median(pass_times), base = median(step_times);
-      Row row{"floor",
-              {{"model", g.model},
-               {"input", g.input},
-               {"policy", v.policy},
-               {"settings", v.settings},
-               {"pass", floor_name(v.floor)},
-               {"against", g.variants[reference].policy == "none"
-                               ? "the plain step"
-                               : g.variants[reference].policy + "'s step"}},
-              {}};
-      row.numbers["pass_ms"] = alone * 1e3;
-      row.numbers["step_ms"] = base * 1e3;
-      row.numbers["floor"] = 1 + alone / base;
-      row.numbers["measured"] = times[i] / times[reference];
-      print(row, "floor " + g.model + " " + v.policy + " (" + v.settings + ")");
+      Row row{
+          "overhead",
+          {{"model", g.model}, {"input", g.input}, {"policy", v.policy}, {"settings", v.settings}},
+          {}};
+      row.numbers["ms_per_step"] = steps[i] * 1e3;
+      row.numbers["images_per_s"] = static_cast<double>(g.batch) / steps[i];
+      row.numbers["ratio"] = steps[i] / steps[0];
+      if (v.policy == "cutout") cutout = steps[i];
+      if (v.policy == "keep_cutout" && cutout > 0)
+        row.numbers["ratio_to_cutout"] = steps[i] / cutout;
+      print(row, "overhead " + g.model + " " + v.policy + " (" + v.settings + ")");
       report_.rows.push_back(std::move(row));
     }
+  }
+
+  // The step a method's overhead is compared with: Cutout's for KeepCutout (the same hole
+  // without the saliency), the plain step (variant 0) otherwise.
+  static std::size_t reference_of(const Group& g, std::size_t variant) {
+    if (g.variants[variant].floor != Floor::kSaliencyLowRes) return 0;
+    for (std::size_t i = 0; i < g.variants.size(); ++i) {
+      if (g.variants[i].policy == "cutout") return i;
+    }
+    return 0;
+  }
+
+  // A method's floor: the ratio its essential pass alone would give against the step it is
+  // compared with, 1 + pass / step. A measured overhead at its floor has nothing left to
+  // optimise but the pass itself.
+  void floor_row(const Group& g, std::size_t variant, const std::vector<double>& steps,
+                 double pass) {
+    const Variant& v = g.variants[variant];
+    const std::size_t reference = reference_of(g, variant);
+    Row row{"floor",
+            {{"model", g.model},
+             {"input", g.input},
+             {"policy", v.policy},
+             {"settings", v.settings},
+             {"pass", floor_name(v.floor)},
+             {"against", g.variants[reference].policy == "none"
+                             ? "the plain step"
+                             : g.variants[reference].policy + "'s step"}},
+            {}};
+    row.numbers["pass_ms"] = pass * 1e3;
+    row.numbers["step_ms"] = steps[reference] * 1e3;
+    row.numbers["floor"] = 1 + pass / steps[reference];
+    row.numbers["measured"] = steps[variant] / steps[reference];
+    print(row, "floor " + g.model + " " + v.policy + " (" + v.settings + ")");
+    report_.rows.push_back(std::move(row));
   }
 
   static std::string floor_name(Floor floor) {
@@ -891,7 +918,9 @@ class Suite {
   int threads_ = 1;
   bool compile_ = false;  // the Python reference has torch.compile
   double seconds_ = 3.0;
-  std::int64_t rounds_ = 9, steps_ = 2, warmup_ = 2, big_steps_ = 1, big_batch_ = 8;
+  // A 224-px step is slow and noisier between rounds: one step per round, more rounds.
+  std::int64_t rounds_ = 9, steps_ = 2, warmup_ = 2, big_rounds_ = 15, big_steps_ = 1,
+               big_batch_ = 8;
 };
 
 void Suite::gpu_measure() {

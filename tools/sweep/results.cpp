@@ -37,6 +37,11 @@ Spread spread(const std::vector<double>& values) {
 
 namespace {
 
+// The split a grid's figures are measured on, as captions name it.
+std::string split_name(const Grid& grid) {
+  return grid.split == "validation" ? "validation-split" : "test-split";
+}
+
 std::string mean_std(const Spread& s, int digits = 2) {
   if (s.n == 0) return "—";
   if (s.n == 1) return fmt::format("{:.{}f} (n = 1)", s.mean, digits);
@@ -45,7 +50,11 @@ std::string mean_std(const Spread& s, int digits = 2) {
 
 }  // namespace
 
-PairedCells paired_difference(const ConfigResult& r, const ConfigResult& base) {
+// The paired test of r against base. The verdict waits for every planned seed: a test taken at
+// each interim look and believed at the first p < 0.05 would claim effects that are not there
+// far more often than one time in twenty.
+PairedCells paired_difference(const ConfigResult& r, const ConfigResult& base,
+                              std::size_t planned) {
   std::vector<double> d;
   for (const auto& [seed, top1] : r.final_by_seed) {
     const auto b = base.final_by_seed.find(seed);
@@ -57,7 +66,10 @@ PairedCells paired_difference(const ConfigResult& r, const ConfigResult& base) {
       t.n < static_cast<int>(base.final_by_seed.size()) ? fmt::format(" (n = {})", t.n) : "";
   return {fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]{}", t.mean, t.ci_low, t.ci_high, n),
           t.p < 0.001 ? "< 0.001" : fmt::format("{:.3f}", t.p),
-          t.p < 0.05 ? (t.mean > 0 ? "higher" : "lower") : "no evidence either way"};
+          static_cast<std::size_t>(t.n) < planned
+              ? fmt::format("none yet ({} of {} seeds)", t.n, planned)
+          : t.p < 0.05 ? (t.mean > 0 ? "higher" : "lower")
+                       : "no evidence either way"};
 }
 
 Results collect(const Grid& grid, const std::vector<SweepRun>& runs) {
@@ -149,7 +161,8 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
      << ", paired by seed: mean [95 % CI] | p | verdict"
      << " | best-epoch top-1 % † | training min/run |\n|---|---|---|---|---|---|---|\n";
   for (const auto& r : results.configs) {
-    const PairedCells c = &r == &base ? PairedCells{"—", "—", "—"} : paired_difference(r, base);
+    const PairedCells c =
+        &r == &base ? PairedCells{"—", "—", "—"} : paired_difference(r, base, grid.seeds.size());
     md << "| " << r.name << " | " << mean_std(r.final_top1) << " | " << c.difference << " | " << c.p
        << " | " << c.verdict << " | " << mean_std(r.best_top1) << " | "
        << (r.train_minutes.n ? fmt::format("{:.1f}", r.train_minutes.mean) : "—") << " |\n";
@@ -164,7 +177,7 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
       throw std::logic_error("no configuration " + name);
     };
     for (const auto& [a, b] : grid.compare) {
-      const PairedCells c = paired_difference(find(a), find(b));
+      const PairedCells c = paired_difference(find(a), find(b), grid.seeds.size());
       md << "| " << a << " − " << b << " | " << c.difference << " | " << c.p << " | " << c.verdict
          << " |\n";
     }
@@ -174,7 +187,9 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
         "initialisation, data order and labelled subset): the mean of the per-seed differences "
         "with its 95 % confidence interval (Student's t) and the two-sided paired t-test's p. "
         "\"higher\" or \"lower\" only at p < 0.05; otherwise there is no evidence either way, "
-        "and the interval says how large an effect the runs cannot rule out.\n";
+        "and the interval says how large an effect the runs cannot rule out. While runs are "
+        "missing the verdict waits (\"none yet\"): the test is made once, on every planned "
+        "seed, not at each interim look.\n";
   int missing = 0;
   for (const auto& r : results.configs)
     missing += r.missing;
@@ -182,7 +197,7 @@ std::string markdown(const Grid& grid, const Results& results, const std::string
     md << fmt::format("\n**{} of {} runs have no finished result yet**; their rows have n < {}.\n",
                       missing, runs, grid.seeds.size());
   }
-  if (!image.empty()) md << "\n![validation top-1 over epochs](" << image << ")\n";
+  if (!image.empty()) md << "\n![" << split_name(grid) << " top-1 over epochs](" << image << ")\n";
   return md.str();
 }
 
@@ -202,8 +217,10 @@ std::string write_results(const Grid& grid, const Results& results, const std::s
     runs += row + "\n";
   write_file_atomic((out / "runs.csv").string(), runs);
 
-  plot::Panel panel{
-      grid.name + ": validation top-1 (mean ± std over seeds)", "epoch", "top-1 %", {}};
+  plot::Panel panel{grid.name + ": " + split_name(grid) + " top-1 (mean ± std over seeds)",
+                    "epoch",
+                    "top-1 %",
+                    {}};
   for (const auto& r : results.configs) {
     plot::Series s{r.name, r.epochs, {}, {}, {}};
     for (const auto& p : r.curve) {

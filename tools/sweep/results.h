@@ -19,12 +19,13 @@ Spread spread(const std::vector<double>& values);
 
 struct ConfigResult {
   std::string name;
-  Spread final_top1;  // the last epoch's validation top-1: the headline
-  Spread best_top1;   // the best evaluated epoch's, picked on the validation split
+  Spread final_top1;  // the last epoch's top-1 on the grid's split: the headline
+  Spread best_top1;   // the best evaluated epoch's, picked on that same split
   Spread train_minutes;
   std::map<std::int64_t, double> final_by_seed;  // for differences paired by seed
   int missing = 0;                               // runs of this config without a finished result
-  // Validation top-1 over epochs: epochs evaluated in every finished run, with mean and std.
+  // Top-1 over epochs on the grid's split: epochs evaluated in every finished run, with mean
+  // and std.
   std::vector<double> epochs;
   std::vector<Spread> curve;
 };
