@@ -66,19 +66,21 @@ int bench_compare(const std::vector<std::string>& paths, const std::vector<std::
   const int threads = configure_threads(first.integer("threads"), first.boolean("flush_denormal"));
   const auto batches = bench::preload_batches(first, 4);
   std::vector<std::unique_ptr<bench::StepBench>> benches;
-  std::vector<bench::StepBench*> raw;
+  std::vector<bench::Rotation::Timed> timed;
   for (const auto& cfg : configs) {
     benches.push_back(std::make_unique<bench::StepBench>(cfg, batches));
-    raw.push_back(benches.back().get());
+    benches.back()->run(2);
+    timed.push_back(bench::Rotation::of(*benches.back()));
   }
   const std::int64_t rounds = 3;
-  const auto times = bench::interleaved_step_times(raw, rounds, (steps + rounds - 1) / rounds, 2);
-  for (std::size_t i = 0; i < times.size(); ++i) {
+  const bench::Rotation rotation(timed, rounds, (steps + rounds - 1) / rounds);
+  for (std::size_t i = 0; i < benches.size(); ++i) {
+    const double t = *rotation.seconds(i);
     fmt::print(
         "compare: {} | {} | model {} | batch {} | {} threads | {:.1f} ms ({:.0f} img/s) | "
         "ratio {:.2f}x\n",
         paths[i], benches[i]->label(), benches[i]->model_name(), benches[i]->batch_size(), threads,
-        times[i] * 1e3, benches[i]->batch_size() / times[i], times[i] / times[0]);
+        t * 1e3, benches[i]->batch_size() / t, rotation.ratio(i, 0)->median);
   }
   return 0;
 }
@@ -96,15 +98,18 @@ int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
       configure_threads(cfg.root().integer("threads"), cfg.root().boolean("flush_denormal"));
   const auto batches = bench::preload_batches(cfg.root(), 4);
   bench::StepBench base(plain, batches), with(cfg, batches);
+  base.run(2);
+  with.run(2);
   const std::int64_t rounds = 3;
-  const auto t =
-      bench::interleaved_step_times({&base, &with}, rounds, (steps + rounds - 1) / rounds, 2);
+  const bench::Rotation rotation({bench::Rotation::of(base), bench::Rotation::of(with)}, rounds,
+                                 (steps + rounds - 1) / rounds);
+  const double t0 = *rotation.seconds(0), t1 = *rotation.seconds(1);
   const auto batch = with.batch_size();
   fmt::print(
       "step: model {} | batch {} | {} threads | baseline {:.1f} ms ({:.0f} img/s) | with {} "
       "{:.1f} ms ({:.0f} img/s) | ratio {:.2f}x\n",
-      with.model_name(), batch, threads, t[0] * 1e3, batch / t[0], with.label(), t[1] * 1e3,
-      batch / t[1], t[1] / t[0]);
+      with.model_name(), batch, threads, t0 * 1e3, batch / t0, with.label(), t1 * 1e3, batch / t1,
+      rotation.ratio(1, 0)->median);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "augcore/eval/statistics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -88,6 +89,34 @@ PairedTest paired_t_test(const std::vector<double>& differences, double confiden
     r.t = r.mean / se;
     r.p = student_t_two_sided_p(r.t, df);
   }
+  return r;
+}
+
+MedianInterval median_interval(std::vector<double> values, double confidence) {
+  if (values.empty()) throw std::invalid_argument("median_interval: needs at least one value");
+  if (!(confidence > 0 && confidence < 1)) {
+    throw std::invalid_argument("median_interval: confidence must lie in (0, 1)");
+  }
+  std::sort(values.begin(), values.end());
+  MedianInterval r;
+  r.n = static_cast<int>(values.size());
+  const std::size_t n = values.size();
+  r.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  // below[k] = P(Binomial(n, 1/2) < k), built from the probabilities C(n, j) / 2^n.
+  double term = std::pow(0.5, r.n), below = 0;
+  int k = 1;
+  r.coverage = 1 - 2 * term;
+  for (int j = 0; 2 * (j + 2) <= r.n + 1; ++j) {
+    below += term;
+    term *= static_cast<double>(r.n - j) / (j + 1);
+    const double coverage = 1 - 2 * (below + term);
+    if (coverage < confidence) break;
+    k = j + 2;
+    r.coverage = coverage;
+  }
+  // k = 1 when even the range falls short of the confidence: the range, with its coverage.
+  r.low = values[static_cast<std::size_t>(k - 1)];
+  r.high = values[n - static_cast<std::size_t>(k)];
   return r;
 }
 

@@ -2,7 +2,8 @@
 # augcore_bench suite --quick: every section measured on both sides (augcore and the Python
 # reference; torch.compile too where the build's Python has PyTorch 2.x), every policy overhead
 # and target present, another toolchain's report kept beside this one's, the Markdown page
-# complete; the step of a semi-supervised recipe.
+# complete; the step of a semi-supervised recipe; every timed ratio inside its 95 % interval and
+# each target's verdict (met, missed, undecided) recomputed from its rows' intervals.
 set -u
 bin="$1"
 tmp=$(mktemp -d)
@@ -85,6 +86,40 @@ for model, policy in [("resnet50", "mra"), ("vit_tiny_patch16_224", "masksub"),
                       ("preact_resnet18", "keep_cutout")]:
     if (model, policy) not in policies:
         fails.append(f"overhead: no {model} row for {policy}")
+# Every ratio timed over rounds has its interval around it, and each target's verdict follows
+# from its rows' intervals: met when all clear it, missed when one lies wholly on the wrong side.
+timed = [("step", "ratio"), ("overhead", "ratio"), ("floor", "floor"), ("floor", "measured")]
+for name, key in timed:
+    for r in section(name):
+        v, lo, hi = r.get(key), r.get(key + "_low"), r.get(key + "_high")
+        if v is None:
+            continue
+        if lo is None or hi is None or not lo <= v <= hi or not 0 < r.get("coverage", 0) < 1:
+            fails.append(f"{name} {r.get('model')} {r.get('policy')}: {key} {v} without an "
+                         f"interval around it ({lo}, {hi}, coverage {r.get('coverage')})")
+def expected(rows, key, ok):
+    verdicts = []
+    for r in rows:
+        if r.get(key) is None:
+            continue
+        lo, hi = r.get(key + "_low", r[key]), r.get(key + "_high", r[key])
+        verdicts.append("met" if ok(lo) and ok(hi) else
+                        "missed" if not ok(lo) and not ok(hi) else "undecided")
+    if not verdicts:
+        return "not measured"
+    return "missed" if "missed" in verdicts else "undecided" if "undecided" in verdicts else "met"
+by_name = {t["target"]: t for t in report["targets"]}
+vit_masksub = [r for r in section("overhead") if r["policy"] == "masksub" and r["model"].startswith("vit")]
+low_res = [r for r in section("overhead") if r["policy"] == "keep_cutout" and r["settings"] == "low_res saliency"]
+for what, rows, key, ok in [
+        ("CPU training step ≥ 1.0× Python PyTorch eager", section("step"), "ratio", lambda v: v >= 1.0),
+        ("keep_cutout low_res ≤ 1.10× cutout", low_res, "ratio_to_cutout", lambda v: v <= 1.10),
+        ("masksub ViT ≤ 1.45× the ViT step", vit_masksub, "ratio", lambda v: v <= 1.45)]:
+    got = by_name.get(what, {}).get("verdict")
+    if got != expected(rows, key, ok):
+        fails.append(f"target '{what}': verdict {got}, its rows give {expected(rows, key, ok)}")
+if "undecided" not in md or "95 % interval" not in md:
+    fails.append("markdown does not explain the intervals and the undecided verdict")
 if len(report["targets"]) != 6:
     fails.append(f"{len(report['targets'])} targets, expected 6")
 for heading in ["## Targets", "## 1. Loader", "## 2. Training step", "## 3. Policy overheads",

@@ -1,13 +1,16 @@
-// Student's t and the paired t-test against closed forms (df = 1, 2, 3, 4) and hand-computed cases.
+// Student's t and the paired t-test against closed forms (df = 1, 2, 3, 4) and hand-computed
+// cases; the median's order-statistic interval against binomial sums written out by hand.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include "augcore/eval/statistics.h"
 
 namespace {
 
+using augcore::eval::median_interval;
 using augcore::eval::paired_t_test;
 using augcore::eval::student_t_critical;
 using augcore::eval::student_t_two_sided_p;
@@ -75,6 +78,45 @@ TEST(StatisticsTest, PairedTestByHand) {
   EXPECT_EQ(paired_t_test({0.3, 0.3, 0.3}).p, 0);
   EXPECT_EQ(paired_t_test({0, 0}).p, 1);
   EXPECT_THROW(paired_t_test({1.0}), std::invalid_argument);
+}
+
+TEST(StatisticsTest, MedianIntervalByHand) {
+  // 9 values: [x(2), x(8)], coverage 1 - 2 (C(9,0) + C(9,1)) / 2^9 = 1 - 20/512; k = 3 would
+  // hold only 1 - 2 (1 + 9 + 36) / 512 = 0.82.
+  const auto nine = median_interval({9, 3, 7, 1, 5, 8, 2, 6, 4});
+  EXPECT_EQ(nine.n, 9);
+  EXPECT_EQ(nine.median, 5);
+  EXPECT_EQ(nine.low, 2);
+  EXPECT_EQ(nine.high, 8);
+  EXPECT_DOUBLE_EQ(nine.coverage, 1 - 20.0 / 512);
+  // 15 values (the 224-px rounds): [x(4), x(12)], 1 - 2 (1 + 15 + 105 + 455) / 2^15.
+  std::vector<double> fifteen;
+  for (int i = 15; i >= 1; --i)
+    fifteen.push_back(i * 0.1);
+  const auto f = median_interval(fifteen);
+  EXPECT_DOUBLE_EQ(f.median, 0.8);
+  EXPECT_DOUBLE_EQ(f.low, 0.4);
+  EXPECT_DOUBLE_EQ(f.high, 1.2);
+  EXPECT_DOUBLE_EQ(f.coverage, 1 - 2 * 576.0 / 32768);
+  // 8 values: k = 2 holds 1 - 2 * 9/256 = 0.93 < 0.95, so the range (1 - 2/256); the even
+  // median is the mean of the middle two.
+  const auto eight = median_interval({4, 1, 8, 2, 7, 3, 6, 5});
+  EXPECT_EQ(eight.median, 4.5);
+  EXPECT_EQ(eight.low, 1);
+  EXPECT_EQ(eight.high, 8);
+  EXPECT_DOUBLE_EQ(eight.coverage, 1 - 2.0 / 256);
+  // 5 values: even the range holds only 1 - 2/32 = 0.9375.
+  const auto five = median_interval({2, 4, 1, 5, 3});
+  EXPECT_EQ(five.low, 1);
+  EXPECT_EQ(five.high, 5);
+  EXPECT_DOUBLE_EQ(five.coverage, 0.9375);
+  // A lower confidence narrows it: 9 values at 80 % give [x(3), x(7)] (0.82).
+  const auto narrow = median_interval({9, 3, 7, 1, 5, 8, 2, 6, 4}, 0.8);
+  EXPECT_EQ(narrow.low, 3);
+  EXPECT_EQ(narrow.high, 7);
+  EXPECT_DOUBLE_EQ(narrow.coverage, 1 - 92.0 / 512);
+  EXPECT_THROW(median_interval({}), std::invalid_argument);
+  EXPECT_THROW(median_interval({1, 2}, 1.0), std::invalid_argument);
 }
 
 }  // namespace

@@ -41,6 +41,40 @@ std::string ratio(const std::optional<double>& v) {
   return v ? fmt::format("{:.2f}×", *v) : "—";
 }
 
+// A row's ratio `key` with its interval where it has one: "1.08× [1.02–1.15]".
+std::string ratio(const Row& r, const std::string& key) {
+  const auto low = r.number(key + "_low"), high = r.number(key + "_high");
+  if (!r.number(key) || !low || !high) return ratio(r.number(key));
+  return fmt::format("{:.2f}× [{:.2f}–{:.2f}]", *r.number(key), *low, *high);
+}
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::kMet:
+      return "met";
+    case Verdict::kMissed:
+      return "missed";
+    case Verdict::kUndecided:
+      return "undecided";
+    case Verdict::kNotMeasured:
+      break;
+  }
+  return "not measured";
+}
+
+// A verdict as written by `verdict_name`; older reports have only `met` (true, false, null).
+Verdict verdict_from(const nlohmann::ordered_json& t) {
+  if (t.contains("verdict")) {
+    for (const Verdict v :
+         {Verdict::kMet, Verdict::kMissed, Verdict::kUndecided, Verdict::kNotMeasured}) {
+      if (t["verdict"] == verdict_name(v)) return v;
+    }
+    return Verdict::kNotMeasured;
+  }
+  if (!t.contains("met") || !t["met"].is_boolean()) return Verdict::kNotMeasured;
+  return t["met"].get<bool>() ? Verdict::kMet : Verdict::kMissed;
+}
+
 std::vector<const Row*> section(const Report& r, const std::string& name) {
   std::vector<const Row*> rows;
   for (const auto& row : r.rows) {
@@ -74,7 +108,7 @@ Json report_json(const Report& report) {
   for (const Target& t : report.targets) {
     targets.push_back({{"target", t.what},
                        {"measured", t.measured},
-                       {"met", t.measured_at_all ? Json(t.met) : Json(nullptr)},
+                       {"verdict", verdict_name(t.verdict)},
                        {"floor_above_target", t.floor_above}});
   }
   return Json{{"libtorch", report.libtorch}, {"command", report.command},
@@ -109,8 +143,7 @@ Report report_from(const Json& j) {
   }
   for (const auto& t : j.at("targets")) {
     r.targets.push_back({t.at("target").get<std::string>(), t.at("measured").get<std::string>(),
-                         t.at("met").is_boolean() && t["met"].get<bool>(), !t.at("met").is_null(),
-                         t.value("floor_above_target", false)});
+                         verdict_from(t), t.value("floor_above_target", false)});
   }
   return r;
 }
@@ -198,7 +231,12 @@ std::string to_markdown(const std::vector<Report>& reports) {
     md << " |\n";
   }
 
-  md << "\n## Targets\n\n| target";
+  md << "\n## Targets\n\nA ratio timed over rounds is the median of its per-round ratios (both "
+        "sides of a round met the same machine), with the median's distribution-free 95 % "
+        "interval in brackets (order statistics: x(2)–x(8) of 9 rounds, x(4)–x(12) of 15; the "
+        "exact coverage is `coverage` in the JSON). A target is *met* when the whole interval "
+        "clears it, *missed* when none of it does, and *undecided* when the interval holds the "
+        "target: then the machine's noise, not the code, decides the figure.\n\n| target";
   for (const Report& r : reports)
     md << " | " << label(r) << " | ";
   md << " |\n|---|";
@@ -221,10 +259,10 @@ std::string to_markdown(const std::vector<Report>& reports) {
         continue;
       }
       md << " | " << t->measured << " | "
-         << (!t->measured_at_all ? "not measured"
-             : t->met            ? "met"
-             : t->floor_above    ? "**missed**; the pass alone misses it too (section 7)"
-                                 : "**missed**");
+         << (t->floor_above ? "**missed**; the pass alone misses it too (section 7)"
+             : t->verdict == Verdict::kMissed    ? "**missed**"
+             : t->verdict == Verdict::kUndecided ? "undecided (the interval holds the target)"
+                                                 : verdict_name(t->verdict));
     }
     md << " |\n";
   }
@@ -252,7 +290,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "figures in sections 2, 3 and 7 come from one rotation: augcore's steps (plain and "
         "with each policy), the Python steps and the methods' essential passes take turns, "
         "each round starting one later, and each figure is the median over rounds (9 rounds "
-        "of 2 steps at 28–32 px, 15 rounds of 1 step at 224 px). The plain step's augcore "
+        "of 2 steps at 28–32 px, 15 rounds of 1 step at 224 px); a ratio is the median of the "
+        "per-round ratios, with its 95 % interval (see Targets). The plain step's augcore "
         "img/s here is section 3's baseline row.\n\n";
   table(
       md, reports, "step",
@@ -262,23 +301,23 @@ std::string to_markdown(const std::vector<Report>& reports) {
         return r.str("model") + " | " + r.str("input") + " | " + cell(r.number("batch")) + " | " +
                r.str("optimizer") + " | " + cell(r.number("augcore_parameters")) + " / " +
                cell(r.number("torch_parameters")) + " | " + rate(r.number("augcore_images_per_s")) +
-               " | " + rate(r.number("torch_images_per_s")) + " | " + ratio(r.number("ratio")) +
-               " | " +
+               " | " + rate(r.number("torch_images_per_s")) + " | " + ratio(r, "ratio") + " | " +
                (r.number("compiled_images_per_s") ? rate(r.number("compiled_images_per_s"))
                                                   : std::string("–")) +
-               " | " + ratio(r.number("ratio_compiled")) + " | " +
+               " | " + ratio(r, "ratio_compiled") + " | " +
                (r.number("compile_seconds") ? cell(r.number("compile_seconds")) : std::string("–"));
       });
 
   md << "\n## 3. Policy overheads\n\nTraining-step time with each policy (or objective) "
         "relative to the plain step of the same model, same batches, same rounds (the "
-        "rotation of section 2).\n\n";
+        "rotation of section 2): the median of the per-round ratios and its 95 % interval, so "
+        "× baseline is close to, not exactly, the quotient of the two ms/step medians.\n\n";
   table(md, reports, "overhead",
         "| model | input, batch | policy | settings | ms/step | img/s | × baseline |",
         [](const Row& r) {
           return r.str("model") + " | " + r.str("input") + " | " + r.str("policy") + " | " +
                  r.str("settings") + " | " + cell(r.number("ms_per_step"), "{:.1f}") + " | " +
-                 rate(r.number("images_per_s")) + " | " + ratio(r.number("ratio"));
+                 rate(r.number("images_per_s")) + " | " + ratio(r, "ratio");
         });
 
   md << "\n## 4. Batched against per-image augmentation\n\naugcore's batched policy on "
@@ -321,8 +360,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
         [](const Row& r) {
           return r.str("gpu") + " | " + r.str("model") + " | " + r.str("policy") + " | " +
                  cell(r.number("batch")) + " | " + rate(r.number("augcore_images_per_s")) + " | " +
-                 rate(r.number("torch_images_per_s")) + " | " + ratio(r.number("ratio_baseline")) +
-                 " | " + ratio(r.number("ratio"));
+                 rate(r.number("torch_images_per_s")) + " | " + ratio(r, "ratio_baseline") + " | " +
+                 ratio(r.number("ratio"));
         });
   md << "\nThe procedure for a GPU machine is in [performance.md](performance.md#gpu).\n";
 
@@ -330,7 +369,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "not go below: the pass it cannot do without, timed alone (no optimizer step, no "
         "policy around it) on the same model and batch, in the same rotation as the steps "
         "of sections 2 and 3; *step ms* is section 3's figure for the step it is compared "
-        "with, and *floor* = 1 + pass / step. A measured ratio near its floor leaves only the pass "
+        "with, and *floor* = 1 + pass / step per round (median and 95 % interval). A measured "
+        "ratio near its floor leaves only the pass "
         "itself to make faster; a floor above the target means the target cannot be met by "
         "this design on this machine.\n\n";
   table(md, reports, "floor",
@@ -340,8 +380,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
           return r.str("model") + " | " + r.str("input") + " | " + r.str("policy") + " | " +
                  r.str("settings") + " | " + r.str("pass") + " | " +
                  cell(r.number("pass_ms"), "{:.1f}") + " | " + r.str("against") + " | " +
-                 cell(r.number("step_ms"), "{:.1f}") + " | " + ratio(r.number("floor")) + " | " +
-                 ratio(r.number("measured"));
+                 cell(r.number("step_ms"), "{:.1f}") + " | " + ratio(r, "floor") + " | " +
+                 ratio(r, "measured");
         });
   return md.str();
 }

@@ -10,7 +10,8 @@
 namespace augcore::bench {
 
 // One measured row: its section ("loader", "step", "overhead", "augment", "gpu"), what it
-// measured, and its figures by name (absent = not measured).
+// measured, and its figures by name (absent = not measured). A ratio timed over rounds has
+// its interval beside it: ratio_low and ratio_high, and the interval's coverage.
 struct Row {
   std::string section;
   std::map<std::string, std::string> text;
@@ -19,12 +20,15 @@ struct Row {
   std::string str(const std::string& key) const;
 };
 
+// Whether a target holds: over a figure's whole 95 % interval (met), over none of it (missed),
+// or the interval holds the target (undecided: the machine's noise decides it).
+enum class Verdict { kMet, kMissed, kUndecided, kNotMeasured };
+
 // A target of the performance issue, checked against the rows.
 struct Target {
   std::string what;
-  std::string measured;  // "1.23x (resnet20)", or "not measured"
-  bool met = false;
-  bool measured_at_all = true;
+  std::string measured;  // "1.23× [1.18–1.30] (resnet20)", or "not measured"
+  Verdict verdict = Verdict::kNotMeasured;
   // Missed, and the method's essential pass alone (its floor, section "floor") misses it too.
   bool floor_above = false;
 };

@@ -1,6 +1,5 @@
 #include "step_bench.h"
 
-#include <algorithm>
 #include <chrono>
 
 #include <fmt/core.h>
@@ -116,25 +115,36 @@ double StepBench::run(std::int64_t steps) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::vector<double> interleaved_step_times(std::vector<StepBench*> benches, std::int64_t rounds,
-                                           std::int64_t steps, std::int64_t warmup) {
-  for (auto* b : benches)
-    b->run(warmup);
-  std::vector<std::vector<double>> per_round(benches.size());
+Rotation::Rotation(const std::vector<Timed>& contestants, std::int64_t rounds, std::int64_t steps)
+    : per_round_(contestants.size(), std::vector<double>{}) {
+  const std::size_t n = contestants.size();
   for (std::int64_t r = 0; r < rounds; ++r) {
-    for (std::size_t i = 0; i < benches.size(); ++i)
-      per_round[i].push_back(benches[i]->run(steps) / static_cast<double>(steps));
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = (static_cast<std::size_t>(r) + k) % n;
+      if (!per_round_[i]) continue;
+      if (const auto t = contestants[i](steps))
+        per_round_[i]->push_back(*t / static_cast<double>(steps));
+      else
+        per_round_[i].reset();
+    }
   }
-  std::vector<double> medians;
-  for (auto& v : per_round)
-    medians.push_back(median(std::move(v)));
-  return medians;
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+Rotation::Timed Rotation::of(StepBench& bench) {
+  return [&bench](std::int64_t steps) -> std::optional<double> { return bench.run(steps); };
+}
+
+std::optional<double> Rotation::seconds(std::size_t i) const {
+  if (!per_round_.at(i) || per_round_[i]->empty()) return std::nullopt;
+  return eval::median_interval(*per_round_[i]).median;
+}
+
+std::optional<eval::MedianInterval> Rotation::ratio(std::size_t a, std::size_t b) const {
+  if (!per_round_.at(a) || !per_round_.at(b) || per_round_[a]->empty()) return std::nullopt;
+  std::vector<double> ratios;
+  for (std::size_t r = 0; r < per_round_[a]->size(); ++r)
+    ratios.push_back((*per_round_[a])[r] / (*per_round_[b])[r]);
+  return eval::median_interval(std::move(ratios));
 }
 
 }  // namespace augcore::bench

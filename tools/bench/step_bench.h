@@ -1,8 +1,10 @@
 // Timing the trainer's own training step (train::TrainStep: policies, objective, backward,
-// optimizer) of a recipe on fixed batches, alone or interleaved with other recipes.
+// optimizer) of a recipe on fixed batches, alone or in turns with other contestants.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 
 #include "augcore/config/config.h"
 #include "augcore/data/loader.h"
+#include "augcore/eval/statistics.h"
 #include "augcore/train/loop/data_parallel.h"
 #include "augcore/train/loop/task.h"
 #include "augcore/train/loop/train_step.h"
@@ -62,13 +65,25 @@ class StepBench {
   std::string model_name_, label_;
 };
 
-// The median of `values` (not empty).
-double median(std::vector<double> values);
+// Contestants timed in turns: `rounds` rounds of `steps` steps (or passes) each, every round
+// starting one contestant later, so that the machine's drifts hit all alike and no contestant
+// always follows the same one. A ratio of two contestants is taken per round, where both met
+// the same machine, and summarised by its median and the median's 95 % interval.
+class Rotation {
+ public:
+  // Takes `steps` steps and returns their seconds; nothing when it failed (a Python child that
+  // died): it then drops out and has no figures.
+  using Timed = std::function<std::optional<double>(std::int64_t steps)>;
+  Rotation(const std::vector<Timed>& contestants, std::int64_t rounds, std::int64_t steps);
+  // A bench's steps as a contestant.
+  static Timed of(StepBench& bench);
+  // The median over rounds of contestant i's seconds per step.
+  std::optional<double> seconds(std::size_t i) const;
+  // Contestant a's time over b's, per round: the median ratio and its interval.
+  std::optional<eval::MedianInterval> ratio(std::size_t a, std::size_t b) const;
 
-// Seconds per step of each bench, measured in `rounds` rounds of `steps` steps that visit
-// every bench in turn (after `warmup` untimed steps each), so slow drifts of the machine's
-// speed hit all of them alike. Returns the median over rounds of each bench's step time.
-std::vector<double> interleaved_step_times(std::vector<StepBench*> benches, std::int64_t rounds,
-                                           std::int64_t steps, std::int64_t warmup);
+ private:
+  std::vector<std::optional<std::vector<double>>> per_round_;
+};
 
 }  // namespace augcore::bench

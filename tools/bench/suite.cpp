@@ -526,37 +526,6 @@ class Suite {
     return {small, cifar, vit, r50, deit};
   }
 
-  // One contestant of a rotation: takes `steps` steps (or passes) and returns their seconds;
-  // nothing when it failed (a Python child that died).
-  using Timed = std::function<std::optional<double>(std::int64_t steps)>;
-
-  // Median seconds per step of each contestant, timed in turns: `rounds` rounds of `steps`
-  // steps each, every round starting one contestant later, so that the machine's drift hits
-  // all alike and no contestant always follows the same one. A contestant that fails once has
-  // no figure.
-  static std::vector<std::optional<double>> rotation_times(const std::vector<Timed>& contestants,
-                                                           std::int64_t rounds,
-                                                           std::int64_t steps) {
-    const std::size_t n = contestants.size();
-    std::vector<std::vector<double>> per_round(n);
-    std::vector<bool> failed(n, false);
-    for (std::int64_t r = 0; r < rounds; ++r) {
-      for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t i = (static_cast<std::size_t>(r) + k) % n;
-        if (failed[i]) continue;
-        if (const auto t = contestants[i](steps))
-          per_round[i].push_back(*t / static_cast<double>(steps));
-        else
-          failed[i] = true;
-      }
-    }
-    std::vector<std::optional<double>> medians(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!failed[i]) medians[i] = median(std::move(per_round[i]));
-    }
-    return medians;
-  }
-
   std::vector<std::string> variant_sets(const Group& g, const Variant& v) const {
     std::vector<std::string> sets = g.sets;
     sets.push_back(fmt::format("data.loader.batch_size={}", g.batch));
@@ -572,46 +541,41 @@ class Suite {
     bool compile_first = true;
     for (const Group& g : groups()) {
       std::vector<std::unique_ptr<StepBench>> benches;
-      std::vector<Timed> timed;
+      std::vector<Rotation::Timed> timed;
       for (const auto& v : g.variants) {
         benches.push_back(std::make_unique<StepBench>(recipe(g.yaml, variant_sets(g, v)),
                                                       batches(g.yaml, g.batch)));
-        StepBench* bench = benches.back().get();
-        bench->run(warmup_);
-        timed.push_back([bench](std::int64_t n) -> std::optional<double> { return bench->run(n); });
+        benches.back()->run(warmup_);
+        timed.push_back(Rotation::of(*benches.back()));
       }
       auto python = python_references(g, compile_first);
+      std::vector<std::optional<std::size_t>> python_index;
       for (const auto& child : python) {
-        if (child) timed.push_back([c = child.get()](std::int64_t n) { return c->run(n); });
+        python_index.emplace_back();
+        if (!child) continue;
+        python_index.back() = timed.size();
+        timed.push_back([c = child.get()](std::int64_t n) { return c->run(n); });
       }
-      std::vector<std::size_t> floored;
+      std::vector<std::pair<std::size_t, std::size_t>> floored;  // (variant, contestant)
       for (std::size_t i = 0; i < g.variants.size(); ++i) {
         const Variant& v = g.variants[i];
         if (v.floor == Floor::kNone) continue;
         auto pass = essential_pass(v.floor, recipe(g.yaml, variant_sets(g, v)),
                                    *benches[reference_of(g, i)], batches(g.yaml, g.batch).front());
         pass();
+        floored.emplace_back(i, timed.size());
         timed.push_back([pass](std::int64_t n) -> std::optional<double> {
           const auto t0 = Clock::now();
           for (std::int64_t k = 0; k < n; ++k)
             pass();
           return since(t0);
         });
-        floored.push_back(i);
       }
-      const auto times =
-          rotation_times(timed, g.big ? big_rounds_ : rounds_, g.big ? big_steps_ : steps_);
-      std::vector<double> steps;
-      for (std::size_t i = 0; i < g.variants.size(); ++i)
-        steps.push_back(*times[i]);
-      if (!python.empty()) {
-        const std::size_t first = g.variants.size();
-        step_row(g, *benches[0], steps[0], *python[0], times[first],
-                 python[1] ? times[first + 1] : std::nullopt, python[1].get());
-      }
-      overhead_rows(g, steps);
-      for (std::size_t k = 0; k < floored.size(); ++k)
-        floor_row(g, floored[k], steps, *times[times.size() - floored.size() + k]);
+      const Rotation rotation(timed, g.big ? big_rounds_ : rounds_, g.big ? big_steps_ : steps_);
+      if (!python.empty()) step_row(g, *benches[0], rotation, python, python_index);
+      overhead_rows(g, rotation);
+      for (const auto& [variant, contestant] : floored)
+        floor_row(g, variant, rotation, contestant);
     }
   }
 
@@ -637,43 +601,54 @@ class Suite {
     return children;
   }
 
-  void step_row(const Group& g, const StepBench& bench, double step, const PythonSteps& eager,
-                std::optional<double> eager_step, std::optional<double> compiled_step,
-                const PythonSteps* compiled) {
+  // `key` with its interval: key_low and key_high.
+  static void put(Numbers& numbers, const std::string& key, const eval::MedianInterval& m) {
+    numbers[key] = m.median;
+    numbers[key + "_low"] = m.low;
+    numbers[key + "_high"] = m.high;
+    numbers["coverage"] = m.coverage;
+  }
+
+  // augcore's plain step (contestant 0) against the Python reference's, eager and compiled
+  // (their contestants in `python_index`, none when a child did not start).
+  void step_row(const Group& g, const StepBench& bench, const Rotation& rotation,
+                const std::vector<std::unique_ptr<PythonSteps>>& python,
+                const std::vector<std::optional<std::size_t>>& index) {
     const double batch = static_cast<double>(g.batch);
-    const double ours = batch / step;
     Row row{"step", {{"model", g.model}, {"input", g.step_input}, {"optimizer", g.optimizer}}, {}};
     row.numbers["batch"] = batch;
-    row.numbers["augcore_images_per_s"] = ours;
+    row.numbers["augcore_images_per_s"] = batch / *rotation.seconds(0);
     row.numbers["augcore_parameters"] = static_cast<double>(bench.parameters());
-    if (eager_step) {
-      row.numbers["torch_images_per_s"] = batch / *eager_step;
-      row.numbers["torch_parameters"] = eager.parameters();
-      row.numbers["ratio"] = *eager_step / step;
+    if (index[0] && rotation.seconds(*index[0])) {
+      row.numbers["torch_images_per_s"] = batch / *rotation.seconds(*index[0]);
+      row.numbers["torch_parameters"] = python[0]->parameters();
+      put(row.numbers, "ratio", *rotation.ratio(*index[0], 0));
     }
-    if (compiled_step) {
-      row.numbers["compiled_images_per_s"] = batch / *compiled_step;
-      row.numbers["ratio_compiled"] = *compiled_step / step;
-      row.numbers["compile_seconds"] = std::max(0.0, compiled->first_step() - *compiled_step);
+    if (index[1] && rotation.seconds(*index[1])) {
+      const double compiled = *rotation.seconds(*index[1]);
+      row.numbers["compiled_images_per_s"] = batch / compiled;
+      put(row.numbers, "ratio_compiled", *rotation.ratio(*index[1], 0));
+      row.numbers["compile_seconds"] = std::max(0.0, python[1]->first_step() - compiled);
     }
     print(row, "step " + g.model);
     report_.rows.push_back(std::move(row));
   }
 
-  void overhead_rows(const Group& g, const std::vector<double>& steps) {
-    double cutout = 0;
-    for (std::size_t i = 0; i < steps.size(); ++i) {
+  void overhead_rows(const Group& g, const Rotation& rotation) {
+    std::optional<std::size_t> cutout;
+    for (std::size_t i = 0; i < g.variants.size(); ++i) {
       const Variant& v = g.variants[i];
       Row row{
           "overhead",
           {{"model", g.model}, {"input", g.input}, {"policy", v.policy}, {"settings", v.settings}},
           {}};
-      row.numbers["ms_per_step"] = steps[i] * 1e3;
-      row.numbers["images_per_s"] = static_cast<double>(g.batch) / steps[i];
-      row.numbers["ratio"] = steps[i] / steps[0];
-      if (v.policy == "cutout") cutout = steps[i];
-      if (v.policy == "keep_cutout" && cutout > 0)
-        row.numbers["ratio_to_cutout"] = steps[i] / cutout;
+      const double step = *rotation.seconds(i);
+      row.numbers["ms_per_step"] = step * 1e3;
+      row.numbers["images_per_s"] = static_cast<double>(g.batch) / step;
+      put(row.numbers, "ratio", *rotation.ratio(i, 0));
+      if (v.policy == "cutout") cutout = i;
+      if (v.policy == "keep_cutout" && cutout)
+        put(row.numbers, "ratio_to_cutout", *rotation.ratio(i, *cutout));
       print(row, "overhead " + g.model + " " + v.policy + " (" + v.settings + ")");
       report_.rows.push_back(std::move(row));
     }
@@ -690,10 +665,9 @@ class Suite {
   }
 
   // A method's floor: the ratio its essential pass alone would give against the step it is
-  // compared with, 1 + pass / step. A measured overhead at its floor has nothing left to
-  // optimise but the pass itself.
-  void floor_row(const Group& g, std::size_t variant, const std::vector<double>& steps,
-                 double pass) {
+  // compared with, 1 + pass / step, per round. A measured overhead at its floor has nothing
+  // left to optimise but the pass itself.
+  void floor_row(const Group& g, std::size_t variant, const Rotation& rotation, std::size_t pass) {
     const Variant& v = g.variants[variant];
     const std::size_t reference = reference_of(g, variant);
     Row row{"floor",
@@ -706,10 +680,14 @@ class Suite {
                              ? "the plain step"
                              : g.variants[reference].policy + "'s step"}},
             {}};
-    row.numbers["pass_ms"] = pass * 1e3;
-    row.numbers["step_ms"] = steps[reference] * 1e3;
-    row.numbers["floor"] = 1 + pass / steps[reference];
-    row.numbers["measured"] = steps[variant] / steps[reference];
+    row.numbers["pass_ms"] = *rotation.seconds(pass) * 1e3;
+    row.numbers["step_ms"] = *rotation.seconds(reference) * 1e3;
+    auto floor = *rotation.ratio(pass, reference);
+    floor.median += 1;
+    floor.low += 1;
+    floor.high += 1;
+    put(row.numbers, "floor", floor);
+    put(row.numbers, "measured", *rotation.ratio(variant, reference));
     print(row, "floor " + g.model + " " + v.policy + " (" + v.settings + ")");
     report_.rows.push_back(std::move(row));
   }
@@ -950,14 +928,15 @@ void Suite::gpu_measure() {
   };
   for (const auto& group : groups) {
     std::vector<std::unique_ptr<StepBench>> benches;
-    std::vector<StepBench*> raw;
+    std::vector<Rotation::Timed> timed;
     for (const auto& c : group) {
       std::vector<std::string> sets = gpu;
       sets.insert(sets.end(), c.sets.begin(), c.sets.end());
       benches.push_back(std::make_unique<StepBench>(recipe(kJpeg, sets), jpeg));
-      raw.push_back(benches.back().get());
+      benches.back()->run(warmup_ + 3);
+      timed.push_back(Rotation::of(*benches.back()));
     }
-    const auto times = interleaved_step_times(raw, rounds_, o_.quick ? 1 : 10, warmup_ + 3);
+    const Rotation rotation(timed, rounds_, o_.quick ? 1 : 10);
     std::optional<Numbers> theirs;
     if (group.front().model == "resnet50") {
       theirs = python(fmt::format(
@@ -968,8 +947,8 @@ void Suite::gpu_measure() {
     for (std::size_t i = 0; i < group.size(); ++i) {
       Row row{"gpu", {{"gpu", name}, {"model", group[i].model}, {"policy", group[i].policy}}, {}};
       row.numbers["batch"] = static_cast<double>(batch);
-      row.numbers["augcore_images_per_s"] = static_cast<double>(batch) / times[i];
-      row.numbers["ratio_baseline"] = times[i] / times[0];
+      row.numbers["augcore_images_per_s"] = static_cast<double>(batch) / *rotation.seconds(i);
+      put(row.numbers, "ratio_baseline", *rotation.ratio(i, 0));
       if (i == 0 && theirs && theirs->count("images_per_s")) {
         row.numbers["torch_images_per_s"] = theirs->at("images_per_s");
         row.numbers["ratio"] = row.numbers["augcore_images_per_s"] / theirs->at("images_per_s");
@@ -978,6 +957,30 @@ void Suite::gpu_measure() {
       report_.rows.push_back(std::move(row));
     }
   }
+}
+
+// A target's figure: a ratio with its interval (none where it was measured once).
+struct Figure {
+  std::string label;
+  std::optional<double> value, low, high;
+};
+
+Figure figure_of(const Row& r, const std::string& key, std::string label) {
+  return {std::move(label), r.number(key), r.number(key + "_low"), r.number(key + "_high")};
+}
+
+std::string figure_text(const Figure& f) {
+  if (!f.low || !f.high) return fmt::format("{:.2f}×", *f.value);
+  return fmt::format("{:.2f}× [{:.2f}–{:.2f}]", *f.value, *f.low, *f.high);
+}
+
+// A figure against a monotone target: met when its whole interval passes, missed when none of
+// it does, undecided when the interval holds the target.
+Verdict verdict_of(const Figure& f, const std::function<bool(double)>& pass) {
+  if (!f.value) return Verdict::kNotMeasured;
+  const bool low = pass(f.low.value_or(*f.value)), high = pass(f.high.value_or(*f.value));
+  if (low && high) return Verdict::kMet;
+  return !low && !high ? Verdict::kMissed : Verdict::kUndecided;
 }
 
 std::vector<Target> Suite::targets() const {
@@ -991,106 +994,100 @@ std::vector<Target> Suite::targets() const {
     }
     return rows;
   };
-  auto target = [](const std::string& what,
-                   const std::vector<std::pair<std::string, std::optional<double>>>& figures,
+  // Missed when any figure misses, undecided when none misses but one is undecided.
+  auto target = [](const std::string& what, const std::vector<Figure>& figures,
                    const std::function<bool(double)>& pass) {
-    Target t{what, "", true, true};
-    for (const auto& [label, v] : figures) {
-      if (!v) {
-        t.measured_at_all = false;
-        continue;
-      }
-      t.measured += fmt::format("{}{:.2f}× ({})", t.measured.empty() ? "" : ", ", *v, label);
-      t.met = t.met && pass(*v);
+    Target t{what, "", Verdict::kNotMeasured, false};
+    bool missed = false, undecided = false;
+    for (const Figure& f : figures) {
+      if (!f.value) continue;
+      t.measured +=
+          fmt::format("{}{} ({})", t.measured.empty() ? "" : ", ", figure_text(f), f.label);
+      missed = missed || verdict_of(f, pass) == Verdict::kMissed;
+      undecided = undecided || verdict_of(f, pass) == Verdict::kUndecided;
     }
     if (t.measured.empty())
       t.measured = "not measured";
     else
-      t.measured_at_all = true;
+      t.verdict = missed ? Verdict::kMissed : undecided ? Verdict::kUndecided : Verdict::kMet;
     return t;
   };
+  const auto at_least = [](double target) { return [target](double v) { return v >= target; }; };
+  const auto at_most = [](double target) { return [target](double v) { return v <= target; }; };
   std::vector<Target> out;
-  std::vector<std::pair<std::string, std::optional<double>>> figures;
+  std::vector<Figure> figures;
   for (const Row* r : find("step", {}))
-    figures.emplace_back(r->str("model"), r->number("ratio"));
-  out.push_back(target("CPU training step ≥ 1.0× Python PyTorch eager", figures,
-                       [](double v) { return v >= 1.0; }));
+    figures.push_back(figure_of(*r, "ratio", r->str("model")));
+  out.push_back(target("CPU training step ≥ 1.0× Python PyTorch eager", figures, at_least(1.0)));
   figures.clear();
   for (const Row* r : find("gpu", {{"policy", "none"}, {"model", "resnet50"}}))
-    figures.emplace_back("resnet50 bf16", r->number("ratio"));
-  out.push_back(target("GPU training step ≥ 1.0× Python PyTorch eager", figures,
-                       [](double v) { return v >= 1.0; }));
+    figures.push_back(figure_of(*r, "ratio", "resnet50 bf16"));
+  out.push_back(target("GPU training step ≥ 1.0× Python PyTorch eager", figures, at_least(1.0)));
   figures.clear();
   for (const Row* r : find("loader", {})) {
     if (r->str("transforms").find("RandomResized") != std::string::npos) {
-      figures.emplace_back(fmt::format("{:.0f} worker(s)", *r->number("workers")),
-                           r->number("ratio"));
+      figures.push_back(
+          figure_of(*r, "ratio", fmt::format("{:.0f} worker(s)", *r->number("workers"))));
     }
   }
-  out.push_back(target("JPEG ImageFolder loader ≥ 2× torchvision per worker", figures,
-                       [](double v) { return v >= 2.0; }));
-  figures.clear();
-  // A figure's floor (its essential pass alone), in its label; the target is marked when
-  // every CPU figure that misses it has a floor that misses it too.
-  auto floor_of = [&](const Row* r) {
-    const auto rows = find("floor", {{"model", r->str("model")},
-                                     {"policy", r->str("policy")},
-                                     {"settings", r->str("settings")}});
-    return rows.empty() ? std::nullopt : rows.front()->number("floor");
-  };
-  auto with_floors = [&](const std::string& what, const std::vector<const Row*>& rows,
+  out.push_back(
+      target("JPEG ImageFolder loader ≥ 2× torchvision per worker", figures, at_least(2.0)));
+  // The CPU figures of overhead rows, each labelled with its floor (its essential pass alone);
+  // true when every one that misses has a floor that misses too.
+  auto with_floors = [&](const std::vector<const Row*>& rows,
                          const std::function<std::string(const Row*)>& label,
                          const std::string& key, const std::function<bool(double)>& pass) {
     figures.clear();
     bool missed = false, blocked = true;
     for (const Row* r : rows) {
-      const auto floor = floor_of(r);
-      figures.emplace_back(label(r) + (floor ? fmt::format("; floor {:.2f}×", *floor) : ""),
-                           r->number(key));
-      if (r->number(key) && !pass(*r->number(key))) {
+      const auto floors = find("floor", {{"model", r->str("model")},
+                                         {"policy", r->str("policy")},
+                                         {"settings", r->str("settings")}});
+      std::optional<Figure> floor;
+      if (!floors.empty() && floors.front()->number("floor"))
+        floor = figure_of(*floors.front(), "floor", "floor");
+      figures.push_back(
+          figure_of(*r, key, label(r) + (floor ? "; floor " + figure_text(*floor) : "")));
+      if (verdict_of(figures.back(), pass) == Verdict::kMissed) {
         missed = true;
-        blocked = blocked && floor && !pass(*floor);
+        blocked = blocked && floor && verdict_of(*floor, pass) == Verdict::kMissed;
       }
     }
-    return std::make_pair(what, missed && blocked);
+    return missed && blocked;
   };
   // GPU figures have no floor: a missed one leaves the verdict a plain miss.
-  auto gpu_met = [&](const std::vector<const Row*>& rows, const std::function<bool(double)>& pass) {
+  auto gpu_figures = [&](const std::vector<const Row*>& rows, const std::string& prefix,
+                         const std::function<bool(double)>& pass) {
+    bool missed = false;
     for (const Row* r : rows) {
-      if (r->number("ratio_baseline") && !pass(*r->number("ratio_baseline"))) return false;
+      figures.push_back(figure_of(*r, "ratio_baseline", prefix + r->str("model")));
+      missed = missed || verdict_of(figures.back(), pass) == Verdict::kMissed;
     }
-    return true;
+    return missed;
   };
-  auto mra = with_floors(
-      "mra (MAE-Mini, 224 px) ≤ 1.2× the ResNet-50 step",
+  auto add = [&](const std::string& what, bool blocked, bool gpu_missed,
+                 const std::function<bool(double)>& pass) {
+    out.push_back(target(what, figures, pass));
+    out.back().floor_above = out.back().verdict == Verdict::kMissed && blocked && !gpu_missed;
+  };
+  const bool mra = with_floors(
       find("overhead", {{"model", "resnet50"}, {"policy", "mra"}}),
-      [](const Row*) { return std::string("CPU"); }, "ratio", [](double v) { return v <= 1.2; });
-  const auto mra_gpu = find("gpu", {{"policy", "mra (MAE-Mini)"}});
-  for (const Row* r : mra_gpu)
-    figures.emplace_back("GPU", r->number("ratio_baseline"));
-  out.push_back(target(mra.first, figures, [](double v) { return v <= 1.2; }));
-  out.back().floor_above =
-      !out.back().met && mra.second && gpu_met(mra_gpu, [](double v) { return v <= 1.2; });
-  const auto keep = with_floors(
-      "keep_cutout low_res ≤ 1.10× cutout",
+      [](const Row*) { return std::string("CPU"); }, "ratio", at_most(1.2));
+  const bool mra_gpu =
+      gpu_figures(find("gpu", {{"policy", "mra (MAE-Mini)"}}), "GPU ", at_most(1.2));
+  add("mra (MAE-Mini, 224 px) ≤ 1.2× the ResNet-50 step", mra, mra_gpu, at_most(1.2));
+  const bool keep = with_floors(
       find("overhead", {{"policy", "keep_cutout"}, {"settings", "low_res saliency"}}),
-      [](const Row* r) { return r->str("model"); }, "ratio_to_cutout",
-      [](double v) { return v <= 1.10; });
-  out.push_back(target(keep.first, figures, [](double v) { return v <= 1.10; }));
-  out.back().floor_above = !out.back().met && keep.second;
+      [](const Row* r) { return r->str("model"); }, "ratio_to_cutout", at_most(1.10));
+  add("keep_cutout low_res ≤ 1.10× cutout", keep, false, at_most(1.10));
   std::vector<const Row*> vits;
   for (const Row* r : find("overhead", {{"policy", "masksub"}})) {
     if (r->str("model").rfind("vit", 0) == 0) vits.push_back(r);
   }
-  const auto masksub = with_floors(
-      "masksub ViT ≤ 1.45× the ViT step", vits, [](const Row* r) { return r->str("model"); },
-      "ratio", [](double v) { return v <= 1.45; });
-  const auto masksub_gpu = find("gpu", {{"policy", "masksub"}});
-  for (const Row* r : masksub_gpu)
-    figures.emplace_back("GPU " + r->str("model"), r->number("ratio_baseline"));
-  out.push_back(target(masksub.first, figures, [](double v) { return v <= 1.45; }));
-  out.back().floor_above =
-      !out.back().met && masksub.second && gpu_met(masksub_gpu, [](double v) { return v <= 1.45; });
+  const bool masksub = with_floors(
+      vits, [](const Row* r) { return r->str("model"); }, "ratio", at_most(1.45));
+  const bool masksub_gpu = gpu_figures(find("gpu", {{"policy", "masksub"}}), "GPU ", at_most(1.45));
+  add("masksub ViT ≤ 1.45× the ViT step", masksub, masksub_gpu, at_most(1.45));
   return out;
 }
 

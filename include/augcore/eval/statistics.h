@@ -1,5 +1,6 @@
 // Paired comparisons of runs over seeds: Student's t distribution, the paired t-test and its
-// confidence interval (what sweeps report for "does A differ from B").
+// confidence interval (what sweeps report for "does A differ from B"); the median's
+// distribution-free interval (what benchmarks report for a ratio timed over rounds).
 #pragma once
 
 #include <vector>
@@ -24,5 +25,17 @@ struct PairedTest {
 // The paired t-test of `differences` (A − B per seed). Throws std::invalid_argument for fewer
 // than two differences. Identical differences give std 0: p = 0 unless their mean is 0 (p = 1).
 PairedTest paired_t_test(const std::vector<double>& differences, double confidence = 0.95);
+
+// The median of n values and its distribution-free confidence interval [x(k), x(n+1-k)] (the
+// order statistics), with the largest k whose coverage 1 - 2 P(Binomial(n, 1/2) < k) is at least
+// the asked confidence; `coverage` is that exact figure. Below six values no k reaches 95 %: the
+// interval is then the range, and `coverage` says how little it holds.
+struct MedianInterval {
+  int n = 0;
+  double median = 0, low = 0, high = 0, coverage = 0;
+};
+
+// Throws std::invalid_argument for no values or a confidence outside (0, 1).
+MedianInterval median_interval(std::vector<double> values, double confidence = 0.95);
 
 }  // namespace augcore::eval
