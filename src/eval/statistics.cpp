@@ -97,6 +97,9 @@ MedianInterval median_interval(std::vector<double> values, double confidence) {
   if (!(confidence > 0 && confidence < 1)) {
     throw std::invalid_argument("median_interval: confidence must lie in (0, 1)");
   }
+  for (const double v : values) {
+    if (!std::isfinite(v)) throw std::invalid_argument("median_interval: a value is not finite");
+  }
   std::sort(values.begin(), values.end());
   MedianInterval r;
   r.n = static_cast<int>(values.size());

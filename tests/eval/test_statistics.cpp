@@ -115,7 +115,22 @@ TEST(StatisticsTest, MedianIntervalByHand) {
   EXPECT_EQ(narrow.low, 3);
   EXPECT_EQ(narrow.high, 7);
   EXPECT_DOUBLE_EQ(narrow.coverage, 1 - 92.0 / 512);
+  // Six values: the range already holds 1 - 2/64 = 0.969; two hold 0.5; one holds nothing.
+  const auto six = median_interval({6, 1, 5, 2, 4, 3});
+  EXPECT_EQ(six.low, 1);
+  EXPECT_EQ(six.high, 6);
+  EXPECT_DOUBLE_EQ(six.coverage, 1 - 2.0 / 64);
+  const auto two = median_interval({3, 1});
+  EXPECT_EQ(two.median, 2);
+  EXPECT_EQ(two.low, 1);
+  EXPECT_EQ(two.high, 3);
+  EXPECT_DOUBLE_EQ(two.coverage, 0.5);
+  const auto one = median_interval({7});
+  EXPECT_EQ(one.low, 7);
+  EXPECT_EQ(one.high, 7);
+  EXPECT_DOUBLE_EQ(one.coverage, 0);
   EXPECT_THROW(median_interval({}), std::invalid_argument);
+  EXPECT_THROW(median_interval({1, std::nan(""), 2}), std::invalid_argument);
   EXPECT_THROW(median_interval({1, 2}, 1.0), std::invalid_argument);
 }
 

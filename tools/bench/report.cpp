@@ -41,11 +41,14 @@ std::string ratio(const std::optional<double>& v) {
   return v ? fmt::format("{:.2f}×", *v) : "—";
 }
 
-// A row's ratio `key` with its interval where it has one: "1.08× [1.02–1.15]".
+// A row's ratio `key` with its interval where it has one: "1.08× [1.02–1.15]", with the
+// interval's coverage when it falls short of 95 % (too few rounds, as in a --quick run).
 std::string ratio(const Row& r, const std::string& key) {
   const auto low = r.number(key + "_low"), high = r.number(key + "_high");
   if (!r.number(key) || !low || !high) return ratio(r.number(key));
-  return fmt::format("{:.2f}× [{:.2f}–{:.2f}]", *r.number(key), *low, *high);
+  const double coverage = r.number("coverage").value_or(1);
+  return fmt::format("{:.2f}× [{:.2f}–{:.2f}]{}", *r.number(key), *low, *high,
+                     coverage < 0.95 ? fmt::format(" ({:.0f} %)", 100 * coverage) : "");
 }
 
 const char* verdict_name(Verdict v) {
@@ -236,7 +239,9 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "interval in brackets (order statistics: x(2)–x(8) of 9 rounds, x(4)–x(12) of 15; the "
         "exact coverage is `coverage` in the JSON). A target is *met* when the whole interval "
         "clears it, *missed* when none of it does, and *undecided* when the interval holds the "
-        "target: then the machine's noise, not the code, decides the figure.\n\n| target";
+        "target: then the machine's noise, not the code, decides the figure. (A report written "
+        "before 2026-12-07 has single figures and met/missed verdicts without intervals.)\n\n"
+        "| target";
   for (const Report& r : reports)
     md << " | " << label(r) << " | ";
   md << " |\n|---|";

@@ -1,6 +1,7 @@
 #include "step_bench.h"
 
 #include <chrono>
+#include <stdexcept>
 
 #include <fmt/core.h>
 
@@ -141,6 +142,9 @@ std::optional<double> Rotation::seconds(std::size_t i) const {
 
 std::optional<eval::MedianInterval> Rotation::ratio(std::size_t a, std::size_t b) const {
   if (!per_round_.at(a) || !per_round_.at(b) || per_round_[a]->empty()) return std::nullopt;
+  // Survivors ran every round: the rounds pair up one to one.
+  if (per_round_[a]->size() != per_round_[b]->size())
+    throw std::logic_error("rotation: unequal rounds");
   std::vector<double> ratios;
   for (std::size_t r = 0; r < per_round_[a]->size(); ++r)
     ratios.push_back((*per_round_[a])[r] / (*per_round_[b])[r]);

@@ -601,7 +601,8 @@ class Suite {
     return children;
   }
 
-  // `key` with its interval: key_low and key_high.
+  // `key` with its interval: key_low and key_high. Every ratio of a row comes from one
+  // rotation, so the row has one coverage.
   static void put(Numbers& numbers, const std::string& key, const eval::MedianInterval& m) {
     numbers[key] = m.median;
     numbers[key + "_low"] = m.low;
@@ -962,16 +963,19 @@ void Suite::gpu_measure() {
 // A target's figure: a ratio with its interval (none where it was measured once).
 struct Figure {
   std::string label;
-  std::optional<double> value, low, high;
+  std::optional<double> value, low, high, coverage;
 };
 
 Figure figure_of(const Row& r, const std::string& key, std::string label) {
-  return {std::move(label), r.number(key), r.number(key + "_low"), r.number(key + "_high")};
+  return {std::move(label), r.number(key), r.number(key + "_low"), r.number(key + "_high"),
+          r.number("coverage")};
 }
 
 std::string figure_text(const Figure& f) {
   if (!f.low || !f.high) return fmt::format("{:.2f}×", *f.value);
-  return fmt::format("{:.2f}× [{:.2f}–{:.2f}]", *f.value, *f.low, *f.high);
+  return fmt::format(
+      "{:.2f}× [{:.2f}–{:.2f}]{}", *f.value, *f.low, *f.high,
+      f.coverage.value_or(1) < 0.95 ? fmt::format(" ({:.0f} %)", 100 * *f.coverage) : "");
 }
 
 // A figure against a monotone target: met when its whole interval passes, missed when none of

@@ -64,13 +64,22 @@ void write_png(const std::string& path, const std::vector<Panel>& panels, int co
         script += "\n";
       }
       script += "EOD\n";
+      const bool dashed = s.dashed != ((colour - 1) / 12 % 2 == 1);
+      // One point (a run evaluated only at its end) has no line to draw: a marker (open when
+      // dashed), with its band as an error bar.
+      if (s.x.size() == 1) {
+        plots[k].push_back(
+            fmt::format("{} using 1:2{} with {} pt {} ps 1.5 lw 2 lc rgb '{}' title {}", name,
+                        s.lo.empty() ? "" : ":3:4", s.lo.empty() ? "points" : "yerrorbars",
+                        dashed ? 6 : 7, colour_of(colour), quoted(s.name)));
+        continue;
+      }
       if (!s.lo.empty()) {
         plots[k].push_back(fmt::format(
             "{} using 1:3:4 with filledcurves lc rgb '{}' fs transparent solid 0.15 noborder "
             "notitle",
             name, colour_of(colour)));
       }
-      const bool dashed = s.dashed != ((colour - 1) / 12 % 2 == 1);
       plots[k].push_back(fmt::format("{} using 1:2 with lines lw 2 lc rgb '{}' dt {} title {}",
                                      name, colour_of(colour), dashed ? 2 : 1, quoted(s.name)));
     }

@@ -22,7 +22,8 @@ struct Panel {
 };
 
 // Writes `panels` (in a grid of `columns`) to a PNG of width x height pixels by running
-// gnuplot (its pngcairo terminal) on a generated script. Panels without data are skipped.
+// gnuplot (its pngcairo terminal) on a generated script. Panels without data are skipped; a
+// series of one point is drawn as a marker (with its band as an error bar).
 // Throws std::runtime_error when gnuplot is missing or fails.
 void write_png(const std::string& path, const std::vector<Panel>& panels, int columns = 1,
                int width = 900, int height = 600);

@@ -35,7 +35,8 @@ struct MedianInterval {
   double median = 0, low = 0, high = 0, coverage = 0;
 };
 
-// Throws std::invalid_argument for no values or a confidence outside (0, 1).
+// Throws std::invalid_argument for no values, a value that is not finite, or a confidence
+// outside (0, 1).
 MedianInterval median_interval(std::vector<double> values, double confidence = 0.95);
 
 }  // namespace augcore::eval
