@@ -3,7 +3,8 @@
 # reference; torch.compile too where the build's Python has PyTorch 2.x), every policy overhead
 # and target present, another toolchain's report kept beside this one's, the Markdown page
 # complete; the step of a semi-supervised recipe; every timed ratio inside its 95 % interval and
-# each target's verdict (met, missed, undecided) recomputed from its rows' intervals.
+# each target's verdict (met, missed, undecided) and whether its floor puts it out of reach
+# recomputed from its rows' intervals.
 set -u
 bin="$1"
 tmp=$(mktemp -d)
@@ -117,9 +118,19 @@ def rows_of(name, **match):
     return [r for r in section(name) if all(r.get(k) == v for k, v in match.items())]
 def gpu_as_ratio(rows):  # a GPU row's figure is its ratio to the plain GPU step
     return [{k.replace("ratio_baseline", "ratio"): v for k, v in r.items()} for r in rows]
+# Out of reach / at its floor: not met, and every row short of the target is a CPU row whose
+# floor (the essential pass alone) misses it with its whole interval.
+def floor_bound(rows, key, ok):
+    short = [r for r in rows if r.get(key) is not None and expected([r], key, ok) != "met"]
+    def floor_misses(r):
+        fl = [f for f in section("floor") if all(f.get(k) == r.get(k)
+                                                 for k in ("model", "policy", "settings"))]
+        return (r["section"] == "overhead" and bool(fl) and fl[0].get("floor") is not None
+                and expected(fl, "floor", ok) == "missed")
+    return bool(short) and all(floor_misses(r) for r in short)
 by_name = {t["target"]: t for t in report["targets"]}
 vit_masksub = [r for r in rows_of("overhead", policy="masksub") if r["model"].startswith("vit")]
-for what, rows, key, ok in [
+for what, figures, key, ok in [
         ("CPU training step ≥ 1.0× Python PyTorch eager", section("step"), "ratio",
          lambda v: v >= 1.0),
         ("keep_cutout low_res ≤ 1.10× cutout",
@@ -132,8 +143,17 @@ for what, rows, key, ok in [
          rows_of("overhead", model="resnet50", policy="mra")
          + gpu_as_ratio(rows_of("gpu", policy="mra (MAE-Mini)")), "ratio", lambda v: v <= 1.2)]:
     got = by_name.get(what, {}).get("verdict")
-    if got != expected(rows, key, ok):
-        fails.append(f"target '{what}': verdict {got}, its rows give {expected(rows, key, ok)}")
+    if got != expected(figures, key, ok):
+        fails.append(f"target '{what}': verdict {got}, its rows give {expected(figures, key, ok)}")
+    bound = floor_bound(figures, key, ok)
+    if by_name.get(what, {}).get("floor_above_target") != bound:
+        detail = [(r["section"], r.get("model"), r.get(key), r.get(key + "_low"),
+                   r.get(key + "_high")) for r in figures] + [
+                  (f["section"], f.get("model"), f.get("floor"), f.get("floor_low"),
+                   f.get("floor_high")) for f in section("floor")]
+        fails.append(f"target '{what}': floor_above_target "
+                     f"{by_name.get(what, {}).get('floor_above_target')}, its rows give {bound}: "
+                     f"{detail}")
 if "undecided" not in md or "95 % interval" not in md:
     fails.append("markdown does not explain the intervals and the undecided verdict")
 if len(report["targets"]) != 6:

@@ -41,15 +41,17 @@ std::string ratio(const std::optional<double>& v) {
   return v ? fmt::format("{:.2f}×", *v) : "—";
 }
 
-// A row's ratio `key` with its interval where it has one: "1.08× [1.02–1.15]", with the
-// interval's coverage when it falls short of 95 % (too few rounds, as in a --quick run).
-std::string ratio(const Row& r, const std::string& key) {
+}  // namespace
+
+std::string ratio_text(const Row& r, const std::string& key) {
   const auto low = r.number(key + "_low"), high = r.number(key + "_high");
   if (!r.number(key) || !low || !high) return ratio(r.number(key));
   const double coverage = r.number("coverage").value_or(1);
   return fmt::format("{:.2f}× [{:.2f}–{:.2f}]{}", *r.number(key), *low, *high,
                      coverage < 0.95 ? fmt::format(" ({:.0f} %)", 100 * coverage) : "");
 }
+
+namespace {
 
 const char* verdict_name(Verdict v) {
   switch (v) {
@@ -239,7 +241,10 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "interval in brackets (order statistics: x(2)–x(8) of 9 rounds, x(4)–x(12) of 15; the "
         "exact coverage is `coverage` in the JSON). A target is *met* when the whole interval "
         "clears it, *missed* when none of it does, and *undecided* when the interval holds the "
-        "target: then the machine's noise, not the code, decides the figure. (A report written "
+        "target: then the machine's noise, not the code, decides the figure. An overhead target "
+        "not met is *at its floor* (missed) or *out of reach* (undecided) when, for every "
+        "figure short of it, the method's essential pass alone (its floor, section 7) misses "
+        "it: no implementation of the method can meet it on this machine. (A report written "
         "before 2026-12-07 has single figures and met/missed verdicts without intervals.)\n\n"
         "| target";
   for (const Report& r : reports)
@@ -264,7 +269,10 @@ std::string to_markdown(const std::vector<Report>& reports) {
         continue;
       }
       md << " | " << t->measured << " | "
-         << (t->floor_above ? "**missed**; the pass alone misses it too (section 7)"
+         << (t->floor_above && t->verdict == Verdict::kMissed
+                 ? "**missed**, at its floor: the essential pass alone misses it too (section 7)"
+             : t->floor_above ? "**out of reach**: the essential pass alone misses it (section "
+                                "7); the step's own interval holds the target"
              : t->verdict == Verdict::kMissed    ? "**missed**"
              : t->verdict == Verdict::kUndecided ? "undecided (the interval holds the target)"
                                                  : verdict_name(t->verdict));
@@ -294,7 +302,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "whose compile time (the first step, less one steady step) is given apart. A model's "
         "figures in sections 2, 3 and 7 come from one rotation: augcore's steps (plain and "
         "with each policy), the Python steps and the methods' essential passes take turns, "
-        "each round starting one later, and each figure is the median over rounds (9 rounds "
+        "in balanced orders (every contestant in every place and right after every other equally "
+        "often over a cycle), and each figure is the median over rounds (9 rounds "
         "of 2 steps at 28–32 px, 15 rounds of 1 step at 224 px); a ratio is the median of the "
         "per-round ratios, with its 95 % interval (see Targets). The plain step's augcore "
         "img/s here is section 3's baseline row.\n\n";
@@ -306,10 +315,11 @@ std::string to_markdown(const std::vector<Report>& reports) {
         return r.str("model") + " | " + r.str("input") + " | " + cell(r.number("batch")) + " | " +
                r.str("optimizer") + " | " + cell(r.number("augcore_parameters")) + " / " +
                cell(r.number("torch_parameters")) + " | " + rate(r.number("augcore_images_per_s")) +
-               " | " + rate(r.number("torch_images_per_s")) + " | " + ratio(r, "ratio") + " | " +
+               " | " + rate(r.number("torch_images_per_s")) + " | " + ratio_text(r, "ratio") +
+               " | " +
                (r.number("compiled_images_per_s") ? rate(r.number("compiled_images_per_s"))
                                                   : std::string("–")) +
-               " | " + ratio(r, "ratio_compiled") + " | " +
+               " | " + ratio_text(r, "ratio_compiled") + " | " +
                (r.number("compile_seconds") ? cell(r.number("compile_seconds")) : std::string("–"));
       });
 
@@ -322,7 +332,7 @@ std::string to_markdown(const std::vector<Report>& reports) {
         [](const Row& r) {
           return r.str("model") + " | " + r.str("input") + " | " + r.str("policy") + " | " +
                  r.str("settings") + " | " + cell(r.number("ms_per_step"), "{:.1f}") + " | " +
-                 rate(r.number("images_per_s")) + " | " + ratio(r, "ratio");
+                 rate(r.number("images_per_s")) + " | " + ratio_text(r, "ratio");
         });
 
   md << "\n## 4. Batched against per-image augmentation\n\naugcore's batched policy on "
@@ -365,8 +375,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
         [](const Row& r) {
           return r.str("gpu") + " | " + r.str("model") + " | " + r.str("policy") + " | " +
                  cell(r.number("batch")) + " | " + rate(r.number("augcore_images_per_s")) + " | " +
-                 rate(r.number("torch_images_per_s")) + " | " + ratio(r, "ratio_baseline") + " | " +
-                 ratio(r.number("ratio"));
+                 rate(r.number("torch_images_per_s")) + " | " + ratio_text(r, "ratio_baseline") +
+                 " | " + ratio(r.number("ratio"));
         });
   md << "\nThe procedure for a GPU machine is in [performance.md](performance.md#gpu).\n";
 
@@ -385,8 +395,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
           return r.str("model") + " | " + r.str("input") + " | " + r.str("policy") + " | " +
                  r.str("settings") + " | " + r.str("pass") + " | " +
                  cell(r.number("pass_ms"), "{:.1f}") + " | " + r.str("against") + " | " +
-                 cell(r.number("step_ms"), "{:.1f}") + " | " + ratio(r, "floor") + " | " +
-                 ratio(r, "measured");
+                 cell(r.number("step_ms"), "{:.1f}") + " | " + ratio_text(r, "floor") + " | " +
+                 ratio_text(r, "measured");
         });
   return md.str();
 }

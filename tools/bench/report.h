@@ -29,7 +29,8 @@ struct Target {
   std::string what;
   std::string measured;  // "1.23× [1.18–1.30] (resnet20)", or "not measured"
   Verdict verdict = Verdict::kNotMeasured;
-  // Missed, and the method's essential pass alone (its floor, section "floor") misses it too.
+  // Not met (missed or undecided), and for every figure that falls short the method's essential
+  // pass alone (its floor, section "floor") misses the target: the design cannot meet it here.
   bool floor_above = false;
 };
 
@@ -42,6 +43,11 @@ struct Report {
   std::vector<Target> targets;
   double seconds = 0;  // the suite's wall time
 };
+
+// A row's ratio `key` with its interval where it has one: "1.08× [1.02–1.15]", with the
+// interval's coverage when it falls short of 95 % (too few rounds, as in a --quick run); "—"
+// when the row lacks it.
+std::string ratio_text(const Row& r, const std::string& key);
 
 // The reports of every toolchain, ordered by version; `to_json` is what `from_json` reads.
 std::string to_json(const std::vector<Report>& reports);

@@ -13,6 +13,7 @@
 #include "augcore/train/state/schedule_registry.h"
 #include "augcore/train/tasks/recipe.h"
 #include "augcore/train/tasks/task_registry.h"
+#include "rotation_order.h"
 
 namespace augcore::bench {
 
@@ -120,8 +121,7 @@ Rotation::Rotation(const std::vector<Timed>& contestants, std::int64_t rounds, s
     : per_round_(contestants.size(), std::vector<double>{}) {
   const std::size_t n = contestants.size();
   for (std::int64_t r = 0; r < rounds; ++r) {
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t i = (static_cast<std::size_t>(r) + k) % n;
+    for (const std::size_t i : rotation_order(n, r)) {
       if (!per_round_[i]) continue;
       if (const auto t = contestants[i](steps))
         per_round_[i]->push_back(*t / static_cast<double>(steps));

@@ -65,11 +65,12 @@ class StepBench {
   std::string model_name_, label_;
 };
 
-// Contestants timed in turns: `rounds` rounds of `steps` steps (or passes) each, every round
-// starting one contestant later, so that the machine's drifts hit all alike and no contestant
-// always follows the same one. A ratio of two contestants is taken per round, where both met
-// the same machine, and summarised by its median and the median's order-statistic interval
-// (95 % from six rounds up; fewer rounds give the range, with its lower coverage).
+// Contestants timed in turns: `rounds` rounds of `steps` steps (or passes) each, in the
+// balanced orders of rotation_order.h, so that the machine's drifts hit all alike and every
+// contestant holds every place and follows every other one equally often over a cycle. A ratio of
+// two contestants is taken per round, where both met the same machine, and summarised by its median
+// and the median's order-statistic interval (95 % from six rounds up; fewer rounds give the range,
+// with its lower coverage).
 class Rotation {
  public:
   // Takes `steps` steps and returns their seconds; nothing when it failed (a Python child that

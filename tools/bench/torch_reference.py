@@ -221,9 +221,11 @@ def step_main(a):
     # the optimizer keeps the original parameters, which the compiled module shares.
     forward = torch.compile(model) if a.compile else model
     if a.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+                              weight_decay=5e-4 if a.weight_decay is None else a.weight_decay)
     else:
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3,
+                                weight_decay=0.05 if a.weight_decay is None else a.weight_decay)
     mean = torch.full((1, a.channels, 1, 1), 0.5, device=device)
     std = torch.full((1, a.channels, 1, 1), 0.25, device=device)
     batches = [(torch.randint(0, 256, (a.batch, a.channels, a.image, a.image), dtype=torch.uint8),
@@ -299,6 +301,8 @@ def main():
     st.add_argument("--depth", type=int, default=12)
     st.add_argument("--heads", type=int, default=3)
     st.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
+    st.add_argument("--weight-decay", type=float, default=None,
+                    help="SGD: 5e-4 by default (CIFAR recipes); AdamW: 0.05")
     # The ViT's attention: the explicit formula (as augcore on a CPU up to 128 tokens) or
     # PyTorch's fused kernel (torch 2.x); docs/performance.md compares the two.
     st.add_argument("--attention", choices=["explicit", "fused"], default="explicit")

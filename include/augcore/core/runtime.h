@@ -15,7 +15,13 @@ namespace augcore {
 // nothing a network needs. Returns the thread count in use.
 int configure_threads(std::int64_t requested, bool flush_denormal = true);
 
-// The kernel set OpenBLAS chose when it loaded ("" when LibTorch does not use OpenBLAS).
+// The BLAS LibTorch was built against, as its build settings name it (BLAS_INFO): "mkl" for
+// PyPI's wheels, "generic" for Debian's (the system libblas, OpenBLAS with
+// libopenblas0-openmp).
+std::string torch_blas_info();
+
+// The kernel set OpenBLAS chose when it loaded ("" when LibTorch does not use OpenBLAS, even
+// where another library has loaded it).
 std::string blas_core();
 
 // Whether OpenBLAS runs generic SSE kernels on a CPU with AVX2: it picks kernels by CPU model
