@@ -2,7 +2,6 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
-#include <ATen/Version.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -33,21 +32,17 @@ int configure_threads(std::int64_t requested, bool flush_denormal) {
   return at::get_num_threads();
 }
 
-std::string torch_blas_info() {
-  const std::string config = at::show_config();
-  const auto key = config.find("BLAS_INFO=");
-  if (key == std::string::npos) return "unknown";
-  const auto begin = key + std::strlen("BLAS_INFO=");
-  return config.substr(begin, config.find_first_of(", \n", begin) - begin);
+bool torch_uses_mkl() {
+  return at::hasMKL();
 }
 
 std::string blas_core() {
-  // LibTorch's own MKL does the products; an OpenBLAS in the process belongs to another
-  // library (OpenCV's).
-  if (torch_blas_info() == "mkl") return "";
   using Corename = char* (*)();
   const auto f = reinterpret_cast<Corename>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  return f ? std::string(f()) : std::string();
+  // Where LibTorch has MKL, MKL does its products: an OpenBLAS in the process is another
+  // library's (OpenCV's).
+  if (!f || torch_uses_mkl()) return "";
+  return f();
 }
 
 bool blas_kernels_generic() {

@@ -244,7 +244,8 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "target: then the machine's noise, not the code, decides the figure. An overhead target "
         "not met is *at its floor* (missed) or *out of reach* (undecided) when, for every "
         "figure short of it, the method's essential pass alone (its floor, section 7) misses "
-        "it: no implementation of the method can meet it on this machine. (A report written "
+        "it: the method at these settings cannot meet it on this machine (a GPU figure, which "
+        "has no floor, keeps the plain verdict). (A report written "
         "before 2026-12-07 has single figures and met/missed verdicts without intervals.)\n\n"
         "| target";
   for (const Report& r : reports)
@@ -302,8 +303,9 @@ std::string to_markdown(const std::vector<Report>& reports) {
         "whose compile time (the first step, less one steady step) is given apart. A model's "
         "figures in sections 2, 3 and 7 come from one rotation: augcore's steps (plain and "
         "with each policy), the Python steps and the methods' essential passes take turns, "
-        "in balanced orders (every contestant in every place and right after every other equally "
-        "often over a cycle), and each figure is the median over rounds (9 rounds "
+        "in the balanced orders of a Williams design (over a whole cycle of rounds every "
+        "contestant runs in every place, and right after every other within a round, equally "
+        "often), and each figure is the median over rounds (9 rounds "
         "of 2 steps at 28–32 px, 15 rounds of 1 step at 224 px); a ratio is the median of the "
         "per-round ratios, with its 95 % interval (see Targets). The plain step's augcore "
         "img/s here is section 3's baseline row.\n\n";

@@ -121,7 +121,7 @@ Rotation::Rotation(const std::vector<Timed>& contestants, std::int64_t rounds, s
     : per_round_(contestants.size(), std::vector<double>{}) {
   const std::size_t n = contestants.size();
   for (std::int64_t r = 0; r < rounds; ++r) {
-    for (const std::size_t i : rotation_order(n, r)) {
+    for (const std::size_t i : rotation_order(n, static_cast<std::size_t>(r))) {
       if (!per_round_[i]) continue;
       if (const auto t = contestants[i](steps))
         per_round_[i]->push_back(*t / static_cast<double>(steps));

@@ -66,8 +66,8 @@ class StepBench {
 };
 
 // Contestants timed in turns: `rounds` rounds of `steps` steps (or passes) each, in the
-// balanced orders of rotation_order.h, so that the machine's drifts hit all alike and every
-// contestant holds every place and follows every other one equally often over a cycle. A ratio of
+// balanced orders of rotation_order.h, so that the machine's drifts hit all alike and no
+// contestant always holds the same place or follows the same one. A ratio of
 // two contestants is taken per round, where both met the same machine, and summarised by its median
 // and the median's order-statistic interval (95 % from six rounds up; fewer rounds give the range,
 // with its lower coverage).

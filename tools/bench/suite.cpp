@@ -333,13 +333,12 @@ class Suite {
     m["libtorch"] =
         fmt::format("{} ({}CUDA)", compat::torch_version(), compat::cuda_available() ? "" : "no ");
     const std::string core = blas_core();
-    m["blas"] = core.empty()
-                    ? fmt::format("not OpenBLAS (LibTorch's BLAS_INFO={})", torch_blas_info())
-                    : fmt::format("OpenBLAS, {} kernels{}", core,
-                                  std::getenv("OPENBLAS_CORETYPE")
-                                      ? " (chosen by CPU features: OPENBLAS_CORETYPE is "
-                                        "set, for the Python reference too)"
-                                      : "");
+    m["blas"] = core.empty() ? (torch_uses_mkl() ? "MKL (linked into LibTorch)" : "not OpenBLAS")
+                             : fmt::format("OpenBLAS, {} kernels{}", core,
+                                           std::getenv("OPENBLAS_CORETYPE")
+                                               ? " (chosen by CPU features: OPENBLAS_CORETYPE is "
+                                                 "set, for the Python reference too)"
+                                               : "");
     m["compiler"] = __VERSION__;
     report_.libtorch = compat::torch_version();
     // The Python side: its versions, and whether it has torch.compile (PyTorch 2.x).

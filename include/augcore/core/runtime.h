@@ -15,10 +15,9 @@ namespace augcore {
 // nothing a network needs. Returns the thread count in use.
 int configure_threads(std::int64_t requested, bool flush_denormal = true);
 
-// The BLAS LibTorch was built against, as its build settings name it (BLAS_INFO): "mkl" for
-// PyPI's wheels, "generic" for Debian's (the system libblas, OpenBLAS with
-// libopenblas0-openmp).
-std::string torch_blas_info();
+// Whether LibTorch was built with MKL, which then does its matrix products (PyPI's wheels;
+// Debian's LibTorch uses the system libblas, OpenBLAS with libopenblas0-openmp).
+bool torch_uses_mkl();
 
 // The kernel set OpenBLAS chose when it loaded ("" when LibTorch does not use OpenBLAS, even
 // where another library has loaded it).
