@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "augcore/core/error.h"
+#include "augcore/core/malloc.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
@@ -31,6 +32,7 @@ int bench_loader(const cli::RecipeArgs& args, int workers, std::int64_t max_batc
   const config::Config cfg = cli::load_recipe(with_workers, schema);
   const config::Options root = cfg.root();
   configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
+  configure_malloc(root.boolean("retain_freed_memory"));
   auto loader = data::make_loader(root.section("data"), data::Split::kTrain,
                                   static_cast<std::uint64_t>(root.integer("seed")));
   const auto loader_cfg = root.section("data").section("loader");
@@ -64,6 +66,7 @@ int bench_compare(const std::vector<std::string>& paths, const std::vector<std::
     configs.push_back(config::Config::load(path, sets, train::recipe_schema()));
   const config::Options first = configs.front().root();
   const int threads = configure_threads(first.integer("threads"), first.boolean("flush_denormal"));
+  configure_malloc(first.boolean("retain_freed_memory"));
   const auto batches = bench::preload_batches(first, 4);
   std::vector<std::unique_ptr<bench::StepBench>> benches;
   std::vector<bench::Rotation::Timed> timed;
@@ -96,6 +99,7 @@ int bench_step(const cli::RecipeArgs& args, std::int64_t steps) {
   const config::Config plain = cli::load_recipe(plain_args, schema);
   const int threads =
       configure_threads(cfg.root().integer("threads"), cfg.root().boolean("flush_denormal"));
+  configure_malloc(cfg.root().boolean("retain_freed_memory"));
   const auto batches = bench::preload_batches(cfg.root(), 4);
   bench::StepBench base(plain, batches), with(cfg, batches);
   base.run(2);
@@ -127,6 +131,7 @@ int bench_data_parallel(const cli::RecipeArgs& args, std::int64_t steps) {
   }
   const config::Options root = cfg.root();
   const int threads = configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
+  configure_malloc(root.boolean("retain_freed_memory"));
   const std::int64_t batch = root.section("data").section("loader").integer("batch_size");
   c10::Device device = select_device(root.string("device"));
   const auto group = train::join_job(launch, root, device);

@@ -11,6 +11,7 @@
 #include "augcore/augment/policy_registry.h"
 #include "augcore/augment/strength.h"
 #include "augcore/core/error.h"
+#include "augcore/core/malloc.h"
 #include "augcore/core/pth.h"
 #include "augcore/core/runtime.h"
 #include "augcore/data/pipeline.h"
@@ -68,6 +69,7 @@ std::unique_ptr<RecipePolicies> load_recipe_policies(const cli::RecipeArgs& args
   r->cfg = cli::load_recipe(args, schema);
   const config::Options root = r->cfg.root();
   configure_threads(root.integer("threads"), root.boolean("flush_denormal"));
+  configure_malloc(root.boolean("retain_freed_memory"));
   const config::Options data = root.section("data");
   r->seed = static_cast<std::uint64_t>(root.integer("seed"));
   r->loader = data::make_loader(data, data.is_null("val") ? data::Split::kTrain : data::Split::kVal,

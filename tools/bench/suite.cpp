@@ -22,6 +22,7 @@
 #include "augcore/augment/policy_registry.h"
 #include "augcore/augment/saliency.h"
 #include "augcore/config/yaml_io.h"
+#include "augcore/core/malloc.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/data/pipeline.h"
@@ -236,6 +237,7 @@ class Suite {
   Report run() {
     const auto t0 = Clock::now();
     threads_ = configure_threads(0);
+    configure_malloc(true);  // as every recipe does by default (`retain_freed_memory`)
     prepare_inputs();
     describe_machine();
     if (!o_.gpu_only) {

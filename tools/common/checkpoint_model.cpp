@@ -4,6 +4,7 @@
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
+#include "augcore/core/malloc.h"
 #include "augcore/core/runtime.h"
 #include "augcore/models/model_registry.h"
 #include "augcore/models/state_dict.h"
@@ -53,6 +54,7 @@ CheckpointModel load_checkpoint_model(const std::string& path, const CheckpointA
   const config::Options data = cfg.section("data");
   m.device = select_device(cfg.string("device"));
   configure_threads(cfg.integer("threads"), cfg.boolean("flush_denormal"));
+  configure_malloc(cfg.boolean("retain_freed_memory"));
   m.train = data::make_dataset(data.component("train"));
   m.loader = data::make_loader(data, split, static_cast<std::uint64_t>(cfg.integer("seed")));
   const auto shape = m.loader->sample_shape();

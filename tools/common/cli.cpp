@@ -13,6 +13,7 @@
 
 #include "augcore/config/yaml_io.h"
 #include "augcore/core/error.h"
+#include "augcore/core/malloc.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/dist/launch.h"
@@ -164,6 +165,7 @@ int run_recipe(const RecipeArgs& args, const config::Schema& schema,
     return dist::launch_local(args.nproc, dist::without_nproc(g_argv));
   }
   configure_threads(cfg.root().integer("threads"), cfg.root().boolean("flush_denormal"));
+  configure_malloc(cfg.root().boolean("retain_freed_memory"));
   const std::string run_dir = prepare_run_dir(args, cfg);
   if (primary()) fmt::print("run directory: {}\n", run_dir);
   try {

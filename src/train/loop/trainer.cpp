@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "augcore/core/error.h"
+#include "augcore/core/malloc.h"
 #include "augcore/core/runtime.h"
 #include "augcore/core/torch_compat.h"
 #include "augcore/dist/launch.h"
@@ -135,6 +136,7 @@ void TrainingRun::select_device_and_threads() {
                                       launch_.local_world_size);
   }
   configure_threads(threads, root_.boolean("flush_denormal"));
+  configure_malloc(root_.boolean("retain_freed_memory"));
 }
 
 void TrainingRun::build() {

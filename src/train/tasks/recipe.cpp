@@ -47,6 +47,9 @@ void add_run_keys(config::Schema& root) {
   root.add_int("threads", 0, "intra-op CPU threads; 0 = one per core").range(0, 1024);
   root.add_bool("flush_denormal", true,
                 "flush subnormal floats to zero on CPU (much faster attention)");
+  root.add_bool("retain_freed_memory", true,
+                "keep freed CPU memory for the next step instead of faulting it in again "
+                "(glibc malloc)");
   root.add_string("device", "auto", "auto | cpu | cuda | cuda:N");
   root.add_string("output", "", "run directory; empty = runs/<config file name>");
 }

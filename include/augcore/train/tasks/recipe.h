@@ -32,8 +32,8 @@ AmpMode amp_mode(const config::Options& train);
 // tensorboard, deterministic.
 void add_output_keys(config::Schema& train);
 
-// The top-level keys the loop reads, in this order: seed, threads, flush_denormal, device,
-// output.
+// The top-level keys the loop reads, in this order: seed, threads, flush_denormal,
+// retain_freed_memory, device, output.
 void add_run_keys(config::Schema& root);
 
 // A recipe's classifier (`model`) for images of `shape` (C, H, W) and `num_classes`, on the CPU.
