@@ -9,8 +9,10 @@ namespace augcore {
 bool configure_malloc(bool retain_freed) {
   if (!retain_freed) return false;
 #if defined(__GLIBC__)
-  // Setting either threshold also turns off glibc's adaptive ones. 32 MiB is the largest mmap
-  // threshold glibc accepts on 64-bit (half its 64 MiB arena heaps); -1 is "never trim".
+  // Setting either threshold turns off glibc's adaptive ones. 32 MiB is the most the adaptive
+  // mmap threshold ever reaches (and the most glibc accepted before 2.35): the sizes of a
+  // step's activations at the batches a CPU trains; -1 is stored as the largest size, "never
+  // trim".
   constexpr int kHeapServedMax = 32 << 20;
   return mallopt(M_MMAP_THRESHOLD, kHeapServedMax) == 1 && mallopt(M_TRIM_THRESHOLD, -1) == 1;
 #else

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ long faults_of_a_round(std::size_t count, std::size_t bytes) {
   std::vector<char*> blocks;
   for (std::size_t i = 0; i < count; ++i) {
     char* block = static_cast<char*>(std::malloc(bytes));
+    if (!block) return -1;
     std::memset(block, 1, bytes);
     asm volatile("" : : "r"(block) : "memory");  // the compiler may not elide the block
     blocks.push_back(block);
@@ -44,22 +46,30 @@ long faults_of_a_round(std::size_t count, std::size_t bytes) {
 
 }  // namespace
 
+// ctest runs each test in a process of its own: the heap holds no free blocks from other tests
+// that could serve a round without faults.
 TEST(MallocTest, RetainedMemoryIsReusedWithoutFaultingItInAgain) {
-#if defined(AUGCORE_TEST_ASAN)
-  GTEST_SKIP() << "AddressSanitizer's allocator replaces glibc's malloc";
+#if defined(AUGCORE_TEST_ASAN) || !defined(__GLIBC__)
+  GTEST_SKIP() << "glibc's malloc is not the allocator here";
 #endif
+  // Transparent huge pages (where the system enables them always) would map a 16 MiB block in
+  // a few faults: this process's blocks take 4 KiB pages.
+  ASSERT_EQ(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0), 0);
   constexpr std::size_t kBlocks = 8, kBytes = 16 << 20;  // 128 MiB in blocks of 16 MiB
   const long pages = static_cast<long>(kBlocks * kBytes) / sysconf(_SC_PAGESIZE);
   // glibc's starting thresholds (blocks above 128 KiB mapped, a free heap top above 128 KiB
-  // trimmed), set fixed: every round maps its blocks afresh and faults in every page.
+  // trimmed), set fixed: every round maps its blocks afresh and faults in their pages.
   ASSERT_EQ(mallopt(M_MMAP_THRESHOLD, 128 << 10), 1);
   ASSERT_EQ(mallopt(M_TRIM_THRESHOLD, 128 << 10), 1);
   faults_of_a_round(kBlocks, kBytes);
-  EXPECT_GT(faults_of_a_round(kBlocks, kBytes), pages * 9 / 10);
+  EXPECT_GT(faults_of_a_round(kBlocks, kBytes), pages / 2);
   EXPECT_FALSE(augcore::configure_malloc(false));
-  EXPECT_GT(faults_of_a_round(kBlocks, kBytes), pages * 9 / 10);
+  EXPECT_GT(faults_of_a_round(kBlocks, kBytes), pages / 2);
   ASSERT_TRUE(augcore::configure_malloc(true));
   faults_of_a_round(kBlocks, kBytes);  // the heap grows to the round's size once
-  EXPECT_LT(faults_of_a_round(kBlocks, kBytes), pages / 100);
-  EXPECT_LT(faults_of_a_round(kBlocks, kBytes), pages / 100);
+  for (int round = 0; round < 2; ++round) {
+    const long faults = faults_of_a_round(kBlocks, kBytes);
+    EXPECT_GE(faults, 0) << "malloc failed";
+    EXPECT_LT(faults, pages / 100);
+  }
 }
