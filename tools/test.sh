@@ -23,11 +23,28 @@ for arg in "$@"; do
   esac
 done
 
+# Both compilers record the directory a precompiled header was built in (clang also gets it as
+# `-Xclang -include -Xclang <absolute path>`, which ccache cannot make relative), and ccache
+# hashes it: every fresh clone (CI's) compiled cold. Building through one fixed path per mode,
+# a link to whichever checkout runs it (one at a time, under a lock), gives every clone the
+# same paths and so ccache's objects. Always for the sanitizer build; for the other two when
+# AUGCORE_STABLE_PATHS=1 (.ci/run sets it), since a developer's build/ configured through the
+# link would follow it to whichever checkout ran last.
+use_stable_path() {  # use_stable_path NAME: sets source_dir to the link, points it at $root
+  stable="${XDG_CACHE_HOME:-$HOME/.cache}/augcore/$1"
+  mkdir -p "$(dirname "$stable")"
+  exec {lock}>"$stable.lock"
+  flock -w 3600 "$lock" || { echo "test.sh: $stable.lock is held by another run" >&2; exit 1; }
+  ln -sfn "$root" "$stable"
+  source_dir="$stable"
+}
+
 configure=(-G Ninja -DAUGCORE_BUILD_TESTS=ON)
 case "$mode" in
   debian)
     "$root/tools/install_deps.sh"
-    build="${AUGCORE_BUILD_DIR:-$root/build}"
+    [[ ${AUGCORE_STABLE_PATHS:-0} == 1 ]] && use_stable_path debian-checkout
+    build="${AUGCORE_BUILD_DIR:-${source_dir:-$root}/build}"
     configure+=(-DCMAKE_BUILD_TYPE=Release)
     # TensorBoard's reader for cli.tensorboard_events lives in the modern toolchain's venv.
     tb_python="$("$root/tools/install_deps.sh" --torch2-venv)/bin/python"
@@ -37,25 +54,16 @@ case "$mode" in
     "$root/tools/install_deps.sh" --torch2
     venv="$("$root/tools/install_deps.sh" --torch2-venv)"
     torch_root="$("$venv/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')"
-    build="${AUGCORE_TORCH2_BUILD_DIR:-$root/build-torch2}"
+    [[ ${AUGCORE_STABLE_PATHS:-0} == 1 ]] && use_stable_path torch2-checkout
+    build="${AUGCORE_TORCH2_BUILD_DIR:-${source_dir:-$root}/build-torch2}"
     configure+=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_root"
       -DCUDAToolkit_ROOT="${CUDA_HOME:-/usr/local/cuda}" -DAUGCORE_TEST_PYTHON="$venv/bin/python"
       -DAUGCORE_TEST_TIMM=ON -DAUGCORE_TEST_PYTHON_PACKAGE=ON)
     ;;
   sanitize)
     "$root/tools/install_deps.sh"
-    # CMake hands clang its PCH as `-Xclang -include -Xclang <absolute path>`, which ccache
-    # cannot make relative to the checkout, and the PCH records the directory it was built in:
-    # every fresh clone (CI's) compiled this build cold. Building through one fixed path, a link
-    # to whichever checkout runs it (one at a time, under a lock), gives every clone the same
-    # paths and so ccache's objects.
-    stable="${XDG_CACHE_HOME:-$HOME/.cache}/augcore/sanitize-checkout"
-    mkdir -p "$(dirname "$stable")"
-    exec {lock}>"$stable.lock"
-    flock -w 3600 "$lock" || { echo "test.sh: $stable.lock is held by another run" >&2; exit 1; }
-    ln -sfn "$root" "$stable"
+    use_stable_path sanitize-checkout
     build="${AUGCORE_SANITIZE_BUILD_DIR:-$stable/build-sanitize}"
-    source_dir="$stable"
     configure+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DAUGCORE_FUZZ=ON)
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
@@ -65,8 +73,8 @@ esac
 echo "== configure and build: $mode ($build)"
 mkdir -p "$build"
 cmake -S "${source_dir:-$root}" -B "$build" "${configure[@]}" | tee "$build/configure.log" | grep -E '^-- augcore'
-# From inside, so that PWD names the build directory as configured (the fixed path, for the
-# sanitizer build): clang records that path in its PCH, and ccache hashes it.
+# From inside, so that PWD names the build directory as configured (the fixed path, where one
+# is used): the compilers record that path in their PCH, and ccache hashes it.
 (cd "$build" && cmake --build . -j "$jobs")
 
 if [[ $mode == torch2 ]]; then

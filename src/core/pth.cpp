@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
@@ -15,6 +14,7 @@
 #include <unordered_map>
 
 #include "augcore/core/error.h"
+#include "augcore/core/read_file.h"
 #include "augcore/core/runtime.h"
 
 namespace augcore::pth {
@@ -682,10 +682,7 @@ c10::IValue load_bytes(const std::vector<char>& bytes, const std::string& name) 
 }
 
 c10::IValue load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError("cannot open '" + path + "': " + std::strerror(errno));
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-  return load_bytes(bytes, path);
+  return load_bytes(read_file<char>(path), path);
 }
 
 // ---------------------------------------------------------------- writing

@@ -1,12 +1,9 @@
 #include "augcore/data/cifar.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include "augcore/core/error.h"
+#include "augcore/core/read_file.h"
 
 namespace augcore::data {
 namespace fs = std::filesystem;
@@ -19,10 +16,7 @@ CifarDataset::CifarDataset(const std::vector<std::string>& files, Variant varian
   num_classes_ = variant == Variant::kCifar10 ? 10 : (fine_labels ? 100 : 20);
   const std::size_t label_at = variant == Variant::kCifar100 && fine_labels ? 1 : 0;
   for (const auto& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw DataError("cannot open '" + path + "': " + std::strerror(errno));
-    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                          std::istreambuf_iterator<char>());
+    const std::vector<std::uint8_t> bytes = read_file<std::uint8_t>(path);
     if (bytes.empty())
       throw DataError(path + ": empty file; expected " + std::to_string(record) +
                       "-byte CIFAR records");

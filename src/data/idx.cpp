@@ -3,34 +3,39 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include "augcore/core/error.h"
+#include "augcore/core/read_file.h"
 
 namespace augcore::data {
 namespace fs = std::filesystem;
 
 std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError("cannot open '" + path + "': " + std::strerror(errno));
-  std::vector<std::uint8_t> raw((std::istreambuf_iterator<char>(in)),
-                                std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> raw = read_file<std::uint8_t>(path);
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
 
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw DataError(path + ": zlib init failed");
-  std::vector<std::uint8_t> out;
-  std::uint8_t chunk[1 << 16];
+  // Inflated straight into the result, sized by the gzip trailer's length (modulo 2^32; only
+  // a first guess, capped so that a forged trailer cannot ask for much), doubled when short.
+  std::size_t guess = 4 * raw.size();
+  if (raw.size() >= 18) {
+    const std::uint8_t* t = raw.data() + raw.size() - 4;
+    const std::size_t isize = std::size_t(t[0]) | std::size_t(t[1]) << 8 | std::size_t(t[2]) << 16 |
+                              std::size_t(t[3]) << 24;
+    guess = std::min(isize, 16 * raw.size()) + 1;
+  }
+  std::vector<std::uint8_t> out(std::max<std::size_t>(guess, 1 << 16));
   zs.next_in = raw.data();
   zs.avail_in = static_cast<uInt>(raw.size());
   int ret = Z_OK;
   while (ret != Z_STREAM_END) {
-    zs.next_out = chunk;
-    zs.avail_out = sizeof chunk;
+    if (zs.total_out == out.size()) out.resize(2 * out.size());
+    const std::size_t room = out.size() - zs.total_out;
+    zs.next_out = out.data() + zs.total_out;
+    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(room, std::size_t(1) << 30));
     ret = inflate(&zs, Z_NO_FLUSH);
     if (ret != Z_OK && ret != Z_STREAM_END) {
       const std::string reason =
@@ -40,13 +45,14 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
       throw DataError(path + ": corrupt gzip data at compressed offset " + std::to_string(offset) +
                       ": " + reason);
     }
-    out.insert(out.end(), chunk, chunk + (sizeof chunk - zs.avail_out));
     if (ret != Z_STREAM_END && zs.avail_in == 0 && zs.avail_out != 0) {
+      const auto produced = zs.total_out;
       inflateEnd(&zs);
       throw DataError(path + ": truncated gzip stream after " + std::to_string(raw.size()) +
-                      " bytes (decompressed " + std::to_string(out.size()) + " bytes)");
+                      " bytes (decompressed " + std::to_string(produced) + " bytes)");
     }
   }
+  out.resize(zs.total_out);
   inflateEnd(&zs);
   return out;
 }

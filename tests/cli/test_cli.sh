@@ -48,15 +48,15 @@ expect 2 "image_folder: 'data/imagenet/train' is not a folder" -- "$bin/mra_trai
   --config imagenet_r50.yaml -o "$tmp/r50" --set device=cpu --set train.amp=none
 
 # The main job on a slice of the built-in recipe (Fashion-MNIST) trains and writes its files.
-small=(--set data.train.limit=256 --set data.val.limit=128 --set train.epochs=1
-       --set data.loader.batch_size=64)
+small=(--set data.train.limit=128 --set data.val.limit=64 --set train.epochs=1
+       --set data.loader.batch_size=32)
 expect 0 "run directory: $tmp/run" -- "$bin/mra_train" -o "$tmp/run" "${small[@]}"
 expect 2 "data error: cannot open '/nonexistent.pt'" -- "$bin/mra_train" -o "$tmp/run4" \
   "${small[@]}" --set 'policies=[{name: mra, checkpoint: /nonexistent.pt, preset: mae_tiny_patch4_28, in_chans: 1}]'
 for f in config.yaml train.log metrics.jsonl last.pt best.pt summary.json; do
   [[ -s "$tmp/run/$f" ]] || { echo "FAIL: run directory lacks $f"; fails=$((fails + 1)); }
 done
-grep -q "batch_size: 64" "$tmp/run/config.yaml" || { echo "FAIL: resolved config"; fails=$((fails + 1)); }
+grep -q "batch_size: 32" "$tmp/run/config.yaml" || { echo "FAIL: resolved config"; fails=$((fails + 1)); }
 expect 0 "eval: loss" -- "$bin/mra_train" -o "$tmp/run" "${small[@]}" --resume "$tmp/run/last.pt" --eval-only
 expect 2 "unknown model 'resnet21' (did you mean 'resnet20'?)" -- "$bin/mra_train" --set model.name=resnet21
 expect 2 "data error: cannot open" -- "$bin/mra_train" -o "$tmp/run2" --set data.train.images=/nonexistent/x.gz
@@ -64,8 +64,8 @@ expect 2 "train.amp: 'bf16' mixed precision needs a CUDA device" -- "$bin/mra_tr
 expect 0 "images/s" -- "$bin/augcore_bench" loader --workers 1 --batches 5
 
 # A brief augmentor pretraining feeds the preview of an MRA recipe.
-expect 0 "recon_epoch001.png" -- "$bin/mae_pretrain" -o "$tmp/mae" --set data.train.limit=256 \
-  --set data.val.limit=16 --set train.epochs=1 --set data.loader.batch_size=64
+expect 0 "recon_epoch001.png" -- "$bin/mae_pretrain" -o "$tmp/mae" --set data.train.limit=128 \
+  --set data.val.limit=16 --set train.epochs=1 --set data.loader.batch_size=32
 expect 0 "columns: original | attention | masked (blue) | mra" -- "$bin/augcore_preview" \
   -c "$(dirname "$0")/../../configs/fashion_mnist/resnet20_mra.yaml" \
   --set "policies.0.checkpoint=$tmp/mae/last.pt" -n 3 --png "$tmp/preview.png"

@@ -15,7 +15,7 @@ recipe=(-c "$configs/resnet20_all_three.yaml"
   --set "policies=[{name: randaugment, num_ops: 2, magnitude: 9},
     {name: mra, checkpoint: $tmp/mae/last.pt, preset: mae_tiny_patch4_28, in_chans: 1, p: 0.5},
     {name: keep_cutmix, saliency: low_res}]"
-  --set data.train.limit=384 --set data.val.limit=64 --set data.loader.batch_size=32
+  --set data.train.limit=192 --set data.val.limit=32 --set data.loader.batch_size=16
   --set train.epochs=2 --set train.checkpoint_every_steps=2 --set train.step_log=true
   --set threads=2)
 
@@ -80,8 +80,8 @@ resume "$tmp/twice" "two SIGTERMs"
 # trains with LAMB (per-group step counts) under layer-wise lr decay and 3-Augment.
 recipe=(-c "$configs/vit_mini_masksub.yaml" --set model.drop_path=0.2
   --set optimizer.name=lamb --set optimizer.layer_decay=0.8 --set 'policies=[three_augment]'
-  --set objective.variant=droppath --set data.train.limit=256 --set data.val.limit=32
-  --set data.loader.batch_size=32 --set train.epochs=1 --set train.step_log=true --set threads=2)
+  --set objective.variant=droppath --set data.train.limit=128 --set data.val.limit=32
+  --set data.loader.batch_size=16 --set train.epochs=1 --set train.step_log=true --set threads=2)
 "$bin/mra_train" -o "$tmp/vit_ref" "${recipe[@]}" >/dev/null 2>&1 || fail "ViT reference run"
 start_until "$tmp/vit" 3
 kill -TERM "$pid"

@@ -6,6 +6,11 @@ set -euo pipefail
 python="$1" library="$2" target="$3"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rm -rf "$target"
+# Through ccache where it is installed (its compiler links first on PATH): pip builds in the
+# checkout, so with the checkout as ccache's base directory every clone's compile is the same.
+if [[ -d /usr/lib/ccache ]] && command -v ccache >/dev/null; then
+  export PATH="/usr/lib/ccache:$PATH" CCACHE_BASEDIR="$(cd "$root" && pwd -P)" CCACHE_NOHASHDIR=1
+fi
 start=$SECONDS
 AUGCORE_LIBRARY="$library" "$python" -m pip install --disable-pip-version-check --no-input \
   --no-build-isolation --no-deps --target "$target" "$root/python"

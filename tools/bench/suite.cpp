@@ -230,7 +230,10 @@ class Suite {
       steps_ = 1;
       warmup_ = 1;
       big_steps_ = 1;
-      big_batch_ = 2;
+      // The same measurements on smaller batches: every code path, a fraction of the work.
+      small_batch_ = 16;
+      cifar_batch_ = 8;
+      big_batch_ = 1;
     }
   }
 
@@ -436,7 +439,9 @@ class Suite {
         work("mae_tiny_patch4_28.pt"));
     const std::string keep_cutmix = "{name: keep_cutmix, alpha: 1.0, saliency: low_res}";
     const std::string masksub_cnn = "objective={name: masksub, ratio: 0.5, cell: 4}";
-    Group small{"resnet20", "28 px, 128", kFashion, {}, {}};
+    const std::string small_input = fmt::format("28 px, {}", small_batch_);
+    Group small{"resnet20", small_input, kFashion, {}, {}};
+    small.batch = small_batch_;
     small.variants = {
         {"none", "baseline", {}},
         {"cutout", "length 12", {"policies=[{name: cutout, length: 12}]"}},
@@ -463,7 +468,7 @@ class Suite {
          {"policies=[" + mra_small + ", " + keep_cutmix + "]", masksub_cnn}},
     };
     Group vit{"vit (6×128, patch 7)",
-              "28 px, 128",
+              small_input,
               kFashion,
               {"model={name: vit, patch_size: 7, embed_dim: 128, depth: 6, num_heads: 4}", kAdamW,
                kAdamWLr},
@@ -494,8 +499,13 @@ class Suite {
                  {"objective={name: masksub, ratio: 0.5}"},
                  Floor::kSubTokens}}};
     // KeepAugment's own setting: CIFAR-10 (here the CIFAR-format copy) with PreAct ResNet-18.
-    Group cifar{
-        "preact_resnet18", "32 px, 32", kCifar, {"model={name: preact_resnet18}"}, {}, true, 32};
+    Group cifar{"preact_resnet18",
+                fmt::format("32 px, {}", cifar_batch_),
+                kCifar,
+                {"model={name: preact_resnet18}"},
+                {},
+                true,
+                cifar_batch_};
     cifar.variants = {
         {"none", "baseline", {}},
         {"cutout", "length 16", {"policies=[{name: cutout, length: 16}]"}},
@@ -513,6 +523,7 @@ class Suite {
     };
     r50.big = deit.big = true;
     r50.batch = deit.batch = big_batch_;
+    vit.batch = small_batch_;
     small.python_args = "--model resnet20 --image 28 --channels 1";
     vit.python_args =
         "--model vit --image 28 --channels 1 --patch 7 --dim 128 --depth 6 --heads 4 "
@@ -901,7 +912,7 @@ class Suite {
   double seconds_ = 3.0;
   // A 224-px step is slow and noisier between rounds: one step per round, more rounds.
   std::int64_t rounds_ = 9, steps_ = 2, warmup_ = 2, big_rounds_ = 15, big_steps_ = 1,
-               big_batch_ = 8;
+               big_batch_ = 8, small_batch_ = 128, cifar_batch_ = 32;
 };
 
 void Suite::gpu_measure() {
