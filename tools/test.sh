@@ -39,6 +39,7 @@ use_stable_path() {  # use_stable_path NAME: sets source_dir to the link, points
   source_dir="$stable"
 }
 
+source_dir=
 configure=(-G Ninja -DAUGCORE_BUILD_TESTS=ON)
 case "$mode" in
   debian)

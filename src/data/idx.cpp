@@ -18,24 +18,26 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
 
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw DataError(path + ": zlib init failed");
-  // Inflated straight into the result, sized by the gzip trailer's length (modulo 2^32; only
-  // a first guess, capped so that a forged trailer cannot ask for much), doubled when short.
+  // Inflated straight into the result in 64 KiB steps (the steps decide, as they always have,
+  // whether input that ends just as a step fills reads as corrupt or as truncated). The result
+  // is sized first by the gzip trailer's length (modulo 2^32, and a cut file's last bytes are
+  // not its trailer: only a guess, capped at 16x the file and 64 MiB) and doubled when short.
+  constexpr std::size_t kStep = std::size_t(1) << 16;
   std::size_t guess = 4 * raw.size();
   if (raw.size() >= 18) {
     const std::uint8_t* t = raw.data() + raw.size() - 4;
     const std::size_t isize = std::size_t(t[0]) | std::size_t(t[1]) << 8 | std::size_t(t[2]) << 16 |
                               std::size_t(t[3]) << 24;
-    guess = std::min(isize, 16 * raw.size()) + 1;
+    guess = std::min({isize + 1, 16 * raw.size(), std::size_t(64) << 20});
   }
-  std::vector<std::uint8_t> out(std::max<std::size_t>(guess, 1 << 16));
+  std::vector<std::uint8_t> out((std::max(guess, kStep) + kStep - 1) / kStep * kStep);
   zs.next_in = raw.data();
   zs.avail_in = static_cast<uInt>(raw.size());
   int ret = Z_OK;
   while (ret != Z_STREAM_END) {
     if (zs.total_out == out.size()) out.resize(2 * out.size());
-    const std::size_t room = out.size() - zs.total_out;
     zs.next_out = out.data() + zs.total_out;
-    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(room, std::size_t(1) << 30));
+    zs.avail_out = static_cast<uInt>(kStep - zs.total_out % kStep);
     ret = inflate(&zs, Z_NO_FLUSH);
     if (ret != Z_OK && ret != Z_STREAM_END) {
       const std::string reason =

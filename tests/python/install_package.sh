@@ -9,7 +9,10 @@ rm -rf "$target"
 # Through ccache where it is installed (its compiler links first on PATH): pip builds in the
 # checkout, so with the checkout as ccache's base directory every clone's compile is the same.
 if [[ -d /usr/lib/ccache ]] && command -v ccache >/dev/null; then
-  export PATH="/usr/lib/ccache:$PATH" CCACHE_BASEDIR="$(cd "$root" && pwd -P)" CCACHE_NOHASHDIR=1
+  # The size limit the CMake builds give ccache: under the default 5 GB, this compile would
+  # trim the shared cache, the other builds' objects first.
+  export PATH="/usr/lib/ccache:$PATH" CCACHE_BASEDIR="$(cd "$root" && pwd -P)" CCACHE_NOHASHDIR=1 \
+    CCACHE_MAXSIZE=12G
 fi
 start=$SECONDS
 AUGCORE_LIBRARY="$library" "$python" -m pip install --disable-pip-version-check --no-input \

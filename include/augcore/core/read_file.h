@@ -7,7 +7,7 @@
 namespace augcore {
 
 // The bytes of `path` (Byte: char or std::uint8_t); DataError naming the file when it cannot be
-// opened or read. A directory reads as no bytes, as a stream of it does.
+// opened or read (a directory: "cannot read '<path>': Is a directory").
 template <typename Byte>
 std::vector<Byte> read_file(const std::string& path);
 
